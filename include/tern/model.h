@@ -1,0 +1,76 @@
+// Loading a model: hyper-parameters from GGUF metadata, weights as views or repacked once.
+#pragma once
+
+#include <tern/gguf.h>
+#include <tern/tokenizer.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace tern {
+
+// Graph families tern builds. bitnet-25 (the 2B-4T preview name) loads as bitnet_b158.
+enum class Architecture { llama, bitnet, bitnet_b158 };
+enum class FfnActivation { silu, relu_squared };  // SwiGLU gate or ReLU² gate
+enum class RopeStyle { norm, neox };  // rotate pairs (2i, 2i+1) or halves (i, i + n_rot/2)
+
+struct ModelConfig {
+    std::string architecture;  // as written in general.architecture
+    Architecture arch = Architecture::llama;
+    int64_t n_vocab = 0;
+    int64_t n_embd = 0;      // model width
+    int64_t n_layer = 0;
+    int64_t n_head = 0;      // query heads
+    int64_t n_head_kv = 0;   // key/value heads (grouped-query attention when < n_head)
+    int64_t head_dim = 0;    // n_embd / n_head
+    int64_t n_ff = 0;        // feed-forward width
+    int64_t n_ctx_train = 0; // context length the model was trained for
+    int64_t n_rot = 0;       // rotated dimensions per head (rope.dimension_count)
+    float rope_freq_base = 10000.0f;
+    float rms_eps = 1e-5f;
+    RopeStyle rope = RopeStyle::norm;
+    FfnActivation activation = FfnActivation::silu;
+    bool sub_norms = false;       // attn_sub_norm / ffn_sub_norm before attn_output / ffn_down
+    bool bitlinear = false;       // every block linear quantises its input to int8 (BitNet)
+    bool tied_output = true;      // logits use token_embd (no output.weight tensor)
+};
+
+std::string_view architecture_name(Architecture arch);
+
+struct ModelLoadOptions {
+    int n_threads = 0;  // threads for repacking at load; 0 = all physical cores
+    // Receives human-readable lines about what the loader decided (kernel per shape, timings).
+    std::function<void(const std::string&)> log;
+};
+
+// An immutable model: safe to share between sessions and threads once loaded.
+class Model {
+public:
+    // Opens, validates and prepares a model. Throws Error naming the file and the problem.
+    static std::shared_ptr<const Model> load(const std::filesystem::path& path,
+                                             const ModelLoadOptions& options = {});
+
+    ~Model();
+    const ModelConfig& config() const;
+    const GgufFile& gguf() const;
+    std::string name() const;  // general.name, or the file name
+
+    bool has_tokenizer() const;
+    // Throws Error (ErrorCode::tokenizer) if the file carries no tokenizer.
+    const Tokenizer& tokenizer() const;
+
+    uint64_t n_params() const;     // elements in all weight tensors
+    uint64_t weight_bytes() const; // bytes of all tensors in the file
+
+    struct Impl;
+
+private:
+    friend class Session;
+    explicit Model(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tern

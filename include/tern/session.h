@@ -1,0 +1,47 @@
+// A session: one conversation's state (KV cache, position) over a shared Model.
+#pragma once
+
+#include <tern/model.h>
+#include <tern/types.h>
+
+#include <memory>
+#include <span>
+
+namespace tern {
+
+enum class KvCacheType { f32, f16 };
+
+struct SessionOptions {
+    int64_t n_ctx = 0;       // context size in tokens; 0 = the model's, capped at 4096
+    int64_t n_batch = 512;   // most tokens processed in one forward pass
+    int n_threads = 0;       // 0 = physical cores
+    KvCacheType kv_type = KvCacheType::f16;
+};
+
+class Session {
+public:
+    explicit Session(std::shared_ptr<const Model> model, const SessionOptions& options = {});
+    ~Session();
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
+
+    // Appends `tokens` at the current position (all of them in batched passes) and returns the
+    // logits (n_vocab floats) after the last one. The span is valid until the next call.
+    // Throws Error(context_full) if the tokens do not fit; the session is then unchanged.
+    std::span<const float> eval(std::span<const Token> tokens);
+
+    // Like eval, but writes the logits after every token to `logits` (tokens.size() x n_vocab).
+    void eval_all(std::span<const Token> tokens, std::span<float> logits);
+
+    int64_t position() const;      // tokens in the KV cache
+    int64_t context_size() const;  // most tokens the cache holds
+    void reset();                  // forget everything; position becomes 0
+    const Model& model() const;
+    int n_threads() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tern

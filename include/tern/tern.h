@@ -1,0 +1,12 @@
+// Everything in tern's public API.
+#pragma once
+
+#include <tern/dummy.h>
+#include <tern/error.h>
+#include <tern/generate.h>
+#include <tern/gguf.h>
+#include <tern/model.h>
+#include <tern/sampler.h>
+#include <tern/session.h>
+#include <tern/tokenizer.h>
+#include <tern/types.h>

@@ -1,0 +1,60 @@
+// The generate loop: evaluate the prompt, then sample, stream and feed back one token at a time.
+#include "util/strings.h"
+
+#include <tern/error.h>
+#include <tern/generate.h>
+
+#include <chrono>
+
+namespace tern {
+
+GenerationStats generate(Session& session, Sampler& sampler, std::span<const Token> prompt,
+                         const GenerationParams& params, const TokenCallback& on_token) {
+    using Clock = std::chrono::steady_clock;
+    const Model& model = session.model();
+    const Tokenizer& tokenizer = model.tokenizer();
+    GenerationStats stats;
+    if (prompt.empty()) throw Error(ErrorCode::invalid_argument, "the prompt has no tokens");
+    if (session.position() + static_cast<int64_t>(prompt.size()) > session.context_size()) {
+        throw Error(ErrorCode::context_full,
+                    cat("the prompt has ", prompt.size(), " tokens but the context holds ",
+                        session.context_size() - session.position(),
+                        " more (raise it with -c, up to the model's ", model.config().n_ctx_train, ")"));
+    }
+
+    auto start = Clock::now();
+    std::span<const float> logits = session.eval(prompt);
+    stats.n_prompt = static_cast<int64_t>(prompt.size());
+    stats.prompt_seconds = std::chrono::duration<double>(Clock::now() - start).count();
+
+    Utf8StreamDecoder decoder;
+    start = Clock::now();
+    for (;;) {
+        if (params.max_tokens >= 0 && stats.n_generated >= params.max_tokens) {
+            stats.stop = StopReason::length;
+            break;
+        }
+        const Token token = sampler.sample(logits);
+        if (tokenizer.is_end_of_generation(token)) {
+            stats.stop = StopReason::end_of_generation;
+            break;
+        }
+        ++stats.n_generated;
+        const std::string text = decoder.push(tokenizer.piece(token));
+        if (on_token && !on_token(token, text)) {
+            stats.stop = StopReason::callback;
+            break;
+        }
+        if (session.position() >= session.context_size()) {
+            stats.stop = StopReason::context_full;
+            break;
+        }
+        const Token next[] = {token};
+        logits = session.eval(next);
+    }
+    if (const std::string rest = decoder.flush(); !rest.empty() && on_token) on_token(-1, rest);
+    stats.generate_seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    return stats;
+}
+
+}  // namespace tern

@@ -1,0 +1,60 @@
+// Scalar float operations of the graph: RMSNorm, gated activations, residual add, RoPE.
+#include "graph/ops.h"
+
+#include <cmath>
+
+namespace tern {
+
+void rms_norm(const float* x, const float* weight, int64_t n, float eps, float* y) {
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; ++i) sum += static_cast<double>(x[i]) * x[i];
+    const float mean = static_cast<float>(sum / static_cast<double>(n));
+    const float inv = 1.0f / std::sqrt(mean + eps);
+    for (int64_t i = 0; i < n; ++i) y[i] = x[i] * inv * weight[i];
+}
+
+void gated_activation(FfnActivation act, float* gate, const float* up, int64_t n) {
+    if (act == FfnActivation::silu) {
+        for (int64_t i = 0; i < n; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+    } else {
+        for (int64_t i = 0; i < n; ++i) {
+            const float r = gate[i] > 0.0f ? gate[i] : 0.0f;
+            gate[i] = r * r * up[i];
+        }
+    }
+}
+
+void add_in_place(float* y, const float* x, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) y[i] += x[i];
+}
+
+RopeTable::RopeTable(int64_t n_ctx, int64_t n_rot, float freq_base) : half_(n_rot / 2) {
+    cos_.resize(static_cast<size_t>(n_ctx * half_));
+    sin_.resize(static_cast<size_t>(n_ctx * half_));
+    for (int64_t j = 0; j < half_; ++j) {
+        const double inv_freq =
+            std::pow(static_cast<double>(freq_base), -2.0 * static_cast<double>(j) / static_cast<double>(n_rot));
+        for (int64_t pos = 0; pos < n_ctx; ++pos) {
+            const double theta = static_cast<double>(pos) * inv_freq;
+            cos_[static_cast<size_t>(pos * half_ + j)] = static_cast<float>(std::cos(theta));
+            sin_[static_cast<size_t>(pos * half_ + j)] = static_cast<float>(std::sin(theta));
+        }
+    }
+}
+
+void RopeTable::apply(RopeStyle style, float* x, int64_t n_heads, int64_t head_dim, int64_t pos) const {
+    const float* c = cos_.data() + pos * half_;
+    const float* s = sin_.data() + pos * half_;
+    for (int64_t h = 0; h < n_heads; ++h) {
+        float* head = x + h * head_dim;
+        for (int64_t j = 0; j < half_; ++j) {
+            const int64_t a = style == RopeStyle::norm ? 2 * j : j;
+            const int64_t b = style == RopeStyle::norm ? 2 * j + 1 : j + half_;
+            const float x0 = head[a], x1 = head[b];
+            head[a] = x0 * c[j] - x1 * s[j];
+            head[b] = x0 * s[j] + x1 * c[j];
+        }
+    }
+}
+
+}  // namespace tern

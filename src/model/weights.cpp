@@ -1,0 +1,169 @@
+// Finding, checking and preparing every weight tensor the graph needs.
+#include "model/weights.h"
+
+#include "model/ternary_repack.h"
+#include "util/strings.h"
+#include "util/thread_pool.h"
+
+#include <tern/error.h>
+
+#include <cmath>
+#include <cstring>
+
+namespace tern {
+
+namespace {
+
+class WeightLoader {
+public:
+    WeightLoader(const GgufFile& file, const ModelConfig& config, ThreadPool& pool)
+        : file_(file), config_(config), pool_(pool) {}
+
+    const TensorView& require(const std::string& name) const {
+        const TensorView* tensor = file_.find_tensor(name);
+        if (tensor == nullptr) fail(cat("missing tensor ", quoted(name)));
+        return *tensor;
+    }
+
+    bool has(const std::string& name) const { return file_.find_tensor(name) != nullptr; }
+
+    void check_shape(const TensorView& tensor, std::initializer_list<int64_t> expected) const {
+        bool same = tensor.n_dims <= static_cast<int>(expected.size());
+        int d = 0;
+        for (int64_t extent : expected) same = same && tensor.ne[d++] == extent;
+        for (; d < 4; ++d) same = same && tensor.ne[d] == 1;
+        if (!same) {
+            std::string found = "[", wanted = "[";
+            for (int i = 0; i < tensor.n_dims; ++i) found += cat(i ? ", " : "", tensor.ne[i]);
+            int i = 0;
+            for (int64_t extent : expected) wanted += cat(i++ ? ", " : "", extent);
+            fail(cat("tensor ", quoted(tensor.name), " has shape ", found, "], expected ", wanted, "]"));
+        }
+    }
+
+    std::vector<float> norm(const std::string& name, int64_t n) const {
+        const TensorView& tensor = require(name);
+        check_shape(tensor, {n});
+        const auto format = float_format(tensor);
+        std::vector<float> values(static_cast<size_t>(n));
+        kernels::dequantize_row(format, tensor.data.data(), n, values.data());
+        for (float v : values) {
+            if (!std::isfinite(v)) fail(cat("tensor ", quoted(name), " contains a non-finite value"));
+        }
+        return values;
+    }
+
+    FloatMatrix dense(const TensorView& tensor) const {
+        FloatMatrix m;
+        m.cols = tensor.ne[0];
+        m.rows = tensor.ne[1];
+        m.format = float_format(tensor);
+        m.data = tensor.data.data();
+        m.row_bytes = kernels::float_row_bytes(m.format, m.cols);
+        return m;
+    }
+
+    // A linear layer stored as [in, out]. `bitlinear` says the architecture quantises the
+    // layer's input even when the weights are stored as floats.
+    LinearWeight linear(const std::string& name, int64_t in, int64_t out, bool bitlinear) const {
+        const TensorView& tensor = require(name + ".weight");
+        check_shape(tensor, {in, out});
+        LinearWeight w;
+        w.name = name;
+        if (is_ternary(tensor.type)) {
+            w.ternary = true;
+            w.quantize_input = true;
+            w.ternary_matrix = repack_ternary(tensor, pool_);
+        } else if (bitlinear) {
+            w.quantize_input = true;
+            if (auto matrix = ternarize_float(tensor, pool_)) {
+                w.ternary = true;
+                w.ternary_matrix = std::move(*matrix);
+            } else {
+                w.dense = dense(tensor);
+            }
+        } else {
+            w.dense = dense(tensor);
+        }
+        if (const TensorView* scale = file_.find_tensor(name + ".scale")) {
+            check_shape(*scale, {1});
+            if (scale->type != TensorType::f32) {
+                fail(cat("tensor ", quoted(scale->name), " must be f32, found ",
+                         tensor_type_name(scale->type)));
+            }
+            std::memcpy(&w.output_scale, scale->data.data(), sizeof(float));
+            if (!std::isfinite(w.output_scale)) {
+                fail(cat("tensor ", quoted(scale->name), " is not finite"));
+            }
+        }
+        return w;
+    }
+
+    kernels::FloatWeightFormat float_format(const TensorView& tensor) const {
+        switch (tensor.type) {
+            case TensorType::f32: return kernels::FloatWeightFormat::f32;
+            case TensorType::f16: return kernels::FloatWeightFormat::f16;
+            case TensorType::bf16: return kernels::FloatWeightFormat::bf16;
+            case TensorType::q8_0: return kernels::FloatWeightFormat::q8_0;
+            default: break;
+        }
+        fail(cat("tensor ", quoted(tensor.name), " has type ", tensor_type_name(tensor.type),
+                 ", which cannot be used here (expected f32, f16, bf16 or q8_0)"));
+    }
+
+    [[noreturn]] void fail(const std::string& what) const {
+        throw Error(ErrorCode::model, cat(file_.name(), ": ", what));
+    }
+
+private:
+    const GgufFile& file_;
+    const ModelConfig& config_;
+    ThreadPool& pool_;
+};
+
+}  // namespace
+
+ModelWeights load_weights(const GgufFile& file, const ModelConfig& c, ThreadPool& pool,
+                          const std::function<void(const std::string&)>& log) {
+    WeightLoader loader(file, c, pool);
+    ModelWeights w;
+    const TensorView& embd = loader.require("token_embd.weight");
+    loader.check_shape(embd, {c.n_embd, c.n_vocab});
+    w.token_embd = loader.dense(embd);
+    w.output_norm = loader.norm("output_norm.weight", c.n_embd);
+    if (c.tied_output) {
+        w.output.name = "token_embd";
+        w.output.dense = w.token_embd;
+    } else {
+        w.output = loader.linear("output", c.n_embd, c.n_vocab, false);
+    }
+
+    const int64_t q_dim = c.n_head * c.head_dim;
+    const int64_t kv_dim = c.n_head_kv * c.head_dim;
+    w.layers.resize(static_cast<size_t>(c.n_layer));
+    for (int64_t i = 0; i < c.n_layer; ++i) {
+        LayerWeights& layer = w.layers[static_cast<size_t>(i)];
+        const std::string p = cat("blk.", i, ".");
+        layer.attn_norm = loader.norm(p + "attn_norm.weight", c.n_embd);
+        layer.ffn_norm = loader.norm(p + "ffn_norm.weight", c.n_embd);
+        if (c.sub_norms) {
+            layer.attn_sub_norm = loader.norm(p + "attn_sub_norm.weight", q_dim);
+            layer.ffn_sub_norm = loader.norm(p + "ffn_sub_norm.weight", c.n_ff);
+        }
+        layer.wq = loader.linear(p + "attn_q", c.n_embd, q_dim, c.bitlinear);
+        layer.wk = loader.linear(p + "attn_k", c.n_embd, kv_dim, c.bitlinear);
+        layer.wv = loader.linear(p + "attn_v", c.n_embd, kv_dim, c.bitlinear);
+        layer.wo = loader.linear(p + "attn_output", q_dim, c.n_embd, c.bitlinear);
+        layer.gate = loader.linear(p + "ffn_gate", c.n_embd, c.n_ff, c.bitlinear);
+        layer.up = loader.linear(p + "ffn_up", c.n_embd, c.n_ff, c.bitlinear);
+        layer.down = loader.linear(p + "ffn_down", c.n_ff, c.n_embd, c.bitlinear);
+        if (log && i == 0) {
+            log(cat("layer linears: ", layer.wq.ternary ? "ternary (exact int8 x trit sums)" : "float",
+                    layer.wq.quantize_input ? ", int8 per-token activations" : ""));
+        }
+    }
+    for (const TensorView& tensor : file.tensors()) w.n_params += static_cast<uint64_t>(tensor.numel());
+    return w;
+}
+
+}  // namespace tern

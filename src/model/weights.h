@@ -1,0 +1,78 @@
+// The model's weights as the graph uses them: ternary matrices repacked once at load, float
+// matrices as views into the mapped file, norm vectors as floats.
+#pragma once
+
+#include "kernels/float_matmul.h"
+
+#include <tern/gguf.h>
+#include <tern/model.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace tern {
+
+class ThreadPool;
+
+// Bytes aligned to 64 for SIMD loads; owned.
+struct AlignedBytes {
+    std::unique_ptr<uint8_t, void (*)(void*)> data{nullptr, nullptr};
+    size_t size = 0;
+    static AlignedBytes allocate(size_t size);
+};
+
+// A rows x cols ternary matrix (rows = output features, cols = input features K) in the
+// reference layout of kernels/ternary_ref.h, with its scales: either one per tensor
+// (group_size == cols, scales.size() == 1) or one per `group_size` columns of each row
+// (scales is rows x cols/group_size, row-major; TQ files whose block scales differ).
+struct TernaryMatrix {
+    int64_t rows = 0;
+    int64_t cols = 0;
+    int64_t row_bytes = 0;
+    AlignedBytes codes;
+    int64_t group_size = 0;
+    std::vector<float> scales;
+};
+
+// A rows x cols matrix whose rows are stored in a float-like format in the mapped file.
+struct FloatMatrix {
+    int64_t rows = 0;
+    int64_t cols = 0;
+    kernels::FloatWeightFormat format = kernels::FloatWeightFormat::f32;
+    const uint8_t* data = nullptr;
+    int64_t row_bytes = 0;
+};
+
+// One linear layer y = W x (no bias). BitLinear layers quantise x per token to int8 first.
+struct LinearWeight {
+    std::string name;
+    bool ternary = false;         // uses `ternary`; otherwise `dense`
+    bool quantize_input = false;  // BitLinear: int8 absmax activations
+    TernaryMatrix ternary_matrix;
+    FloatMatrix dense;
+    float output_scale = 1.0f;    // from an optional "<name>.scale" tensor
+    int64_t rows() const { return ternary ? ternary_matrix.rows : dense.rows; }
+    int64_t cols() const { return ternary ? ternary_matrix.cols : dense.cols; }
+};
+
+struct LayerWeights {
+    std::vector<float> attn_norm, attn_sub_norm, ffn_norm, ffn_sub_norm;  // sub-norms optional
+    LinearWeight wq, wk, wv, wo, gate, up, down;
+};
+
+struct ModelWeights {
+    FloatMatrix token_embd;  // n_vocab x n_embd
+    std::vector<float> output_norm;
+    LinearWeight output;     // n_vocab x n_embd; a view of token_embd when tied
+    std::vector<LayerWeights> layers;
+    uint64_t n_params = 0;
+};
+
+// Finds, checks (type and shape) and prepares every tensor the config's graph needs.
+// Throws Error(model) naming the missing or mis-shaped tensor.
+ModelWeights load_weights(const GgufFile& file, const ModelConfig& config, ThreadPool& pool,
+                          const std::function<void(const std::string&)>& log);
+
+}  // namespace tern

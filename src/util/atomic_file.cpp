@@ -1,0 +1,81 @@
+// Atomic file replacement: temporary file, fsync, rename, fsync of the directory.
+#include "util/atomic_file.h"
+
+#include "util/strings.h"
+
+#include <tern/error.h>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+namespace tern {
+
+namespace {
+
+[[noreturn]] void io_error(const std::string& what, const std::filesystem::path& path, int err) {
+    throw Error(ErrorCode::io, cat("cannot ", what, " ", path.string(), ": ", std::strerror(err)));
+}
+
+}  // namespace
+
+AtomicFile::AtomicFile(const std::filesystem::path& target) : target_(target) {
+    const std::filesystem::path directory =
+        target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
+    std::string pattern = (directory / ("." + target.filename().string() + ".XXXXXX")).string();
+    std::vector<char> name(pattern.begin(), pattern.end());
+    name.push_back('\0');
+    fd_ = ::mkstemp(name.data());
+    if (fd_ < 0) io_error("create a temporary file for", target, errno);
+    temp_ = name.data();
+    ::fchmod(fd_, 0644);
+}
+
+AtomicFile::~AtomicFile() {
+    if (fd_ >= 0) ::close(fd_);
+    if (!committed_ && !temp_.empty()) ::unlink(temp_.c_str());
+}
+
+void AtomicFile::write(const void* data, size_t size) {
+    const auto* bytes = static_cast<const uint8_t*>(data);
+    while (size > 0) {
+        const ssize_t written = ::write(fd_, bytes, size);
+        if (written < 0) {
+            if (errno == EINTR) continue;
+            io_error("write", target_, errno);
+        }
+        bytes += written;
+        size -= static_cast<size_t>(written);
+    }
+}
+
+void AtomicFile::commit() {
+    if (::fsync(fd_) != 0) io_error("flush", target_, errno);
+    if (::close(fd_) != 0) {
+        fd_ = -1;
+        io_error("close", target_, errno);
+    }
+    fd_ = -1;
+    if (::rename(temp_.c_str(), target_.c_str()) != 0) io_error("rename into", target_, errno);
+    committed_ = true;
+    const std::filesystem::path directory =
+        target_.has_parent_path() ? target_.parent_path() : std::filesystem::path(".");
+    const int dir = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir >= 0) {
+        ::fsync(dir);
+        ::close(dir);
+    }
+}
+
+void write_file_atomically(const std::filesystem::path& path, std::string_view content) {
+    AtomicFile file(path);
+    file.write(content);
+    file.commit();
+}
+
+}  // namespace tern

@@ -1,0 +1,54 @@
+// Read-only whole-file memory mapping (POSIX mmap).
+#include "util/mapped_file.h"
+
+#include "util/strings.h"
+
+#include <tern/error.h>
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+namespace tern {
+
+MappedFile::MappedFile(const std::filesystem::path& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        throw Error(ErrorCode::io, cat("cannot open ", path.string(), ": ", std::strerror(errno)));
+    }
+    struct stat info {};
+    if (::fstat(fd, &info) != 0) {
+        const int err = errno;
+        ::close(fd);
+        throw Error(ErrorCode::io, cat("cannot stat ", path.string(), ": ", std::strerror(err)));
+    }
+    if (!S_ISREG(info.st_mode)) {
+        ::close(fd);
+        throw Error(ErrorCode::io, cat("cannot open ", path.string(), ": not a regular file"));
+    }
+    size_ = static_cast<size_t>(info.st_size);
+    if (size_ > 0) {
+        void* mapping = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (mapping == MAP_FAILED) {
+            const int err = errno;
+            ::close(fd);
+            throw Error(ErrorCode::io, cat("cannot map ", path.string(), ": ", std::strerror(err)));
+        }
+        data_ = static_cast<const uint8_t*>(mapping);
+    }
+    ::close(fd);
+}
+
+MappedFile::MappedFile(MappedFile&& other) noexcept
+    : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}
+
+MappedFile::~MappedFile() {
+    if (data_ != nullptr) ::munmap(const_cast<uint8_t*>(data_), size_);
+}
+
+}  // namespace tern

@@ -1,0 +1,104 @@
+// Fork-join thread pool: workers spin briefly for the next job, then sleep on a condition variable.
+#include "util/thread_pool.h"
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+#include <string>
+#include <utility>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define TERN_CPU_RELAX() _mm_pause()
+#elif defined(__aarch64__)
+#define TERN_CPU_RELAX() asm volatile("yield")
+#else
+#define TERN_CPU_RELAX() ((void)0)
+#endif
+
+namespace tern {
+
+int physical_core_count() {
+    std::ifstream cpuinfo("/proc/cpuinfo");
+    std::set<std::pair<std::string, std::string>> cores;
+    std::string line, physical = "0";
+    while (std::getline(cpuinfo, line)) {
+        const auto colon = line.find(':');
+        if (colon == std::string::npos) continue;
+        const std::string key = line.substr(0, line.find_last_not_of(" \t", colon - 1) + 1);
+        const std::string value = colon + 2 <= line.size() ? line.substr(colon + 2) : "";
+        if (key == "physical id") physical = value;
+        if (key == "core id") cores.insert({physical, value});
+    }
+    const int logical = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    if (cores.empty()) return logical;
+    return std::clamp(static_cast<int>(cores.size()), 1, logical);
+}
+
+ThreadPool::ThreadPool(int n_threads) : n_threads_(std::max(1, n_threads)) {
+    workers_.reserve(static_cast<size_t>(n_threads_ - 1));
+    for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, i] { worker(i); });
+}
+
+ThreadPool::~ThreadPool() {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        stopping_ = true;
+        generation_.fetch_add(1, std::memory_order_release);
+    }
+    wake_.notify_all();
+    for (auto& thread : workers_) thread.join();
+}
+
+void ThreadPool::run(const std::function<void(int, int)>& job) {
+    if (n_threads_ == 1) {
+        job(0, 1);
+        return;
+    }
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        job_ = &job;
+        pending_.store(n_threads_ - 1, std::memory_order_relaxed);
+        generation_.fetch_add(1, std::memory_order_release);
+    }
+    wake_.notify_all();
+    job(0, n_threads_);
+    while (pending_.load(std::memory_order_acquire) != 0) TERN_CPU_RELAX();
+}
+
+void ThreadPool::worker(int index) {
+    uint64_t seen = 0;
+    for (;;) {
+        // Spin a little: back-to-back jobs (one per layer op) arrive within microseconds.
+        for (int spin = 0; spin < 20000 && generation_.load(std::memory_order_acquire) == seen;
+             ++spin) {
+            TERN_CPU_RELAX();
+        }
+        const std::function<void(int, int)>* job = nullptr;
+        {
+            std::unique_lock<std::mutex> lock(mutex_);
+            wake_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen; });
+            seen = generation_.load(std::memory_order_acquire);
+            if (stopping_) return;
+            job = job_;
+        }
+        (*job)(index, n_threads_);
+        pending_.fetch_sub(1, std::memory_order_acq_rel);
+    }
+}
+
+void ThreadPool::parallel_for(int64_t n, int64_t grain,
+                              const std::function<void(int64_t, int64_t)>& body) {
+    if (n <= 0) return;
+    grain = std::max<int64_t>(1, grain);
+    const int64_t units = (n + grain - 1) / grain;
+    run([&](int thread, int threads) {
+        const int64_t first = units * thread / threads;
+        const int64_t last = units * (thread + 1) / threads;
+        const int64_t begin = first * grain;
+        const int64_t end = std::min(n, last * grain);
+        if (begin < end) body(begin, end);
+    });
+}
+
+}  // namespace tern

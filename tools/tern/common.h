@@ -1,0 +1,55 @@
+// Helpers shared by the tern subcommands: finding the default model, progress lines, flags.
+#pragma once
+
+#include <tern/model.h>
+
+#include <CLI/CLI.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace tern::cli {
+
+// The model file `tern run` uses without -m (shipped in models/).
+inline constexpr const char* kDefaultModelFile = "tiny-random-bitnet.gguf";
+
+// Resolves -m: the given path, or the default model found beside the install prefix, in the
+// source tree's models/ directory, or at $TERN_MODEL. Throws Error(io) if none exists.
+std::filesystem::path resolve_model_path(const std::string& flag);
+
+// Threads for -t: 0 means the physical core count; more than the CPU has are clamped (with a
+// warning), negative is an error.
+int resolve_threads(int requested);
+
+// Loads a model, printing loader details to stderr when verbose.
+std::shared_ptr<const Model> load_model(const std::filesystem::path& path, int threads, bool verbose);
+
+bool stderr_is_terminal();
+
+// A one-line progress display on stderr ("\r" updated), silent when stderr is not a terminal.
+class Progress {
+public:
+    explicit Progress(std::string label);
+    ~Progress();
+    void update(size_t done, size_t total);
+
+private:
+    std::string label_;
+    bool enabled_;
+    bool drawn_ = false;
+};
+
+// A registered subcommand: its CLI11 node and what to run when it was chosen.
+struct Command {
+    CLI::App* app;
+    std::function<int()> run;
+};
+
+Command add_run_command(CLI::App& app);
+Command add_inspect_command(CLI::App& app);
+Command add_dummy_command(CLI::App& app);
+
+}  // namespace tern::cli

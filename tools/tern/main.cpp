@@ -1,0 +1,49 @@
+// tern: the command-line entry point; dispatches to the run, inspect and dummy subcommands.
+#include "common.h"
+
+#include <tern/error.h>
+
+#include <iostream>
+
+int main(int argc, char** argv) {
+    CLI::App app{"tern: run ternary (BitNet b1.58) language models fast on ordinary CPUs"};
+    app.require_subcommand(1);
+    app.footer(
+        "Examples:\n"
+        "  tern run -p \"Once upon a time\" -n 64\n"
+        "  tern inspect models/tiny-random-bitnet.gguf\n"
+        "  tern dummy --preset 2b4t --type i2_s -o 2b4t.gguf\n"
+        "Run 'tern COMMAND --help' for a command's options.");
+    std::vector<tern::cli::Command> commands = {
+        tern::cli::add_run_command(app),
+        tern::cli::add_inspect_command(app),
+        tern::cli::add_dummy_command(app),
+    };
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        std::string message = e.what();
+        if (message.empty()) message = "invalid command line";
+        std::cerr << "tern: error: " << message << " (see 'tern --help')\n";
+        return 2;
+    }
+    try {
+        for (const auto& command : commands) {
+            if (command.app->parsed()) return command.run();
+        }
+    } catch (const tern::Error& e) {
+        std::cerr << "tern: error: " << e.what() << "\n";
+        return 1;
+    } catch (const std::bad_alloc&) {
+        std::cerr << "tern: error: out of memory\n";
+        return 1;
+    } catch (const std::exception& e) {
+        std::cerr << "tern: error: " << e.what() << "\n";
+        return 1;
+    }
+    return 1;
+}
