@@ -37,7 +37,8 @@ DummyModelSpec dummy_preset(std::string_view name);
 std::vector<std::string> dummy_preset_names();
 
 // Writes the model atomically. Weights: per tensor, trits in {-1, 0, +1} distributed as the
-// absmean ternarisation of N(0, sigma^2) and scale sigma*sqrt(2/pi); norms near 1; token
+// absmean ternarisation of N(0, sigma^2) and scale sigma*sqrt(2/pi) rounded to fp16 (so
+// every weight type stores the same model exactly); norms near 1; token
 // embedding N(0, 0.02^2) as F16. Progress gets (tensors done, tensors total).
 void write_dummy_model(const DummyModelSpec& spec, const std::filesystem::path& path,
                        const std::function<void(size_t, size_t)>& progress = {});

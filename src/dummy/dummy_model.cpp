@@ -62,7 +62,9 @@ public:
     void ternary(GgufWriter& writer, const Shape& shape) {
         const uint64_t tensor = next_tensor_++;
         const int64_t in = shape.in, out = shape.out;
-        const float scale = kWeightSigma * static_cast<float>(std::sqrt(2.0 / std::numbers::pi));
+        // Rounded to fp16 so that every file type (TQ types store fp16 scales) holds the same model.
+        const float scale = kernels::half_to_float(kernels::float_to_half(
+            kWeightSigma * static_cast<float>(std::sqrt(2.0 / std::numbers::pi))));
         const TensorType type = spec_.weight_type;
         const uint64_t seed = spec_.seed;
         ThreadPool& pool = pool_;
@@ -219,7 +221,7 @@ DummyModelSpec dummy_preset(std::string_view name) {
         s.n_ff = 8640, s.n_ctx = 2048;
     } else {
         throw Error(ErrorCode::invalid_argument,
-                    cat("unknown preset ", quoted(name), " (tiny, bitnet-large, 2b4t, 3b)"));
+                    cat("unknown preset ", single_quoted(name), " (tiny, bitnet-large, 2b4t, 3b)"));
     }
     s.name = cat("tern-dummy-", name);
     return s;

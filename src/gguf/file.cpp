@@ -46,7 +46,7 @@ namespace {
 
 [[noreturn]] void wrong_type(const GgufFile& file, std::string_view key, const GgufValue& value,
                              const char* expected) {
-    throw Error(ErrorCode::format, cat(file.name(), ": metadata key ", quoted(key), " has type ",
+    throw Error(ErrorCode::format, cat(file.name(), ": metadata key ", single_quoted(key), " has type ",
                                        gguf_value_type_name(value.type), ", expected ", expected));
 }
 
@@ -58,7 +58,7 @@ std::optional<int64_t> GgufFile::get_int(std::string_view key) const {
     if (const auto* u = std::get_if<uint64_t>(&value->data)) {
         if (*u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
             throw Error(ErrorCode::format,
-                        cat(name(), ": metadata key ", quoted(key), " value ", *u, " is too large"));
+                        cat(name(), ": metadata key ", single_quoted(key), " value ", *u, " is too large"));
         }
         return static_cast<int64_t>(*u);
     }

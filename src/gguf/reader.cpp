@@ -109,7 +109,7 @@ GgufValue GgufParser::read_value(GgufValueType type, int depth, std::string_view
             const auto b = read<uint8_t>("a bool value");
             if (b > 1) {
                 fail(ErrorCode::format,
-                     cat("metadata key ", quoted(key), " has bool value ", int{b}, " (must be 0 or 1)"));
+                     cat("metadata key ", single_quoted(key), " has bool value ", int{b}, " (must be 0 or 1)"));
             }
             value.data = b == 1;
             break;
@@ -122,13 +122,13 @@ GgufValue GgufParser::read_value(GgufValueType type, int depth, std::string_view
 
 GgufArray GgufParser::read_array(int depth, std::string_view key) {
     if (depth > kMaxArrayDepth) {
-        fail(ErrorCode::format, cat("metadata key ", quoted(key), " nests arrays more than ",
+        fail(ErrorCode::format, cat("metadata key ", single_quoted(key), " nests arrays more than ",
                                     kMaxArrayDepth, " deep"));
     }
     const auto raw_type = read<uint32_t>("an array element type");
     if (!valid_value_type(raw_type)) {
         fail(ErrorCode::format,
-             cat("metadata key ", quoted(key), " is an array of unknown value type ", raw_type));
+             cat("metadata key ", single_quoted(key), " is an array of unknown value type ", raw_type));
     }
     GgufArray array;
     array.element_type_ = static_cast<GgufValueType>(raw_type);
@@ -139,7 +139,7 @@ GgufArray GgufParser::read_array(int depth, std::string_view key) {
     const uint64_t min_element_bytes =
         size != 0 ? size : (array.element_type_ == GgufValueType::string ? 8 : 12);
     if (array.count_ > left / min_element_bytes) {
-        fail(ErrorCode::format, cat("metadata key ", quoted(key), " claims ", array.count_,
+        fail(ErrorCode::format, cat("metadata key ", single_quoted(key), " claims ", array.count_,
                                     " array elements but only ", left, " bytes remain"));
     }
     if (size != 0) {
@@ -147,7 +147,7 @@ GgufArray GgufParser::read_array(int depth, std::string_view key) {
         if (array.element_type_ == GgufValueType::boolean) {
             for (uint64_t i = 0; i < array.count_; ++i) {
                 if (array.fixed_[i] > 1) {
-                    fail(ErrorCode::format, cat("metadata key ", quoted(key), " element ", i,
+                    fail(ErrorCode::format, cat("metadata key ", single_quoted(key), " element ", i,
                                                 " is bool value ", int{array.fixed_[i]}));
                 }
             }
@@ -174,7 +174,7 @@ void GgufParser::parse(GgufFile::Impl& out) {
     if (magic != kMagic) {
         fail(ErrorCode::format,
              cat("not a GGUF file: the magic is ",
-                 quoted(std::string_view(reinterpret_cast<const char*>(bytes_.data()), 4)),
+                 single_quoted(std::string_view(reinterpret_cast<const char*>(bytes_.data()), 4)),
                  ", expected 'GGUF'"));
     }
     out.version = read<uint32_t>("the version");
@@ -204,11 +204,11 @@ void GgufParser::parse(GgufFile::Impl& out) {
         const auto raw_type = read<uint32_t>("a metadata value type");
         if (!valid_value_type(raw_type)) {
             fail(ErrorCode::format,
-                 cat("metadata key ", quoted(key), " has unknown value type ", raw_type));
+                 cat("metadata key ", single_quoted(key), " has unknown value type ", raw_type));
         }
         GgufValue value = read_value(static_cast<GgufValueType>(raw_type), 0, key);
         if (!out.index.emplace(key, out.metadata.size()).second) {
-            fail(ErrorCode::format, cat("duplicate metadata key ", quoted(key)));
+            fail(ErrorCode::format, cat("duplicate metadata key ", single_quoted(key)));
         }
         out.metadata.emplace_back(key, std::move(value));
     }
@@ -252,7 +252,7 @@ void GgufParser::read_tensor_infos(GgufFile::Impl& out, uint64_t tensor_count,
         const auto n_dims = read<uint32_t>("a tensor's dimension count");
         if (n_dims == 0 || n_dims > kMaxDims) {
             fail(ErrorCode::format,
-                 cat("tensor ", quoted(tensor.name), " has ", n_dims, " dimensions (1 to 4 allowed)"));
+                 cat("tensor ", single_quoted(tensor.name), " has ", n_dims, " dimensions (1 to 4 allowed)"));
         }
         tensor.n_dims = static_cast<int>(n_dims);
         tensor.ne = {1, 1, 1, 1};
@@ -264,7 +264,7 @@ void GgufParser::read_tensor_infos(GgufFile::Impl& out, uint64_t tensor_count,
                                     static_cast<uint64_t>(std::numeric_limits<int64_t>::max() / 4) /
                                         extent)) {
                 fail(ErrorCode::format,
-                     cat("tensor ", quoted(tensor.name), " has dimensions whose product overflows"));
+                     cat("tensor ", single_quoted(tensor.name), " has dimensions whose product overflows"));
             }
             tensor.ne[d] = static_cast<int64_t>(extent);
             numel *= tensor.ne[d];
@@ -277,18 +277,18 @@ void GgufParser::read_tensor_infos(GgufFile::Impl& out, uint64_t tensor_count,
         // Block types need whole blocks per row, except I2_S whose blocks span the flat tensor.
         const bool rows_ok = tensor.type == TensorType::i2_s || tensor.ne[0] % block == 0;
         if (bytes < 0 || !rows_ok) {
-            fail(ErrorCode::format, cat("tensor ", quoted(tensor.name), " of type ",
+            fail(ErrorCode::format, cat("tensor ", single_quoted(tensor.name), " of type ",
                                         tensor_type_name(tensor.type), " has ", numel,
                                         " elements (row ", tensor.ne[0],
                                         "), not a whole number of ", block, "-element blocks"));
         }
         if (tensor.offset % out.alignment != 0) {
-            fail(ErrorCode::format, cat("tensor ", quoted(tensor.name), " offset ", tensor.offset,
+            fail(ErrorCode::format, cat("tensor ", single_quoted(tensor.name), " offset ", tensor.offset,
                                         " is not a multiple of the alignment ", out.alignment));
         }
         tensor.data = {static_cast<const uint8_t*>(nullptr), static_cast<size_t>(bytes)};
         if (!out.tensor_index.emplace(tensor.name, out.tensors.size()).second) {
-            fail(ErrorCode::format, cat("duplicate tensor name ", quoted(tensor.name)));
+            fail(ErrorCode::format, cat("duplicate tensor name ", single_quoted(tensor.name)));
         }
         out.tensors.push_back(tensor);
     }
@@ -301,7 +301,7 @@ void GgufParser::read_tensor_infos(GgufFile::Impl& out, uint64_t tensor_count,
         if (out.data_offset > file_size || tensor.offset > file_size - out.data_offset ||
             size > file_size - out.data_offset - tensor.offset) {
             fail(ErrorCode::format,
-                 cat("tensor ", quoted(tensor.name), " (", size, " bytes at data offset ",
+                 cat("tensor ", single_quoted(tensor.name), " (", size, " bytes at data offset ",
                      tensor.offset, ") lies outside the file (truncated?): the data section holds ",
                      out.data_offset > file_size ? 0 : file_size - out.data_offset, " bytes"));
         }
@@ -318,7 +318,7 @@ void GgufParser::read_tensor_infos(GgufFile::Impl& out, uint64_t tensor_count,
         const TensorView& next = *by_offset[i];
         if (prev.offset + prev.data.size() > next.offset && !next.data.empty() && !prev.data.empty()) {
             fail(ErrorCode::format,
-                 cat("tensors ", quoted(prev.name), " and ", quoted(next.name), " overlap"));
+                 cat("tensors ", single_quoted(prev.name), " and ", single_quoted(next.name), " overlap"));
         }
     }
 }
@@ -337,24 +337,24 @@ TensorType GgufParser::tensor_type_from_id(uint32_t id, std::string_view tensor,
     if (id == 36 || id == 38 || id == 39) {
         if (!bitnet_types) {
             fail(ErrorCode::unsupported,
-                 cat("tensor ", quoted(tensor), " has type id ", id,
+                 cat("tensor ", single_quoted(tensor), " has type id ", id,
                      ", which is a bitnet.cpp type (I2_S/TL1/TL2) only in bitnet-family files; "
                      "this file's architecture is ",
-                     arch.empty() ? std::string("missing") : quoted(arch),
+                     arch.empty() ? std::string("missing") : single_quoted(arch),
                      " and upstream ggml reads id ", id, " as ", upstream_type_name(id)));
         }
         if (id == 36) return TensorType::i2_s;
         fail(ErrorCode::unsupported,
-             cat("tensor ", quoted(tensor), " is bitnet.cpp ", id == 38 ? "TL1" : "TL2",
+             cat("tensor ", single_quoted(tensor), " is bitnet.cpp ", id == 38 ? "TL1" : "TL2",
                  ", whose layout depends on per-model kernel tiles that the file does not record; "
                  "convert the model to I2_S"));
     }
     if (id < 40) {
-        fail(ErrorCode::unsupported, cat("tensor ", quoted(tensor), " has type ",
+        fail(ErrorCode::unsupported, cat("tensor ", single_quoted(tensor), " has type ",
                                          upstream_type_name(id), " (id ", id,
                                          "), which tern does not support"));
     }
-    fail(ErrorCode::format, cat("tensor ", quoted(tensor), " has unknown type id ", id));
+    fail(ErrorCode::format, cat("tensor ", single_quoted(tensor), " has unknown type id ", id));
 }
 
 }  // namespace tern

@@ -167,19 +167,19 @@ void GgufWriter::add_tensor(std::string_view name, TensorType type, std::span<co
                             Producer producer) {
     if (ne.empty() || ne.size() > 4) {
         throw Error(ErrorCode::invalid_argument,
-                    cat("tensor ", quoted(name), " must have 1 to 4 dimensions, got ", ne.size()));
+                    cat("tensor ", single_quoted(name), " must have 1 to 4 dimensions, got ", ne.size()));
     }
     int64_t numel = 1;
     for (int64_t extent : ne) numel *= extent;
     const int64_t bytes = tensor_type_bytes(type, numel);
     if (bytes < 0) {
         throw Error(ErrorCode::invalid_argument,
-                    cat("tensor ", quoted(name), ": ", numel, " elements is not a whole number of ",
+                    cat("tensor ", single_quoted(name), ": ", numel, " elements is not a whole number of ",
                         tensor_type_name(type), " blocks"));
     }
     for (const Tensor& tensor : tensors_) {
         if (tensor.name == name) {
-            throw Error(ErrorCode::invalid_argument, cat("duplicate tensor name ", quoted(name)));
+            throw Error(ErrorCode::invalid_argument, cat("duplicate tensor name ", single_quoted(name)));
         }
     }
     tensors_.push_back({std::string(name), type, std::vector<int64_t>(ne.begin(), ne.end()),
@@ -192,7 +192,7 @@ void GgufWriter::add_tensor(std::string_view name, TensorType type, std::span<co
     add_tensor(name, type, ne, [shared, name = std::string(name)](std::span<uint8_t> out) {
         if (out.size() != shared->size()) {
             throw Error(ErrorCode::invalid_argument,
-                        cat("tensor ", quoted(name), " needs ", out.size(), " bytes, got ",
+                        cat("tensor ", single_quoted(name), " needs ", out.size(), " bytes, got ",
                             shared->size()));
         }
         std::memcpy(out.data(), shared->data(), out.size());

@@ -33,15 +33,15 @@ namespace {
 
 int64_t required_int(const GgufFile& file, const std::string& key) {
     const auto value = file.get_int(key);
-    if (!value) bad(file, cat("missing hyper-parameter ", quoted(key)));
-    if (*value <= 0) bad(file, cat("hyper-parameter ", quoted(key), " must be positive, got ", *value));
+    if (!value) bad(file, cat("missing hyper-parameter ", single_quoted(key)));
+    if (*value <= 0) bad(file, cat("hyper-parameter ", single_quoted(key), " must be positive, got ", *value));
     return *value;
 }
 
 int64_t optional_int(const GgufFile& file, const std::string& key, int64_t fallback) {
     const auto value = file.get_int(key);
     if (!value) return fallback;
-    if (*value <= 0) bad(file, cat("hyper-parameter ", quoted(key), " must be positive, got ", *value));
+    if (*value <= 0) bad(file, cat("hyper-parameter ", single_quoted(key), " must be positive, got ", *value));
     return *value;
 }
 
@@ -49,7 +49,7 @@ float optional_positive_float(const GgufFile& file, const std::string& key, floa
     const auto value = file.get_float(key);
     if (!value) return fallback;
     if (!std::isfinite(*value) || *value <= 0) {
-        bad(file, cat("hyper-parameter ", quoted(key), " must be a positive finite number, got ", *value));
+        bad(file, cat("hyper-parameter ", single_quoted(key), " must be a positive finite number, got ", *value));
     }
     return static_cast<float>(*value);
 }
@@ -64,7 +64,7 @@ ModelConfig read_model_config(const GgufFile& file) {
     const auto arch = parse_architecture(*arch_name);
     if (!arch) {
         throw Error(ErrorCode::unsupported,
-                    cat(file.name(), ": unknown architecture ", quoted(*arch_name),
+                    cat(file.name(), ": unknown architecture ", single_quoted(*arch_name),
                         " (tern runs llama, bitnet, bitnet-b1.58 and bitnet-25)"));
     }
     ModelConfig c;
@@ -129,7 +129,7 @@ ModelConfig read_model_config(const GgufFile& file) {
             c.activation = FfnActivation::relu_squared;
         } else {
             throw Error(ErrorCode::unsupported,
-                        cat(file.name(), ": unsupported ", p, "hidden_act ", quoted(*act)));
+                        cat(file.name(), ": unsupported ", p, "hidden_act ", single_quoted(*act)));
         }
     }
 

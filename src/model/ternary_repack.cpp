@@ -42,14 +42,14 @@ TernaryMatrix empty_matrix(const TensorView& tensor) {
 }
 
 [[noreturn]] void invalid_code(const TensorView& tensor) {
-    throw Error(ErrorCode::model, cat("tensor ", quoted(tensor.name), " (", tensor_type_name(tensor.type),
+    throw Error(ErrorCode::model, cat("tensor ", single_quoted(tensor.name), " (", tensor_type_name(tensor.type),
                                       ") contains the invalid 2-bit code 3"));
 }
 
 void check_scale(const TensorView& tensor, float scale) {
     if (!std::isfinite(scale)) {
         throw Error(ErrorCode::model,
-                    cat("tensor ", quoted(tensor.name), " has a non-finite scale (", scale, ")"));
+                    cat("tensor ", single_quoted(tensor.name), " has a non-finite scale (", scale, ")"));
     }
 }
 
@@ -131,7 +131,7 @@ TernaryMatrix repack_ternary(const TensorView& tensor, ThreadPool& pool) {
         case TensorType::tq2_0: return repack_tq(tensor, pool);
         default: break;
     }
-    throw Error(ErrorCode::model, cat("tensor ", quoted(tensor.name), " of type ",
+    throw Error(ErrorCode::model, cat("tensor ", single_quoted(tensor.name), " of type ",
                                       tensor_type_name(tensor.type), " is not ternary"));
 }
 

@@ -21,7 +21,7 @@ public:
 
     const TensorView& require(const std::string& name) const {
         const TensorView* tensor = file_.find_tensor(name);
-        if (tensor == nullptr) fail(cat("missing tensor ", quoted(name)));
+        if (tensor == nullptr) fail(cat("missing tensor ", single_quoted(name)));
         return *tensor;
     }
 
@@ -37,7 +37,7 @@ public:
             for (int i = 0; i < tensor.n_dims; ++i) found += cat(i ? ", " : "", tensor.ne[i]);
             int i = 0;
             for (int64_t extent : expected) wanted += cat(i++ ? ", " : "", extent);
-            fail(cat("tensor ", quoted(tensor.name), " has shape ", found, "], expected ", wanted, "]"));
+            fail(cat("tensor ", single_quoted(tensor.name), " has shape ", found, "], expected ", wanted, "]"));
         }
     }
 
@@ -48,7 +48,7 @@ public:
         std::vector<float> values(static_cast<size_t>(n));
         kernels::dequantize_row(format, tensor.data.data(), n, values.data());
         for (float v : values) {
-            if (!std::isfinite(v)) fail(cat("tensor ", quoted(name), " contains a non-finite value"));
+            if (!std::isfinite(v)) fail(cat("tensor ", single_quoted(name), " contains a non-finite value"));
         }
         return values;
     }
@@ -88,12 +88,12 @@ public:
         if (const TensorView* scale = file_.find_tensor(name + ".scale")) {
             check_shape(*scale, {1});
             if (scale->type != TensorType::f32) {
-                fail(cat("tensor ", quoted(scale->name), " must be f32, found ",
+                fail(cat("tensor ", single_quoted(scale->name), " must be f32, found ",
                          tensor_type_name(scale->type)));
             }
             std::memcpy(&w.output_scale, scale->data.data(), sizeof(float));
             if (!std::isfinite(w.output_scale)) {
-                fail(cat("tensor ", quoted(scale->name), " is not finite"));
+                fail(cat("tensor ", single_quoted(scale->name), " is not finite"));
             }
         }
         return w;
@@ -107,7 +107,7 @@ public:
             case TensorType::q8_0: return kernels::FloatWeightFormat::q8_0;
             default: break;
         }
-        fail(cat("tensor ", quoted(tensor.name), " has type ", tensor_type_name(tensor.type),
+        fail(cat("tensor ", single_quoted(tensor.name), " has type ", tensor_type_name(tensor.type),
                  ", which cannot be used here (expected f32, f16, bf16 or q8_0)"));
     }
 

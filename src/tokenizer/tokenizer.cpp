@@ -75,7 +75,7 @@ Tokenizer Tokenizer::from_gguf(const GgufFile& file) {
     const Vocab& v = impl->vocab;
     if (v.model != "llama") {
         throw Error(ErrorCode::unsupported,
-                    cat(file.name(), ": tokenizer.ggml.model ", quoted(v.model),
+                    cat(file.name(), ": tokenizer.ggml.model ", single_quoted(v.model),
                         " is not supported (tern reads sentencepiece 'llama' vocabularies)"));
     }
     if (v.unk < 0) {

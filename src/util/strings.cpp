@@ -22,7 +22,7 @@ std::string human_bytes(uint64_t bytes) {
     return buffer;
 }
 
-std::string quoted(std::string_view bytes, size_t max_chars) {
+std::string single_quoted(std::string_view bytes, size_t max_chars) {
     std::string out = "'";
     for (size_t i = 0; i < bytes.size(); ++i) {
         if (i == max_chars) {

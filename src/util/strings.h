@@ -21,6 +21,6 @@ std::string human_bytes(uint64_t bytes);
 
 // Printable form of arbitrary bytes for error messages: quoted, non-printables as \xNN, cut at
 // `max_chars` with "...".
-std::string quoted(std::string_view bytes, size_t max_chars = 64);
+std::string single_quoted(std::string_view bytes, size_t max_chars = 64);
 
 }  // namespace tern
