@@ -46,7 +46,7 @@ except ImportError:  # pragma: no cover
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import reference_model as rm  # noqa: E402
-from gguf_reference import GGUFFile  # noqa: E402
+from gguf_reference import TYPE_NAMES  # noqa: E402
 
 TIE_WINDOW = 1e-5       # relative distance from a .5 tie that counts as "float noise"
 MAX_CANDIDATES = 16     # near-ties tried per greedy round
@@ -102,15 +102,18 @@ def explain_by_flips(model, tern, prompt, decode, kv, tol, max_flips, log):
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--tern", required=True, help="the tern CLI (for `tern dummy`)")
+    ap.add_argument("--tern", help="the tern CLI (for `tern dummy`)")
     ap.add_argument("--tern-logits", required=True, help="the tern_logits tool")
     ap.add_argument("--model-args", default="", help="arguments for `tern dummy` (quoted)")
+    ap.add_argument("--model", help="use this existing GGUF instead of generating a dummy model")
     ap.add_argument("--kv", choices=("f16", "f32"), default="f16")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--batch", type=int, default=0, help="tern_logits --batch (0 = its default)")
     ap.add_argument("--prompt-len", type=int, default=9)
     ap.add_argument("--decode-len", type=int, default=6)
-    ap.add_argument("--ids-seed", type=int, default=1234)
+    ap.add_argument("--ids-seed", type=int, default=1234, help="seed for the random token ids")
+    ap.add_argument("--prompt", help="explicit comma-separated prompt ids (overrides the random ones)")
+    ap.add_argument("--decode", help="explicit comma-separated decode ids")
     ap.add_argument("--tol", type=float, default=1e-4,
                     help="max |tern - ref| / max|ref| per row (default 1e-4)")
     ap.add_argument("--max-flips", type=int, default=3,
@@ -129,17 +132,24 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="tern-ref-") as tmp:
         work = args.keep or tmp
         os.makedirs(work, exist_ok=True)
-        model_path = os.path.join(work, "model.gguf")
         out_path = os.path.join(work, "tern.f32")
-        cmd = [args.tern, "dummy", *shlex.split(args.model_args), "-o", model_path]
-        log("$ " + shlex.join(cmd))
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        if args.model:
+            model_path = args.model
+        else:
+            model_path = os.path.join(work, "model.gguf")
+            cmd = [args.tern, "dummy", *shlex.split(args.model_args), "-o", model_path]
+            log("$ " + shlex.join(cmd))
+            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
         model = rm.ReferenceModel(model_path, mutations=args.mutate)
         rng = np.random.default_rng(args.ids_seed)
         ids = rng.integers(0, model.n_vocab, size=args.prompt_len + args.decode_len).tolist()
         prompt, decode = ids[:args.prompt_len], ids[args.prompt_len:]
-        types = sorted({GGUFFile.__name__ and model.gguf.tensors[n].type for n in model.gguf.tensors})
+        if args.prompt is not None:
+            prompt = rm.parse_ids(args.prompt)
+        if args.decode is not None:
+            decode = rm.parse_ids(args.decode)
+        types = sorted({TYPE_NAMES.get(t.type, str(t.type)) for t in model.gguf.tensors.values()})
         log(f"model: arch={model.arch} embd={model.n_embd} layers={model.n_layer} heads={model.n_head}/"
             f"{model.n_head_kv} ff={model.n_ff} vocab={model.n_vocab} n_rot={model.n_rot} "
             f"rope={'neox' if model.rope_neox else 'norm'} tensor types={types}")
