@@ -27,7 +27,10 @@ namespace {
 AtomicFile::AtomicFile(const std::filesystem::path& target) : target_(target) {
     const std::filesystem::path directory =
         target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
-    std::string pattern = (directory / ("." + target.filename().string() + ".XXXXXX")).string();
+    std::string temp_name = ".";  // hidden, beside the target (built piecewise: GCC 12 -Wrestrict)
+    temp_name += target.filename().string();
+    temp_name += ".XXXXXX";
+    const std::string pattern = (directory / temp_name).string();
     std::vector<char> name(pattern.begin(), pattern.end());
     name.push_back('\0');
     fd_ = ::mkstemp(name.data());

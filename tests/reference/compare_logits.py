@@ -46,7 +46,7 @@ except ImportError:  # pragma: no cover
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import reference_model as rm  # noqa: E402
-from gguf_reference import TYPE_NAMES  # noqa: E402
+from gguf_reference import TYPE_NAMES, GGUFFile, scale_tensor_in_place  # noqa: E402
 
 TIE_WINDOW = 1e-5       # relative distance from a .5 tie that counts as "float noise"
 MAX_CANDIDATES = 16     # near-ties tried per greedy round
@@ -106,6 +106,10 @@ def main(argv=None) -> int:
     ap.add_argument("--tern-logits", required=True, help="the tern_logits tool")
     ap.add_argument("--model-args", default="", help="arguments for `tern dummy` (quoted)")
     ap.add_argument("--model", help="use this existing GGUF instead of generating a dummy model")
+    ap.add_argument("--attn-gain", type=float, default=1.0,
+                    help="multiply every attn_q and attn_k weight by this power of two (in the GGUF) so "
+                         "attention is sharp and position-sensitive; random dummy weights give "
+                         "near-uniform attention that hides RoPE/causality errors")
     ap.add_argument("--kv", choices=("f16", "f32"), default="f16")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--batch", type=int, default=0, help="tern_logits --batch (0 = its default)")
@@ -140,6 +144,12 @@ def main(argv=None) -> int:
             cmd = [args.tern, "dummy", *shlex.split(args.model_args), "-o", model_path]
             log("$ " + shlex.join(cmd))
             subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            if args.attn_gain != 1.0:
+                names = [n for n in GGUFFile(model_path).tensors
+                         if n.endswith((".attn_q.weight", ".attn_k.weight"))]
+                for n in names:
+                    scale_tensor_in_place(model_path, n, args.attn_gain)
+                log(f"scaled {len(names)} attn_q/attn_k tensors by {args.attn_gain:g}")
 
         model = rm.ReferenceModel(model_path, mutations=args.mutate)
         rng = np.random.default_rng(args.ids_seed)

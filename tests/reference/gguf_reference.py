@@ -336,6 +336,37 @@ class GGUFFile:
         return flat.astype(np.float32, copy=False).reshape(info.shape)
 
 
+def scale_tensor_in_place(path: str, name: str, factor: float) -> None:
+    """Multiplies tensor `name` of the GGUF file at `path` by `factor` by rewriting its scale(s) in
+    place (I2_S tail scale, TQ/Q8_0 block scales) or its values (F32/F16/BF16). Use a power of
+    two so the result is exact. Layout and sizes are unchanged."""
+    f = GGUFFile(path)
+    info = f.tensors[name]
+    start = f.data_offset + info.offset
+    del f
+    data = np.memmap(path, dtype=np.uint8, mode="r+", offset=start, shape=(info.nbytes,))
+    if info.type == T_I2_S:
+        at = info.numel // 4
+        data[at:at + 4] = (data[at:at + 4].view("<f4") * np.float32(factor)).view(np.uint8)
+    elif info.type in (T_TQ1_0, T_TQ2_0, T_Q8_0):
+        size, d_at = {T_TQ1_0: (TQ1_BLOCK_BYTES, 52), T_TQ2_0: (TQ2_BLOCK_BYTES, 64),
+                      T_Q8_0: (Q8_BLOCK_BYTES, 0)}[info.type]
+        blocks = data.reshape(-1, size)
+        d = blocks[:, d_at:d_at + 2].copy().view("<f2") * np.float16(factor)
+        blocks[:, d_at:d_at + 2] = d.view(np.uint8)
+    elif info.type == T_F32:
+        data[:] = (data.view("<f4") * np.float32(factor)).view(np.uint8)
+    elif info.type == T_F16:
+        data[:] = (data.view("<f2") * np.float16(factor)).view(np.uint8)
+    elif info.type == T_BF16:
+        f32 = (data.view("<u2").astype(np.uint32) << 16).view(np.float32) * np.float32(factor)
+        data[:] = (f32.view(np.uint32) >> 16).astype("<u2").view(np.uint8)
+    else:
+        raise GGUFError(f"{name}: cannot scale type {info.type}")
+    data.flush()
+    del data
+
+
 def _main(argv) -> int:
     """Debug helper: print metadata and tensor infos of a GGUF file."""
     f = GGUFFile(argv[1])
