@@ -1,14 +1,25 @@
-// Float matmul for weights stored as F32, F16, BF16 or Q8_0 rows (embeddings, output layer,
-// float LLaMA models), against float activations. Scalar reference.
+// Float matmul for weights stored as F32, F16, BF16, Q8_0, Q4_K or Q6_K rows (embeddings, output
+// layer, float LLaMA models), against float activations. Scalar reference.
+//
+// Block layouts (ggml's): Q8_0 = 32 elements in 34 bytes {fp16 d; int8 q[32]}, x = d*q.
+// Q4_K = 256 elements in 144 bytes {fp16 d; fp16 dmin; u8 scales[12]; u8 qs[128]}: eight
+// 32-element groups with 6-bit scale sc and min m (groups j < 4: sc = scales[j] & 63,
+// m = scales[j+4] & 63; j >= 4: sc = (scales[j+4] & 15) | (scales[j-4] >> 6) << 4,
+// m = (scales[j+4] >> 4) | (scales[j] >> 6) << 4); group pair (2p, 2p+1) reads qs[32p..32p+31],
+// low nibbles then high nibbles; x = d*sc*q - dmin*m.
+// Q6_K = 256 elements in 210 bytes {u8 ql[128]; u8 qh[64]; i8 scales[16]; fp16 d}: per half h
+// (128 elements; ql += 64h, qh += 32h, scales += 8h), element l + 32i (l < 32, i < 4) has
+// q = (low nibble of ql[l] for i=0, of ql[l+32] for i=1, high nibble of ql[l] for i=2, of
+// ql[l+32] for i=3) | ((qh[l] >> 2i) & 3) << 4, minus 32; x = d * scales[l/16 + 2i] * q.
 #pragma once
 
 #include <cstdint>
 
 namespace tern::kernels {
 
-enum class FloatWeightFormat { f32, f16, bf16, q8_0 };
+enum class FloatWeightFormat { f32, f16, bf16, q8_0, q4_k, q6_k };
 
-// Bytes of one row of `k` elements (k must be a multiple of 32 for q8_0).
+// Bytes of one row of `k` elements (k must be a multiple of 32 for q8_0, 256 for the k-quants).
 int64_t float_row_bytes(FloatWeightFormat format, int64_t k);
 
 // Expands one stored row of `k` elements into floats.

@@ -12,6 +12,63 @@ namespace {
 
 constexpr int64_t kQ8Block = 32;
 constexpr int64_t kQ8BlockBytes = 34;  // fp16 d, int8 q[32]
+constexpr int64_t kKBlock = 256;
+constexpr int64_t kQ4KBlockBytes = 144;
+constexpr int64_t kQ6KBlockBytes = 210;
+
+float load_half(const uint8_t* at) {
+    uint16_t h;
+    std::memcpy(&h, at, 2);
+    return half_to_float(h);
+}
+
+// 6-bit scale and min of group j (0..7) of a Q4_K block, from its 12 packed scale bytes.
+void q4_k_scale_min(const uint8_t* scales, int j, int* scale, int* min) {
+    if (j < 4) {
+        *scale = scales[j] & 63;
+        *min = scales[j + 4] & 63;
+    } else {
+        *scale = (scales[j + 4] & 0xF) | ((scales[j - 4] >> 6) << 4);
+        *min = (scales[j + 4] >> 4) | ((scales[j] >> 6) << 4);
+    }
+}
+
+void dequantize_q4_k_block(const uint8_t* block, float* out) {
+    const float d = load_half(block), dmin = load_half(block + 2);
+    const uint8_t* scales = block + 4;
+    const uint8_t* qs = block + 16;
+    for (int pair = 0; pair < 4; ++pair) {
+        int sc_lo, m_lo, sc_hi, m_hi;
+        q4_k_scale_min(scales, 2 * pair, &sc_lo, &m_lo);
+        q4_k_scale_min(scales, 2 * pair + 1, &sc_hi, &m_hi);
+        const float d_lo = d * static_cast<float>(sc_lo), min_lo = dmin * static_cast<float>(m_lo);
+        const float d_hi = d * static_cast<float>(sc_hi), min_hi = dmin * static_cast<float>(m_hi);
+        const uint8_t* q = qs + 32 * pair;
+        for (int l = 0; l < 32; ++l) out[64 * pair + l] = d_lo * static_cast<float>(q[l] & 0xF) - min_lo;
+        for (int l = 0; l < 32; ++l) out[64 * pair + 32 + l] = d_hi * static_cast<float>(q[l] >> 4) - min_hi;
+    }
+}
+
+void dequantize_q6_k_block(const uint8_t* block, float* out) {
+    const float d = load_half(block + 208);
+    for (int half = 0; half < 2; ++half) {
+        const uint8_t* ql = block + 64 * half;
+        const uint8_t* qh = block + 128 + 32 * half;
+        const auto* sc = reinterpret_cast<const int8_t*>(block + 192 + 8 * half);
+        float* y = out + 128 * half;
+        for (int l = 0; l < 32; ++l) {
+            const int is = l / 16;
+            const int q1 = ((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32;
+            const int q2 = ((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32;
+            const int q3 = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
+            const int q4 = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
+            y[l] = d * static_cast<float>(sc[is]) * static_cast<float>(q1);
+            y[l + 32] = d * static_cast<float>(sc[is + 2]) * static_cast<float>(q2);
+            y[l + 64] = d * static_cast<float>(sc[is + 4]) * static_cast<float>(q3);
+            y[l + 96] = d * static_cast<float>(sc[is + 6]) * static_cast<float>(q4);
+        }
+    }
+}
 
 }  // namespace
 
@@ -21,6 +78,8 @@ int64_t float_row_bytes(FloatWeightFormat format, int64_t k) {
         case FloatWeightFormat::f16:
         case FloatWeightFormat::bf16: return 2 * k;
         case FloatWeightFormat::q8_0: return k / kQ8Block * kQ8BlockBytes;
+        case FloatWeightFormat::q4_k: return k / kKBlock * kQ4KBlockBytes;
+        case FloatWeightFormat::q6_k: return k / kKBlock * kQ6KBlockBytes;
     }
     return 0;
 }
@@ -50,6 +109,16 @@ void dequantize_row(FloatWeightFormat format, const uint8_t* row, int64_t k, flo
                 const float d = half_to_float(h);
                 const auto* q = reinterpret_cast<const int8_t*>(block + 2);
                 for (int64_t i = 0; i < kQ8Block; ++i) out[b * kQ8Block + i] = d * q[i];
+            }
+            return;
+        case FloatWeightFormat::q4_k:
+            for (int64_t b = 0; b < k / kKBlock; ++b) {
+                dequantize_q4_k_block(row + b * kQ4KBlockBytes, out + b * kKBlock);
+            }
+            return;
+        case FloatWeightFormat::q6_k:
+            for (int64_t b = 0; b < k / kKBlock; ++b) {
+                dequantize_q6_k_block(row + b * kQ6KBlockBytes, out + b * kKBlock);
             }
             return;
     }

@@ -329,6 +329,8 @@ TensorType GgufParser::tensor_type_from_id(uint32_t id, std::string_view tensor,
         case 0: return TensorType::f32;
         case 1: return TensorType::f16;
         case 8: return TensorType::q8_0;
+        case 12: return TensorType::q4_k;
+        case 14: return TensorType::q6_k;
         case 30: return TensorType::bf16;
         case 34: return TensorType::tq1_0;
         case 35: return TensorType::tq2_0;

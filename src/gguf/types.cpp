@@ -12,6 +12,8 @@ std::string_view tensor_type_name(TensorType type) {
         case TensorType::f16: return "f16";
         case TensorType::bf16: return "bf16";
         case TensorType::q8_0: return "q8_0";
+        case TensorType::q4_k: return "q4_k";
+        case TensorType::q6_k: return "q6_k";
         case TensorType::tq1_0: return "tq1_0";
         case TensorType::tq2_0: return "tq2_0";
         case TensorType::i2_s: return "i2_s";
@@ -29,6 +31,8 @@ int64_t tensor_type_block_elements(TensorType type) {
         case TensorType::f16:
         case TensorType::bf16: return 1;
         case TensorType::q8_0: return 32;
+        case TensorType::q4_k:
+        case TensorType::q6_k:
         case TensorType::tq1_0:
         case TensorType::tq2_0: return 256;
         case TensorType::i2_s: return 128;
@@ -46,6 +50,8 @@ int64_t tensor_type_bytes(TensorType type, int64_t elements) {
         case TensorType::f16:
         case TensorType::bf16: block_bytes = 2; break;
         case TensorType::q8_0: block_bytes = 34; break;
+        case TensorType::q4_k: block_bytes = 144; break;
+        case TensorType::q6_k: block_bytes = 210; break;
         case TensorType::tq1_0: block_bytes = 54; break;
         case TensorType::tq2_0: block_bytes = 66; break;
         case TensorType::i2_s: block_bytes = 32; break;
@@ -59,6 +65,8 @@ uint32_t gguf_type_id(TensorType type) {
         case TensorType::f32: return 0;
         case TensorType::f16: return 1;
         case TensorType::q8_0: return 8;
+        case TensorType::q4_k: return 12;
+        case TensorType::q6_k: return 14;
         case TensorType::bf16: return 30;
         case TensorType::tq1_0: return 34;
         case TensorType::tq2_0: return 35;

@@ -105,10 +105,12 @@ public:
             case TensorType::f16: return kernels::FloatWeightFormat::f16;
             case TensorType::bf16: return kernels::FloatWeightFormat::bf16;
             case TensorType::q8_0: return kernels::FloatWeightFormat::q8_0;
+            case TensorType::q4_k: return kernels::FloatWeightFormat::q4_k;
+            case TensorType::q6_k: return kernels::FloatWeightFormat::q6_k;
             default: break;
         }
         fail(cat("tensor ", single_quoted(tensor.name), " has type ", tensor_type_name(tensor.type),
-                 ", which cannot be used here (expected f32, f16, bf16 or q8_0)"));
+                 ", which cannot be used here (expected f32, f16, bf16, q8_0, q4_k or q6_k)"));
     }
 
     [[noreturn]] void fail(const std::string& what) const {

@@ -174,7 +174,7 @@ TEST_F(BadModels, EachGetsItsOwnError) {
         {"version1.gguf", ErrorCode::unsupported, "unsupported GGUF version 1 (tern reads versions 2 and 3)"},
         {"version99.gguf", ErrorCode::unsupported, "unsupported GGUF version 99"},
         {"unknown_type.gguf", ErrorCode::format, "tensor 'blk.0.attn_q.weight' has unknown type id 200"},
-        {"q4k_type.gguf", ErrorCode::unsupported, "has type Q4_K (id 12), which tern does not support"},
+        {"q4_0_type.gguf", ErrorCode::unsupported, "has type Q4_0 (id 2), which tern does not support"},
         {"i2s_in_qwen.gguf", ErrorCode::unsupported, "architecture is 'qwen2' and upstream ggml reads id 36 as IQ4_NL_4_4"},
         {"tensor_outside.gguf", ErrorCode::format, "tensor 'output_norm.weight' (1024 bytes at data offset 1099511627776) lies outside the file"},
         {"overlap.gguf", ErrorCode::format, "tensors 'blk.0.attn_norm.weight' and 'blk.1.attn_norm.weight' overlap"},

@@ -1,5 +1,6 @@
 // Tests of the ternary file-format codecs, fp16/bf16 conversion and the reference kernels.
 #include "kernels/activation_quant.h"
+#include "kernels/float_matmul.h"
 #include "kernels/fp16.h"
 #include "kernels/ternary_formats.h"
 #include "kernels/ternary_ref.h"
@@ -173,6 +174,51 @@ TEST(TernaryRef, MatchesNaiveSumsOnOddShapes) {
             }
         }
     }
+}
+
+}  // namespace
+}  // namespace tern::kernels
+
+namespace tern::kernels {
+namespace {
+
+// Hand-built k-quant blocks, decoded element by element from the layout description.
+TEST(KQuants, Q6KElementsFollowTheLayout) {
+    std::vector<uint8_t> block(210, 0);
+    const uint16_t d = float_to_half(0.5f);
+    std::memcpy(block.data() + 208, &d, 2);
+    for (int i = 0; i < 16; ++i) block[192 + i] = static_cast<uint8_t>(static_cast<int8_t>(i - 8));
+    // Second half (elements 128..255), l = 17: element 128 + 17 + 32*2 = 209 uses the high
+    // nibble of ql[64 + 17] and bits 4..5 of qh[32 + 17]; its scale is scales[8 + 17/16 + 4].
+    block[64 + 17] = 0xA0;            // high nibble 10
+    block[128 + 32 + 17] = 0b10'0000;  // bits 4..5 = 2 -> q = 10 | 2 << 4 = 42, minus 32 = 10
+    std::vector<float> out(256);
+    dequantize_row(FloatWeightFormat::q6_k, block.data(), 256, out.data());
+    const int8_t scale = static_cast<int8_t>(8 + 1 + 4 - 8);  // scales[13] = 13 - 8 = 5
+    EXPECT_EQ(out[209], 0.5f * scale * 10);
+    EXPECT_EQ(out[0], 0.5f * -8 * -32);  // all-zero bits: q = -32, scales[0] = -8
+    EXPECT_EQ(float_row_bytes(FloatWeightFormat::q6_k, 512), 420);
+}
+
+TEST(KQuants, Q4KElementsFollowTheLayout) {
+    std::vector<uint8_t> block(144, 0);
+    const uint16_t d = float_to_half(0.25f), dmin = float_to_half(2.0f);
+    std::memcpy(block.data(), &d, 2);
+    std::memcpy(block.data() + 2, &dmin, 2);
+    uint8_t* scales = block.data() + 4;
+    scales[1] = 5;                 // group 1 scale 5 (j < 4: scales[j] & 63)
+    scales[5] = 3;                 // group 1 min 3 (scales[j + 4] & 63)
+    scales[10] = 0x7 | (0x2 << 4);  // group 6: scale low 4 bits 7, min low 4 bits 2
+    scales[2] = 0x40;              // group 6 scale high bits (scales[j - 4] >> 6 = 1) -> 16 + 7 = 23
+    scales[6] = 0xC0;              // group 6 min high bits (scales[j] >> 6 = 3) -> 48 + 2 = 50
+    uint8_t* qs = block.data() + 16;
+    qs[32 * 0 + 4] = 0x90;  // group 1 (high nibbles of qs[0..31]), element 32 + 4: q = 9
+    qs[32 * 3 + 7] = 0x0B;  // group 6 (low nibbles of qs[96..127]), element 192 + 7: q = 11
+    std::vector<float> out(256);
+    dequantize_row(FloatWeightFormat::q4_k, block.data(), 256, out.data());
+    EXPECT_EQ(out[36], 0.25f * 5 * 9 - 2.0f * 3);
+    EXPECT_EQ(out[199], 0.25f * 23 * 11 - 2.0f * 50);
+    EXPECT_EQ(out[0], 0.0f);  // group 0: scale 0, min 0
 }
 
 }  // namespace

@@ -12,10 +12,12 @@ scale and rounding), the float32 steps are reproduced as specified. Integer dot 
 attention are computed in float64 and rounded to float32, i.e. closer to exact than any float32
 kernel. Tokens are processed one at a time: a batched prompt must give the same result.
 
-Rounding-flip support (for compare_logits.py). An int8 rounding x*s_a that lies within float
-noise of a .5 tie may legitimately round the other way in another implementation. Each
-quantisation call gets a sequence number; Session(record_ties=...) records near-ties and
-Session(forced_flips={(call, element), ...}) rounds the listed elements to the other neighbour.
+Rounding-flip support (for compare_logits.py). A rounding whose input lies within float noise of
+the midpoint between its two candidate results may legitimately go the other way in another
+implementation: the int8 activation rounding x*s_a near a .5 tie, and the float16 rounding of a
+K/V cache value near an f16 midpoint. Session(record_ties=(q_window, kv_window)) records such
+near-ties (NearTie, each with a hashable key) and Session(forced_flips={key, ...}) takes the listed
+roundings the other way.
 
 CLI:
     reference_model.py MODEL --prompt 1,2,3 [--decode 4,5] [--kv f16|f32] --out FILE.f32
@@ -88,13 +90,24 @@ class QuantizedInput:
 
 @dataclass
 class NearTie:
-    """A rounding x*s_a within `distance` (relative) of a .5 tie."""
-    call: int        # quantisation call sequence number within the session
-    element: int
+    """A rounding whose input is within `distance` (relative) of the midpoint of its two results.
+
+    kind "int8": BitLinear input x*s_a near a .5 tie; key ("q", call, element) where call is the
+    quantisation call's sequence number in the session. kind "kv": a K/V value near a float16
+    rounding midpoint; key ("kv", position, layer, "k"|"v", element)."""
+    key: tuple
+    kind: str
     position: int    # token position being processed
-    label: str       # which linear input, e.g. "blk.1.ffn_down"
-    value: float     # x*s_a (float32)
-    distance: float  # |value - tie| / max(|tie|, 1)
+    label: str       # e.g. "blk.1.ffn_down" or "blk.0.k"
+    element: int
+    value: float
+    distance: float
+
+
+def f16_flip_other(x: np.ndarray, rounded: np.ndarray) -> np.ndarray:
+    """The float16 neighbour of x on the other side from `rounded` (= x rounded to float16)."""
+    toward = np.where(rounded.astype(F64) > x.astype(F64), -np.inf, np.inf).astype(np.float16)
+    return np.nextafter(rounded, toward)
 
 
 class Linear:
@@ -226,12 +239,13 @@ class ReferenceModel:
 class Session:
     """A KV cache plus the position counter.
 
-    record_ties: if > 0, every activation rounding within this relative distance of a .5 tie is
-    appended to self.near_ties. forced_flips: set of (call, element) roundings to take the other
-    way (used to explain rare legitimate differences to another implementation).
+    record_ties: (q_window, kv_window): int8 roundings within q_window (relative) of a .5 tie and
+    f16 K/V roundings within kv_window of an f16 midpoint are appended to self.near_ties.
+    forced_flips: set of NearTie keys whose rounding goes the other way (used to explain rare,
+    legitimate differences to another implementation).
     """
 
-    def __init__(self, model: ReferenceModel, kv: str = "f16", record_ties: float = 0.0,
+    def __init__(self, model: ReferenceModel, kv: str = "f16", record_ties=(0.0, 0.0),
                  forced_flips=frozenset()):
         if kv not in ("f16", "f32"):
             raise ValueError("kv must be f16 or f32")
@@ -240,12 +254,26 @@ class Session:
         self.k_cache = [[] for _ in range(model.n_layer)]  # per layer: list of (n_head_kv, head_dim)
         self.v_cache = [[] for _ in range(model.n_layer)]
         self.pos = 0
-        self.record_ties = record_ties
+        self.q_window, self.kv_window = record_ties
         self.near_ties: list[NearTie] = []
-        self.forced = {}
-        for call, element in forced_flips:
-            self.forced.setdefault(call, []).append(element)
+        self.forced = {}                     # site -> list of elements
+        for key in forced_flips:
+            self.forced.setdefault(key[:-1], []).append(key[-1])
         self.n_quant_calls = 0
+        self.calls_at_pos: list[int] = []   # n_quant_calls when each position started
+
+    def fork(self, pos: int, record_ties=(0.0, 0.0), forced_flips=frozenset()) -> "Session":
+        """A new session holding this one's state before position `pos` (its KV cache, call
+        numbering and near-ties), with different recording / forced flips from `pos` on."""
+        s = Session(self.m, "f16" if self.kv_dtype == np.float16 else "f32", record_ties, forced_flips)
+        s.kv_dtype = self.kv_dtype
+        s.k_cache = [list(c[:pos]) for c in self.k_cache]
+        s.v_cache = [list(c[:pos]) for c in self.v_cache]
+        s.pos = pos
+        s.n_quant_calls = self.calls_at_pos[pos]
+        s.calls_at_pos = self.calls_at_pos[:pos]
+        s.near_ties = [t for t in self.near_ties if t.position < pos]
+        return s
 
     # -- BitLinear input quantisation (shared by all linears reading the same vector) -------------
     def _quantize(self, x: np.ndarray, label: str, *linears: Linear) -> QuantizedInput | None:
@@ -259,16 +287,38 @@ class Session:
         s_a = activation_scale(x)
         v = (x * s_a).astype(F32)
         rounded = np.trunc(v) if "quant_trunc" in self.m.mutations else np.rint(v)
-        if self.record_ties > 0:
+        if self.q_window > 0:
             tie = np.floor(v).astype(F64) + 0.5
             dist = np.abs(v.astype(F64) - tie) / np.maximum(np.abs(tie), 1.0)
-            for e in np.nonzero(dist <= self.record_ties)[0]:
-                self.near_ties.append(NearTie(call, int(e), self.pos, label, float(v[e]), float(dist[e])))
-        for e in self.forced.get(call, ()):
+            for e in np.nonzero(dist <= self.q_window)[0]:
+                self.near_ties.append(NearTie(("q", call, int(e)), "int8", self.pos, label, int(e),
+                                              float(v[e]), float(dist[e])))
+        for e in self.forced.get(("q", call), ()):
             lo = np.floor(v[e])
             rounded[e] = lo if rounded[e] != lo else lo + 1
         q = np.clip(rounded, -128, 127)
         return QuantizedInput(q.astype(F64), s_a)
+
+    def _kv_round(self, x: np.ndarray, il: int, which: str) -> np.ndarray:
+        """K/V cache storage: float32, or rounded to float16 (round to nearest even)."""
+        if self.kv_dtype != np.float16:
+            return x.astype(F32)
+        flat = x.reshape(-1)
+        r = flat.astype(np.float16)
+        site = ("kv", self.pos, il, which)
+        if self.kv_window > 0:
+            other = f16_flip_other(flat, r)
+            mid = (r.astype(F64) + other.astype(F64)) / 2
+            dist = np.abs(flat.astype(F64) - mid) / np.maximum(np.abs(mid), 1e-30)
+            for e in np.nonzero(dist <= self.kv_window)[0]:
+                self.near_ties.append(NearTie(site + (int(e),), "kv", self.pos, f"blk.{il}.{which}",
+                                              int(e), float(flat[e]), float(dist[e])))
+        forced = self.forced.get(site, ())
+        if forced:
+            r = r.copy()
+            idx = np.array(forced)
+            r[idx] = f16_flip_other(flat[idx], r[idx])
+        return r.reshape(x.shape)
 
     def _rope(self, x: np.ndarray, pos: int) -> np.ndarray:
         """x: (heads, head_dim) float32. Rotates the first n_rot dims of each head."""
@@ -301,7 +351,7 @@ class Session:
         scale = 1.0 / (m.head_dim if "attn_scale" in m.mutations else np.sqrt(m.head_dim))
         out = np.empty((m.n_head, m.head_dim), dtype=F32)
         for h in range(m.n_head):
-            kvh = h % m.n_head_kv if "gqa_modulo" in m.mutations else h // group
+            kvh = h % m.n_head_kv
             scores = keys[:, kvh, :] @ q[h].astype(F64) * scale
             w = np.exp(scores - scores.max())
             w /= w.sum()
@@ -314,6 +364,7 @@ class Session:
         if not 0 <= token < m.n_vocab:
             raise ValueError(f"token {token} out of range (n_vocab {m.n_vocab})")
         pos = self.pos
+        self.calls_at_pos.append(self.n_quant_calls)
         h = m.tok_embd[token].astype(F32).copy()
         for il, L in enumerate(m.layers):
             blk = f"blk.{il}."
@@ -324,8 +375,8 @@ class Session:
             v = L["attn_v"](x, xq).reshape(m.n_head_kv, m.head_dim)
             q = self._rope(q, pos)
             k = self._rope(k, pos)
-            self.k_cache[il].append(k.astype(self.kv_dtype))
-            self.v_cache[il].append(v.astype(self.kv_dtype))
+            self.k_cache[il].append(self._kv_round(k, il, "k"))
+            self.v_cache[il].append(self._kv_round(v, il, "v"))
             attn = self._attention(il, q)
             if m.sub_norms:
                 attn = rmsnorm(attn, L["attn_sub_norm"], m.eps)
@@ -361,16 +412,29 @@ class Session:
         return self._logits(h)
 
 
-def run(model, prompt, decode, kv: str = "f16", mutations=(), **session_kwargs):
+def run(model, prompt, decode, kv: str = "f16", mutations=(), start=None, **session_kwargs):
     """Logits rows (1 + len(decode), n_vocab): after the prompt, then after each decode token.
 
-    model: a path or a ReferenceModel. Returns (logits, session)."""
+    model: a path or a ReferenceModel. start: optional (base_session, base_logits, pos) from an
+    earlier run on the same ids: everything before position `pos` is reused, which makes re-runs
+    with a different rounding at `pos` cheap. session_kwargs go to Session (or fork).
+    Returns (logits, session)."""
     if not isinstance(model, ReferenceModel):
         model = ReferenceModel(model, mutations=mutations)
-    session = model.new_session(kv, **session_kwargs)
-    rows = [session.eval(prompt)]
-    for t in decode:
-        rows.append(session.eval([t]))
+    ids = [int(t) for t in list(prompt) + list(decode)]
+    if not prompt:
+        raise ValueError("empty prompt")
+    first_row_pos = len(prompt) - 1
+    if start is None:
+        session, pos, rows = model.new_session(kv, **session_kwargs), 0, []
+    else:
+        base, base_logits, pos = start
+        session = base.fork(pos, **session_kwargs)
+        rows = list(base_logits[:max(0, pos - first_row_pos)])
+    for p in range(pos, len(ids)):
+        h = session._step(ids[p])
+        if p >= first_row_pos:   # tern_logits reports the prompt's last position and every decode
+            rows.append(session._logits(h))
     return np.stack(rows).astype(F32), session
 
 

@@ -95,8 +95,8 @@ void write_bad_models(const std::filesystem::path& dir) {
     variant("unknown_type.gguf", [](auto& b) {
         poke<uint32_t>(b, find_tensor_record(b, "blk.0.attn_q.weight").type, 200);
     });
-    variant("q4k_type.gguf", [](auto& b) {
-        poke<uint32_t>(b, find_tensor_record(b, "blk.0.attn_q.weight").type, 12);
+    variant("q4_0_type.gguf", [](auto& b) {
+        poke<uint32_t>(b, find_tensor_record(b, "blk.0.attn_q.weight").type, 2);
     });
     variant("tensor_outside.gguf", [](auto& b) {
         poke<uint64_t>(b, find_tensor_record(b, "output_norm.weight").offset, uint64_t{1} << 40);

@@ -60,7 +60,7 @@ struct GgufEdit {
 void rewrite_gguf(const std::filesystem::path& from, const std::filesystem::path& to, const GgufEdit& edit);
 
 // The named broken models the CLI tests and the library tests share, written into `dir`:
-// valid, truncated, bad_magic, version1, version99, unknown_type, q4k_type, i2s_in_qwen,
+// valid, truncated, bad_magic, version1, version99, unknown_type, q4_0_type, i2s_in_qwen,
 // tensor_outside, overlap, missing_tensor, wrong_shape, unknown_arch, no_tokenizer; plus
 // invalid_utf8.txt.
 void write_bad_models(const std::filesystem::path& dir);
