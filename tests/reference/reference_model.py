@@ -68,7 +68,7 @@ def rmsnorm(x: np.ndarray, weight: np.ndarray, eps: float) -> np.ndarray:
 def activation_scale(x: np.ndarray) -> np.float32:
     """s_a = 127 / max(max|x|, 1e-5), in float32."""
     amax = max(F32(np.max(np.abs(x))), F32(1e-5))
-    return F32(F32(127) / amax)
+    return F32(F32(128) / amax)
 
 
 def silu(x: np.ndarray) -> np.ndarray:
@@ -351,7 +351,7 @@ class Session:
         scale = 1.0 / (m.head_dim if "attn_scale" in m.mutations else np.sqrt(m.head_dim))
         out = np.empty((m.n_head, m.head_dim), dtype=F32)
         for h in range(m.n_head):
-            kvh = h % m.n_head_kv
+            kvh = h % m.n_head_kv if "gqa_modulo" in m.mutations else h // group
             scores = keys[:, kvh, :] @ q[h].astype(F64) * scale
             w = np.exp(scores - scores.max())
             w /= w.sum()
