@@ -122,31 +122,34 @@ void GgufWriter::set_string(std::string_view key, std::string_view value) {
     set_encoded(key, std::move(out));
 }
 
-void GgufWriter::set_strings(std::string_view key, std::span<const std::string> values) {
+namespace {
+
+// Encodes an array value: type code, element type, count, then each element via `put`.
+template <typename T, typename Put>
+std::vector<uint8_t> encode_array_of(GgufValueType element, std::span<const T> values, Put put) {
     std::vector<uint8_t> out;
     append<uint32_t>(out, static_cast<uint32_t>(GgufValueType::array));
-    append<uint32_t>(out, static_cast<uint32_t>(GgufValueType::string));
+    append<uint32_t>(out, static_cast<uint32_t>(element));
     append<uint64_t>(out, values.size());
-    for (const std::string& value : values) append_string(out, value);
-    set_encoded(key, std::move(out));
+    for (const T& value : values) put(out, value);
+    return out;
+}
+
+}  // namespace
+
+void GgufWriter::set_strings(std::string_view key, std::span<const std::string> values) {
+    set_encoded(key, encode_array_of(GgufValueType::string, values,
+                                     [](std::vector<uint8_t>& out, const std::string& v) { append_string(out, v); }));
 }
 
 void GgufWriter::set_f32s(std::string_view key, std::span<const float> values) {
-    std::vector<uint8_t> out;
-    append<uint32_t>(out, static_cast<uint32_t>(GgufValueType::array));
-    append<uint32_t>(out, static_cast<uint32_t>(GgufValueType::f32));
-    append<uint64_t>(out, values.size());
-    for (float value : values) append<float>(out, value);
-    set_encoded(key, std::move(out));
+    set_encoded(key, encode_array_of(GgufValueType::f32, values,
+                                     [](std::vector<uint8_t>& out, float v) { append<float>(out, v); }));
 }
 
 void GgufWriter::set_i32s(std::string_view key, std::span<const int32_t> values) {
-    std::vector<uint8_t> out;
-    append<uint32_t>(out, static_cast<uint32_t>(GgufValueType::array));
-    append<uint32_t>(out, static_cast<uint32_t>(GgufValueType::i32));
-    append<uint64_t>(out, values.size());
-    for (int32_t value : values) append<int32_t>(out, value);
-    set_encoded(key, std::move(out));
+    set_encoded(key, encode_array_of(GgufValueType::i32, values,
+                                     [](std::vector<uint8_t>& out, int32_t v) { append<int32_t>(out, v); }));
 }
 
 void GgufWriter::set_raw(std::string_view key, GgufValueType type, std::vector<uint8_t> payload) {

@@ -12,6 +12,16 @@ namespace {
 
 using ::testing::HasSubstr;
 
+// The message Model::load throws for `path` ("no error" if it loads).
+std::string load_error(const std::filesystem::path& path) {
+    try {
+        Model::load(path);
+    } catch (const Error& e) {
+        return e.what();
+    }
+    return "no error";
+}
+
 TEST(ModelLoad, ConfigComesFromMetadataPerArchitecture) {
     TempDir dir;
     const struct {
@@ -86,12 +96,7 @@ TEST(ModelLoad, InconsistentHyperParametersAreNamed) {
         GgufEdit edit;
         edit.extra = [=](GgufWriter& w) { w.set_u32(key, value); };
         rewrite_gguf(dir / "a.gguf", dir / "b.gguf", edit);
-        try {
-            Model::load(dir / "b.gguf");
-        } catch (const Error& e) {
-            return std::string(e.what());
-        }
-        return std::string("no error");
+        return load_error(dir / "b.gguf");
     };
     EXPECT_THAT(with("bitnet-b1.58.attention.head_count", 3),
                 HasSubstr("attention.head_count 3 does not divide embedding_length 256"));
@@ -107,14 +112,7 @@ TEST(ModelLoad, InconsistentHyperParametersAreNamed) {
 TEST(ModelLoad, WeightProblemsAreNamed) {
     TempDir dir;
     write_bad_models(dir.path());
-    auto message = [&](const std::string& name) {
-        try {
-            Model::load(dir / name);
-        } catch (const Error& e) {
-            return std::string(e.what());
-        }
-        return std::string("no error");
-    };
+    auto message = [&](const std::string& name) { return load_error(dir / name); };
     EXPECT_THAT(message("missing_tensor.gguf"), HasSubstr("missing tensor 'blk.0.ffn_up.weight'"));
     EXPECT_THAT(message("wrong_shape.gguf"),
                 HasSubstr("tensor 'blk.0.attn_k.weight' has shape [128, 256], expected [256, 128]"));
@@ -141,23 +139,13 @@ TEST(ModelLoad, NonFiniteScalesAndNormsAreRejected) {
     std::vector<uint8_t> nan_scale = bytes;
     poke<float>(nan_scale, scale_at, std::numeric_limits<float>::quiet_NaN());
     write_bytes(dir / "nan_scale.gguf", nan_scale);
-    try {
-        Model::load(dir / "nan_scale.gguf");
-        FAIL();
-    } catch (const Error& e) {
-        EXPECT_THAT(e.what(), HasSubstr("tensor 'blk.0.attn_q.weight' has a non-finite scale"));
-    }
+    EXPECT_THAT(load_error(dir / "nan_scale.gguf"), HasSubstr("tensor 'blk.0.attn_q.weight' has a non-finite scale"));
     const TensorView* norm = file.find_tensor("blk.1.ffn_norm.weight");
     std::vector<uint8_t> inf_norm = bytes;
     poke<float>(inf_norm, static_cast<size_t>(norm->data.data() - bytes.data()) + 8,
                 std::numeric_limits<float>::infinity());
     write_bytes(dir / "inf_norm.gguf", inf_norm);
-    try {
-        Model::load(dir / "inf_norm.gguf");
-        FAIL();
-    } catch (const Error& e) {
-        EXPECT_THAT(e.what(), HasSubstr("tensor 'blk.1.ffn_norm.weight' contains a non-finite value"));
-    }
+    EXPECT_THAT(load_error(dir / "inf_norm.gguf"), HasSubstr("tensor 'blk.1.ffn_norm.weight' contains a non-finite value"));
 }
 
 TEST(ModelLoad, InvalidI2sCodeIsRejected) {
@@ -168,12 +156,8 @@ TEST(ModelLoad, InvalidI2sCodeIsRejected) {
     const TensorView* up = file.find_tensor("blk.1.ffn_up.weight");
     bytes[static_cast<size_t>(up->data.data() - bytes.data()) + 17] = 0xFF;
     write_bytes(dir / "b.gguf", bytes);
-    try {
-        Model::load(dir / "b.gguf");
-        FAIL();
-    } catch (const Error& e) {
-        EXPECT_THAT(e.what(), HasSubstr("tensor 'blk.1.ffn_up.weight' (i2_s) contains the invalid 2-bit code 3"));
-    }
+    EXPECT_THAT(load_error(dir / "b.gguf"),
+                HasSubstr("tensor 'blk.1.ffn_up.weight' (i2_s) contains the invalid 2-bit code 3"));
 }
 
 TEST(ModelLoad, CountsParametersAndBytes) {
