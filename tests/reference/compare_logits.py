@@ -23,8 +23,11 @@ ternary model that perturbation grows through later int8 quantisations to ~1e-3.
 as large as some real bugs. So when rows exceed TOL the script tries to *explain* the difference:
 it re-runs the reference with up to --max-flips such roundings forced the other way, choosing
 greedily among the near-ties closest to their tie. If the forced-flip reference then matches every
-row within TOL, the result is a pass ("explained by N rounding flips", printed with their
-location). A real bug changes every token and cannot be explained by a few roundings at ties.
+row within TOL, the result is a pass ("explained", with each flip's location printed). A real
+bug changes every token and cannot be explained by a few roundings at ties. Measured over 96
+random configurations (3 archs x 4 types x 2 KV types x 4 seeds, 2 threads, batch 4): 12 needed
+one flip (raw differences up to 2.4e-2), and after it the residual was <= 1.7e-6 in all of them;
+the deliberate bugs of reference_model.MUTATIONS give 5e-4..1.8 and are not explainable.
 
 --mutate injects a deliberate bug into the reference (see reference_model.MUTATIONS);
 --expect-mismatch inverts the verdict (exit 0 iff a mismatch is detected), to prove sensitivity.
@@ -48,6 +51,7 @@ except ImportError:  # pragma: no cover
     print("compare_logits: numpy is not importable; skipping", file=sys.stderr)
     sys.exit(77)
 
+sys.dont_write_bytecode = True  # keep __pycache__ out of the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import reference_model as rm  # noqa: E402
 from gguf_reference import TYPE_NAMES, GGUFFile, scale_tensor_in_place  # noqa: E402
@@ -147,6 +151,8 @@ def main(argv=None) -> int:
                     help="succeed only if a mismatch is detected (sensitivity test)")
     ap.add_argument("--keep", help="keep the model and logits in this directory")
     args = ap.parse_args(argv)
+    if not args.model and not args.tern:
+        ap.error("--tern is required unless --model is given")
 
     def log(msg=""):
         print(msg, flush=True)

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Independent, minimal GGUF v3 reader and weight decoders for tern's reference tests.
 
 NumPy only. Written from the format description (GGUF v3, ggml block layouts, bitnet.cpp I2_S),

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+sys.dont_write_bytecode = True  # keep __pycache__ out of the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from gguf_reference import BITNET_ARCHS, GGUFError, GGUFFile  # noqa: E402
 
@@ -68,7 +69,7 @@ def rmsnorm(x: np.ndarray, weight: np.ndarray, eps: float) -> np.ndarray:
 def activation_scale(x: np.ndarray) -> np.float32:
     """s_a = 127 / max(max|x|, 1e-5), in float32."""
     amax = max(F32(np.max(np.abs(x))), F32(1e-5))
-    return F32(F32(128) / amax)
+    return F32(F32(127) / amax)
 
 
 def silu(x: np.ndarray) -> np.ndarray:

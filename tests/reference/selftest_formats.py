@@ -21,6 +21,7 @@ except ImportError:  # pragma: no cover
     print("selftest_formats: numpy is not importable; skipping", file=sys.stderr)
     sys.exit(77)
 
+sys.dont_write_bytecode = True  # keep __pycache__ out of the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gguf_reference as gr  # noqa: E402
 
