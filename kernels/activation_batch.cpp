@@ -1,0 +1,57 @@
+// Activation batches: sizing, per-token quantisation with block sums, table storage.
+#include "kernels/ternary_matmul.h"
+
+#include <cstring>
+
+namespace tern::kernels {
+
+namespace {
+
+void grow(AlignedBuffer& buffer, size_t bytes) {
+    if (buffer.size < bytes) buffer = AlignedBuffer::allocate(bytes);
+}
+
+}  // namespace
+
+void resize_batch(ActivationBatch& a, int64_t n_tokens, int64_t k) {
+    a.n_tokens = n_tokens;
+    a.k = k;
+    a.stride = (k + 127) / 128 * 128;
+    grow(a.q, static_cast<size_t>(n_tokens * a.stride + a.q_offset));
+    grow(a.scale, static_cast<size_t>(n_tokens) * sizeof(float));
+    grow(a.sum, static_cast<size_t>(n_tokens) * sizeof(int32_t));
+    grow(a.block_sum, static_cast<size_t>(n_tokens * (a.stride / 128)) * sizeof(int32_t));
+    a.has_tables = false;
+}
+
+void finish_token(ActivationBatch& a, int64_t t) {
+    auto* q = const_cast<int8_t*>(a.token_q(t));
+    std::memset(q + a.k, 0, static_cast<size_t>(a.stride - a.k));
+    const int64_t blocks = a.stride / 128;
+    auto* block_sums = reinterpret_cast<int32_t*>(a.block_sum.get()) + t * blocks;
+    int32_t total = 0;
+    for (int64_t b = 0; b < blocks; ++b) {
+        int32_t s = 0;
+        for (int64_t c = 0; c < 128; ++c) s += q[b * 128 + c];
+        block_sums[b] = s;
+        total += s;
+    }
+    reinterpret_cast<int32_t*>(a.sum.get())[t] = total;
+}
+
+void quantize_tokens(const KernelSet& set, const float* x, int64_t x_stride, ActivationBatch& a,
+                     int64_t token_begin, int64_t token_end) {
+    for (int64_t t = token_begin; t < token_end; ++t) {
+        auto* q = const_cast<int8_t*>(a.token_q(t));
+        const QuantizedRowInfo info = set.quantize_row(x + t * x_stride, a.k, q);
+        reinterpret_cast<float*>(a.scale.get())[t] = info.scale;
+        finish_token(a, t);
+    }
+}
+
+void size_tables(ActivationBatch& a) {
+    a.table_groups = (a.k + kTl3OctetCols - 1) / kTl3OctetCols * 8;
+    grow(a.tables, static_cast<size_t>(a.n_tokens * a.table_groups * 32));
+}
+
+}  // namespace tern::kernels

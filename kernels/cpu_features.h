@@ -1,0 +1,17 @@
+// What the running CPU can execute, detected once.
+#pragma once
+
+namespace tern::kernels {
+
+struct CpuFeatures {
+    bool avx2 = false;  // with the OS saving YMM state
+    bool fma = false;
+    bool f16c = false;
+    bool avx_vnni = false;
+    bool neon = false;
+    bool dotprod = false;  // Armv8.2 SDOT/UDOT
+};
+
+const CpuFeatures& cpu_features();
+
+}  // namespace tern::kernels

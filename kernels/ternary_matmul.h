@@ -1,0 +1,92 @@
+// The ternary matmul kernel interface: quantised activation batches, kernel arguments and the
+// per-ISA kernel set chosen once at startup.
+#pragma once
+
+#include "kernels/activation_quant.h"
+#include "kernels/ternary_layout.h"
+
+#include <cstdint>
+
+namespace tern::kernels {
+
+// A batch of int8 activations for one linear input, with what each kernel family needs.
+// Buffers only grow, so a batch reused every layer allocates nothing after warm-up.
+struct ActivationBatch {
+    int64_t n_tokens = 0;
+    int64_t k = 0;        // valid columns
+    int64_t stride = 0;   // columns per token in q: k rounded up to 128, zero padded
+    AlignedBuffer q;      // [n_tokens][stride] int8, starting q_offset bytes in
+    int64_t q_offset = 0; // 0 normally; tests set it to check unaligned activation loads
+    AlignedBuffer scale;  // [n_tokens] float: 127 / absmax
+    AlignedBuffer sum;    // [n_tokens] int32: sum of q
+    AlignedBuffer block_sum;  // [n_tokens][stride / 128] int32: sums of q per 128 columns
+    // tl3 lookup tables, built on demand: [n_tokens][groups][32 bytes] where groups = k rounded
+    // up to 24, divided by 3 (columns past `stride` count as zero activations). A group's 32 bytes are the low bytes then the high bytes of the 16 int16
+    // entries T[i] = w0 a0 + w1 a1 + w2 a2 over the balanced-ternary digits (w0, w1, w2) of
+    // i = 9 w0 + 3 w1 + w2 (i < 14; T[14] = T[15] = 0) for the group's activations (a0, a1, a2).
+    AlignedBuffer tables;
+    int64_t table_groups = 0;
+    bool has_tables = false;
+
+    const int8_t* token_q(int64_t t) const {
+        return reinterpret_cast<const int8_t*>(q.get()) + q_offset + t * stride;
+    }
+    float token_scale(int64_t t) const { return reinterpret_cast<const float*>(scale.get())[t]; }
+    int32_t token_sum(int64_t t) const { return reinterpret_cast<const int32_t*>(sum.get())[t]; }
+    const int32_t* token_block_sums(int64_t t) const {
+        return reinterpret_cast<const int32_t*>(block_sum.get()) + t * (stride / 128);
+    }
+    const uint8_t* token_tables(int64_t t) const { return tables.get() + t * table_groups * 32; }
+};
+
+// Arguments of one ternary matmul call: output rows of tiles [tile_begin, tile_end) of `w`
+// (rows past w->rows are not written), column units [unit_begin, unit_end) (i2: 128-column
+// blocks; tl3 and ref: the whole row only), tokens [token_begin, token_end):
+//   out[t * out_stride + row] = sum over the columns of trit(row, c) * q(t, c)   (exact int32)
+struct MatmulArgs {
+    const PackedTernary* w;
+    int64_t tile_begin, tile_end;
+    int64_t unit_begin, unit_end;
+    const ActivationBatch* a;
+    int64_t token_begin, token_end;
+    int32_t* out;
+    int64_t out_stride;
+};
+
+using MatmulFn = void (*)(const MatmulArgs& args);
+using QuantizeRowFn = QuantizedRowInfo (*)(const float* x, int64_t n, int8_t* q);
+// Builds tl3 tables for tokens [token_begin, token_end) of a batch (tables already sized).
+using BuildTablesFn = void (*)(ActivationBatch& a, int64_t token_begin, int64_t token_end);
+
+// A kernel with the name it is reported by (format_op_tile__isa).
+struct NamedKernel {
+    MatmulFn fn = nullptr;
+    const char* name = "none";
+};
+
+// Everything one instruction set offers. Kernels a set lacks have fn == nullptr.
+struct KernelSet {
+    const char* isa = "scalar";
+    QuantizeRowFn quantize_row = nullptr;
+    BuildTablesFn build_tl3_tables = nullptr;
+    NamedKernel ref_gemm;            // ref layout, any token count
+    NamedKernel i2_gemv, i2_gemm;    // i2 layout: one token / many tokens
+    NamedKernel tl3_gemv, tl3_gemm;  // tl3 layout: one token / many tokens
+};
+
+// Sizes `a` for n_tokens x k (zeroing the padding columns) and forgets any tables.
+void resize_batch(ActivationBatch& a, int64_t n_tokens, int64_t k);
+
+// Quantises tokens [token_begin, token_end) of x (rows `x_stride` floats apart) into `a` with
+// `set`'s quantiser and fills their sums and block sums. Token ranges may run concurrently.
+void quantize_tokens(const KernelSet& set, const float* x, int64_t x_stride, ActivationBatch& a,
+                     int64_t token_begin, int64_t token_end);
+
+// After q of token t was written (first k columns): zeroes the padding and computes the
+// token's sum and block sums.
+void finish_token(ActivationBatch& a, int64_t t);
+
+// Sizes the table buffer of `a` (call once before building tables for any token range).
+void size_tables(ActivationBatch& a);
+
+}  // namespace tern::kernels

@@ -1,0 +1,51 @@
+// AVX2 i2 GEMV: 4 rows x 128 columns per step with maddubs on the w+1 codes, one token at a time.
+#include "kernels/x86/i2_gemm__avx2.h"
+#include "kernels/x86/i2_unpack__avx2.h"
+
+#include <algorithm>
+
+namespace tern::kernels {
+
+using namespace avx2;
+
+void i2_gemv_4x128__avx2(const MatmulArgs& args) {
+    const PackedTernary& w = *args.w;
+    const __m256i ones = _mm256_set1_epi16(1);
+    for (int64_t t = args.token_begin; t < args.token_end; ++t) {
+        const int8_t* q = args.a->token_q(t);
+        const int32_t* block_sums = args.a->token_block_sums(t);
+        int32_t offset = 0;
+        for (int64_t b = args.unit_begin; b < args.unit_end; ++b) offset += block_sums[b];
+        for (int64_t tile = args.tile_begin; tile < args.tile_end; ++tile) {
+            __m256i acc32[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
+                                _mm256_setzero_si256()};
+            const uint8_t* base = w.data.get() + tile * w.col_units * kI2RowTile * kI2BlockBytes;
+            for (int64_t b = args.unit_begin; b < args.unit_end;) {
+                const int64_t chunk_end = std::min(args.unit_end, b + kI2BlocksPerWiden);
+                __m256i acc16[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
+                                    _mm256_setzero_si256()};
+                for (; b < chunk_end; ++b) {
+                    const uint8_t* rows = base + b * kI2RowTile * kI2BlockBytes;
+                    const int8_t* qb = q + b * kI2ColBlock;
+                    for (int r = 0; r < 4; ++r) {
+                        acc16[r] = _mm256_add_epi16(acc16[r], i2_block_dot(unpack_i2_block(rows + r * 32), qb));
+                    }
+                }
+                for (int r = 0; r < 4; ++r) acc32[r] = _mm256_add_epi32(acc32[r], _mm256_madd_epi16(acc16[r], ones));
+            }
+            // Horizontal sums of the 4 rows at once: lanes [r0 r1 r2 r3] after the adds.
+            const __m256i h01 = _mm256_hadd_epi32(acc32[0], acc32[1]);
+            const __m256i h23 = _mm256_hadd_epi32(acc32[2], acc32[3]);
+            const __m256i h = _mm256_hadd_epi32(h01, h23);
+            const __m128i sums = _mm_sub_epi32(_mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1)),
+                                               _mm_set1_epi32(offset));
+            alignas(16) int32_t rows_out[4];
+            _mm_store_si128(reinterpret_cast<__m128i*>(rows_out), sums);
+            const int64_t first = tile * kI2RowTile;
+            const int64_t n = std::min<int64_t>(kI2RowTile, w.rows - first);
+            for (int64_t r = 0; r < n; ++r) args.out[t * args.out_stride + first + r] = rows_out[r];
+        }
+    }
+}
+
+}  // namespace tern::kernels

@@ -1,0 +1,66 @@
+// x86-64: CPU feature detection (cpuid + xgetbv) and the AVX2 kernel set.
+#include "kernels/cpu_features.h"
+#include "kernels/platform_kernels.h"
+#include "kernels/x86/activation_quant__avx2.h"
+#include "kernels/x86/i2_gemm__avx2.h"
+#include "kernels/x86/tl3_gemm__avx2.h"
+#include "kernels/scalar/ternary_gemm__scalar.h"
+
+#include <cpuid.h>
+
+#include <cstring>
+
+namespace tern::kernels {
+
+namespace {
+
+CpuFeatures detect() {
+    CpuFeatures f;
+    unsigned eax, ebx, ecx, edx;
+    if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return f;
+    const bool osxsave = (ecx >> 27) & 1, avx = (ecx >> 28) & 1;
+    f.fma = (ecx >> 12) & 1;
+    f.f16c = (ecx >> 29) & 1;
+    bool ymm_state = false;
+    if (osxsave && avx) {
+        unsigned lo, hi;
+        __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+        ymm_state = (lo & 6) == 6;  // XMM and YMM state enabled by the OS
+    }
+    if (__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) f.avx2 = ymm_state && ((ebx >> 5) & 1);
+    if (__get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx)) f.avx_vnni = ymm_state && ((eax >> 4) & 1);
+    return f;
+}
+
+const KernelSet& avx2_set() {
+    static const KernelSet set = [] {
+        KernelSet s;
+        s.isa = "avx2";
+        s.quantize_row = quantize_row_i8__avx2;
+        s.build_tl3_tables = build_tl3_tables__avx2;
+        s.ref_gemm = {ref_gemm__scalar, "ref_gemm_1x1__scalar"};
+        s.i2_gemv = {i2_gemv_4x128__avx2, "i2_gemv_4x128__avx2"};
+        s.i2_gemm = {i2_gemm_1x128x8__avx2, "i2_gemm_1x128x8__avx2"};
+        s.tl3_gemv = {tl3_gemv_32x3__avx2, "tl3_gemv_32x3__avx2"};
+        s.tl3_gemm = {tl3_gemm_32x3x4__avx2, "tl3_gemm_32x3x4__avx2"};
+        return s;
+    }();
+    return set;
+}
+
+}  // namespace
+
+const CpuFeatures& cpu_features() {
+    static const CpuFeatures features = detect();
+    return features;
+}
+
+std::vector<const KernelSet*> platform_kernel_sets() { return {&avx2_set()}; }
+
+bool platform_supports(const KernelSet& set) {
+    const CpuFeatures& f = cpu_features();
+    if (std::strcmp(set.isa, "avx2") == 0) return f.avx2 && f.fma && f.f16c;
+    return false;
+}
+
+}  // namespace tern::kernels
