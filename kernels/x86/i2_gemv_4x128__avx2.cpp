@@ -8,6 +8,12 @@ namespace tern::kernels {
 
 using namespace avx2;
 
+namespace {
+// How far ahead of the current block the weight stream is prefetched (non-temporal, so the
+// activations stay in L1). Tuned on the 2B-4T shapes.
+constexpr int64_t kPrefetchBytes = 4096;
+}  // namespace
+
 void i2_gemv_4x128__avx2(const MatmulArgs& args) {
     const PackedTernary& w = *args.w;
     const __m256i ones = _mm256_set1_epi16(1);
@@ -27,6 +33,8 @@ void i2_gemv_4x128__avx2(const MatmulArgs& args) {
                 for (; b < chunk_end; ++b) {
                     const uint8_t* rows = base + b * kI2RowTile * kI2BlockBytes;
                     const int8_t* qb = q + b * kI2ColBlock;
+                    _mm_prefetch(reinterpret_cast<const char*>(rows + kPrefetchBytes), _MM_HINT_NTA);
+                    _mm_prefetch(reinterpret_cast<const char*>(rows + kPrefetchBytes + 64), _MM_HINT_NTA);
                     for (int r = 0; r < 4; ++r) {
                         acc16[r] = _mm256_add_epi16(acc16[r], i2_block_dot(unpack_i2_block(rows + r * 32), qb));
                     }

@@ -32,6 +32,9 @@ void tl3_gemv_32x3__avx2(const MatmulArgs& args) {
                 for (; o < chunk_end; ++o) {
                     const uint8_t* octet = base + o * kTl3OctetBytes;
                     const uint8_t* tab = tables + o * 8 * 32;
+                    _mm_prefetch(reinterpret_cast<const char*>(octet + 4096), _MM_HINT_NTA);
+                    _mm_prefetch(reinterpret_cast<const char*>(octet + 4096 + 64), _MM_HINT_NTA);
+                    _mm_prefetch(reinterpret_cast<const char*>(octet + 4096 + 128), _MM_HINT_NTA);
                     step<0>(octet, tab, lo, hi);
                     step<1>(octet, tab, lo, hi);
                     step<2>(octet, tab, lo, hi);

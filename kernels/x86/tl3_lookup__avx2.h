@@ -24,9 +24,9 @@ inline Tl3Group decode_group(const uint8_t* octet) {
     const __m256i index = (G % 2 == 0) ? _mm256_and_si256(bytes, low4)
                                        : _mm256_and_si256(_mm256_srli_epi16(bytes, 4), low4);
     const __m256i signs = _mm256_load_si256(reinterpret_cast<const __m256i*>(octet + 128));
-    // Move sign bit G of every byte to bit 7 (16-bit shifts keep bit 7 of each byte its own).
-    const __m256i top = (G == 7) ? signs : _mm256_slli_epi16(signs, 7 - G);
-    return {index, _mm256_cmpgt_epi8(_mm256_setzero_si256(), top)};
+    // Bit G of each sign byte -> 0xFF / 0x00 (and + compare run on any ALU pipe, not the shuffle ones).
+    const __m256i bit = _mm256_set1_epi8(static_cast<char>(1 << G));
+    return {index, _mm256_cmpeq_epi8(_mm256_and_si256(signs, bit), bit)};
 }
 
 // Adds one group's looked-up values (T[index], or ~T for negative groups) to the int16
@@ -38,6 +38,9 @@ inline void lookup_add(const Tl3Group& g, const uint8_t* table, __m256i& lo, __m
     const __m256i v_hi = _mm256_xor_si256(_mm256_shuffle_epi8(t_hi, g.index), g.sign);
     lo = _mm256_add_epi16(lo, _mm256_unpacklo_epi8(v_lo, v_hi));
     hi = _mm256_add_epi16(hi, _mm256_unpackhi_epi8(v_lo, v_hi));
+    // Keep the accumulators in registers: without this GCC reassociates the adds of a whole
+    // octet into a tree and spills the partial sums to the stack.
+    __asm__("" : "+x"(lo), "+x"(hi));
 }
 
 // Octets whose int16 sums may be added before widening: 64 groups * 385 < 32767.

@@ -1,0 +1,214 @@
+// Kernel benchmarks at the BitNet-b1.58-2B-4T and 0.7B shapes: every ternary kernel strategy
+// (LUT, MAD, scalar) as GEMV (1 token) and GEMM (128 tokens) on 1 and 2 threads, with a memory
+// read-bandwidth probe run first in the same process so GEMV figures read as % of the roof.
+//
+// GEMV weights stream from DRAM: each benchmark cycles through enough copies of the matrix
+// (>= 512 MiB) that no cache holds them, as in real decoding where every layer is read once.
+#include "kernels/dispatch.h"
+#include "kernels/ternary_layout.h"
+#include "kernels/ternary_matmul.h"
+#include "util/thread_pool.h"
+
+#include <benchmark/benchmark.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace {
+
+using namespace tern;
+using namespace tern::kernels;
+
+// ---- memory read bandwidth -------------------------------------------------------------------
+
+double g_bandwidth[3] = {0, 0, 0};  // GB/s by thread count (1, 2)
+
+// Sums a buffer with 64-bit loads unrolled 8 ways (the compiler vectorises it at -O2/-O3).
+uint64_t read_sum(const uint64_t* p, size_t n) {
+    uint64_t s[8] = {};
+    for (size_t i = 0; i + 8 <= n; i += 8) {
+        for (int j = 0; j < 8; ++j) s[j] += p[i + j];
+    }
+    return s[0] + s[1] + s[2] + s[3] + s[4] + s[5] + s[6] + s[7];
+}
+
+double measure_bandwidth(ThreadPool& pool) {
+    const size_t bytes = size_t{1} << 30;  // 1 GiB, far beyond any cache
+    const size_t words = bytes / 8;
+    std::unique_ptr<uint64_t[]> buffer(new uint64_t[words]);
+    pool.parallel_for(static_cast<int64_t>(words), 4096, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) buffer[static_cast<size_t>(i)] = static_cast<uint64_t>(i);
+    });
+    std::vector<double> rates;
+    std::atomic<uint64_t> sink{0};
+    for (int rep = 0; rep < 7; ++rep) {
+        const auto start = std::chrono::steady_clock::now();
+        pool.parallel_for(static_cast<int64_t>(words), 4096, [&](int64_t b, int64_t e) {
+            sink += read_sum(buffer.get() + b, static_cast<size_t>(e - b));
+        });
+        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        rates.push_back(static_cast<double>(bytes) / s / 1e9);
+    }
+    std::sort(rates.begin(), rates.end());
+    benchmark::DoNotOptimize(sink.load());
+    return rates[rates.size() / 2];  // median
+}
+
+// ---- ternary matmul --------------------------------------------------------------------------
+
+struct Shape {
+    const char* model;
+    const char* name;
+    int64_t m, k;
+};
+
+const Shape kShapes[] = {
+    {"2b4t", "qo", 2560, 2560},    {"2b4t", "kv", 640, 2560},     {"2b4t", "gate_up", 6912, 2560},
+    {"2b4t", "down", 2560, 6912},  {"0.7b", "qkvo", 1536, 1536},  {"0.7b", "gate_up", 4096, 1536},
+    {"0.7b", "down", 1536, 4096},
+};
+
+enum Strategy { kLut, kMad, kScalar };
+const char* kStrategyNames[] = {"lut", "mad", "scalar"};
+
+struct Fixture {
+    std::vector<PackedTernary> copies;  // weights, cycled so GEMV reads from DRAM
+    ActivationBatch acts;
+};
+
+const KernelSet& best_set() { return *supported_kernel_sets().front(); }
+
+TernaryLayout layout_of(Strategy s) {
+    return s == kLut ? TernaryLayout::tl3 : s == kMad ? TernaryLayout::i2 : TernaryLayout::ref;
+}
+
+Fixture& fixture(const Shape& shape, Strategy strategy, int64_t n_tokens) {
+    static std::map<std::string, std::unique_ptr<Fixture>> cache;
+    const std::string key = std::string(shape.model) + shape.name + kStrategyNames[strategy] + std::to_string(n_tokens);
+    auto& slot = cache[key];
+    if (slot) return *slot;
+    cache.clear();  // keep at most one fixture's copies in memory
+    auto& f = cache[key];
+    f = std::make_unique<Fixture>();
+    std::mt19937 rng(1);
+    std::uniform_int_distribution<int> trit(-1, 1), act(-127, 127);
+    const TernaryLayout layout = layout_of(strategy);
+    PackedTernary first = allocate_packed(layout, shape.m, shape.k);
+    const int64_t tile = layout_row_tile(layout);
+    std::vector<int8_t> trits(static_cast<size_t>(first.row_tiles * tile * shape.k));
+    for (auto& t : trits) t = static_cast<int8_t>(trit(rng));
+    pack_row_tiles(first, 0, first.row_tiles, trits.data());
+    const uint64_t bytes = first.bytes();
+    const int64_t copies = n_tokens == 1 ? std::max<int64_t>(1, static_cast<int64_t>((512ull << 20) / bytes)) : 1;
+    f->copies.push_back(std::move(first));
+    for (int64_t c = 1; c < copies; ++c) {
+        PackedTernary copy = allocate_packed(layout, shape.m, shape.k);
+        std::memcpy(copy.data.get(), f->copies[0].data.get(), copy.data.size);
+        copy.neg_count = f->copies[0].neg_count;
+        f->copies.push_back(std::move(copy));
+    }
+    resize_batch(f->acts, n_tokens, shape.k);
+    for (int64_t t = 0; t < n_tokens; ++t) {
+        auto* q = const_cast<int8_t*>(f->acts.token_q(t));
+        for (int64_t c = 0; c < shape.k; ++c) q[c] = static_cast<int8_t>(act(rng));
+        finish_token(f->acts, t);
+    }
+    size_tables(f->acts);
+    best_set().build_tl3_tables(f->acts, 0, n_tokens);
+    return *f;
+}
+
+void BM_ternary(benchmark::State& state, Shape shape, Strategy strategy, int64_t n_tokens, int threads) {
+    const KernelSet& set = strategy == kScalar ? scalar_kernels() : best_set();
+    const NamedKernel& kernel = strategy == kLut ? (n_tokens == 1 ? set.tl3_gemv : set.tl3_gemm)
+                                : strategy == kMad ? (n_tokens == 1 ? set.i2_gemv : set.i2_gemm)
+                                                   : set.ref_gemm;
+    Fixture& f = fixture(shape, strategy, n_tokens);
+    ThreadPool pool(threads);
+    std::vector<int32_t> out(static_cast<size_t>(n_tokens * shape.m));
+    size_t next = 0;
+    for (auto _ : state) {
+        const PackedTernary& w = f.copies[next];
+        next = (next + 1) % f.copies.size();
+        pool.parallel_for(w.row_tiles, 1, [&](int64_t b, int64_t e) {
+            kernel.fn({&w, b, e, 0, w.col_units, &f.acts, 0, n_tokens, out.data(), shape.m});
+        });
+        benchmark::DoNotOptimize(out.data());
+    }
+    const double iterations = static_cast<double>(state.iterations());
+    const double weight_bytes = static_cast<double>(f.copies[0].bytes());
+    const double macs = static_cast<double>(shape.m * shape.k * n_tokens);
+    state.counters["tokens/s"] = benchmark::Counter(iterations * static_cast<double>(n_tokens), benchmark::Counter::kIsRate);
+    state.counters["weight_GB/s"] = benchmark::Counter(iterations * weight_bytes / 1e9, benchmark::Counter::kIsRate);
+    state.counters["GMAC/s"] = benchmark::Counter(iterations * macs / 1e9, benchmark::Counter::kIsRate);
+    state.counters["GMAC/s/core"] =
+        benchmark::Counter(iterations * macs / 1e9 / threads, benchmark::Counter::kIsRate);
+    state.SetLabel(kernel.name);
+}
+
+// Reported after the runs: achieved weight GB/s of each GEMV as a share of the measured roof.
+class RoofReporter : public benchmark::ConsoleReporter {
+public:
+    void ReportRuns(const std::vector<Run>& runs) override {
+        std::vector<Run> annotated = runs;
+        for (Run& run : annotated) {
+            const auto it = run.counters.find("weight_GB/s");
+            const auto threads = run.benchmark_name().find("threads:2") != std::string::npos ? 2 : 1;
+            if (it != run.counters.end() && run.benchmark_name().find("/N:1/") != std::string::npos &&
+                g_bandwidth[threads] > 0) {
+                run.counters["%roof"] = benchmark::Counter(100.0 * it->second.value / g_bandwidth[threads]);
+            }
+        }
+        ConsoleReporter::ReportRuns(annotated);
+    }
+};
+
+void register_all() {
+    for (const Shape& shape : kShapes) {
+        for (int64_t n : {int64_t{1}, int64_t{128}}) {
+            for (Strategy s : {kLut, kMad, kScalar}) {
+                if (s == kScalar && n > 1) continue;  // the scalar reference is too slow for GEMM here
+                for (int threads : {1, 2}) {
+                    const std::string name = std::string("ternary/") + shape.model + "/" + shape.name + "/" +
+                                             std::to_string(shape.m) + "x" + std::to_string(shape.k) + "/N:" +
+                                             std::to_string(n) + "/" + kStrategyNames[s] + "/threads:" +
+                                             std::to_string(threads);
+                    benchmark::RegisterBenchmark(name.c_str(), BM_ternary, shape, s, n, threads)
+                        ->UseRealTime()
+                        ->Unit(benchmark::kMicrosecond)
+                        ->MinTime(0.2);
+                }
+            }
+        }
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    benchmark::Initialize(&argc, argv);
+    for (int threads : {1, 2}) {
+        ThreadPool pool(threads);
+        g_bandwidth[threads] = measure_bandwidth(pool);
+        std::printf("memory read bandwidth, %d thread%s: %.1f GB/s (median of 7 reads of 1 GiB)\n", threads,
+                    threads > 1 ? "s" : "", g_bandwidth[threads]);
+    }
+    std::printf("kernel set: %s\n", best_set().isa);
+    register_all();
+    RoofReporter reporter;
+    benchmark::RunSpecifiedBenchmarks(&reporter);
+    benchmark::Shutdown();
+    return 0;
+}
