@@ -26,11 +26,11 @@ public:
     KvCacheType type() const { return type_; }
 
 private:
-    void load(const AlignedBytes& from, int64_t layer, int64_t pos, int64_t offset, int64_t n,
+    void load(const kernels::AlignedBuffer& from, int64_t layer, int64_t pos, int64_t offset, int64_t n,
               float* out) const;
     KvCacheType type_;
     int64_t n_ctx_, kv_dim_, element_bytes_;
-    AlignedBytes k_, v_;
+    kernels::AlignedBuffer k_, v_;
 };
 
 }  // namespace tern

@@ -1,104 +1,121 @@
-// BitLinear and float linear layers, split by output rows across threads.
+// BitLinear and float linear layers, split by output row tiles across threads.
 #include "graph/linear.h"
 
-#include "kernels/activation_quant.h"
+#include "graph/kernel_choice.h"
 #include "kernels/float_matmul.h"
-#include "kernels/ternary_ref.h"
 #include "util/thread_pool.h"
+
+#include <algorithm>
 
 namespace tern {
 
-void QuantizedActivations::quantize(const float* x, int64_t n, int64_t cols, ThreadPool& pool) {
-    n_tokens = n;
-    k = cols;
-    q.resize(static_cast<size_t>(n * cols));
-    scale.resize(static_cast<size_t>(n));
-    sum.resize(static_cast<size_t>(n));
-    has_dequant = false;
-    pool.parallel_for(n, 1, [&](int64_t begin, int64_t end) {
-        for (int64_t t = begin; t < end; ++t) {
-            const auto info = kernels::quantize_row_i8_scalar(x + t * cols, cols, q.data() + t * cols);
-            scale[static_cast<size_t>(t)] = info.scale;
-            sum[static_cast<size_t>(t)] = info.sum;
-        }
+void QuantizedActivations::quantize(const float* x, int64_t n_tokens, int64_t k, ThreadPool& pool) {
+    kernels::resize_batch(batch_, n_tokens, k);
+    has_dequant_ = false;
+    const kernels::KernelSet& set = active_kernels();
+    pool.parallel_for(n_tokens, 1, [&](int64_t begin, int64_t end) {
+        kernels::quantize_tokens(set, x, k, batch_, begin, end);
     });
 }
 
+void QuantizedActivations::ensure_tables(ThreadPool& pool) {
+    if (batch_.has_tables) return;
+    kernels::size_tables(batch_);
+    const kernels::KernelSet& set = active_kernels();
+    pool.parallel_for(batch_.n_tokens, 1, [&](int64_t begin, int64_t end) {
+        set.build_tl3_tables(batch_, begin, end);
+    });
+    batch_.has_tables = true;
+}
+
 const float* QuantizedActivations::dequantized() {
-    if (!has_dequant) {
-        dequant.resize(q.size());
-        for (int64_t t = 0; t < n_tokens; ++t) {
-            const float s = scale[static_cast<size_t>(t)];
-            for (int64_t c = 0; c < k; ++c) {
-                const auto i = static_cast<size_t>(t * k + c);
-                dequant[i] = static_cast<float>(q[i]) / s;
-            }
+    if (!has_dequant_) {
+        const int64_t n = batch_.n_tokens, k = batch_.k;
+        dequant_.resize(static_cast<size_t>(n * k));
+        for (int64_t t = 0; t < n; ++t) {
+            const int8_t* q = batch_.token_q(t);
+            const float s = batch_.token_scale(t);
+            for (int64_t c = 0; c < k; ++c) dequant_[static_cast<size_t>(t * k + c)] = static_cast<float>(q[c]) / s;
         }
-        has_dequant = true;
+        has_dequant_ = true;
     }
-    return dequant.data();
+    return dequant_.data();
 }
 
 namespace {
 
-// Rows per thread chunk: keeps chunks cache-friendly and the split independent of thread count
-// in what each output element computes.
-constexpr int64_t kRowGrain = 16;
+// Output rows [row_begin, row_end) of tokens [t0, t1): integer sums from the kernel, then
+// acc * w_scale / a_scale (per-tensor scale) or sum over groups of acc_g * scale_g / a_scale.
+void ternary_block(const TernaryMatrix& m, const kernels::NamedKernel& kernel, const kernels::ActivationBatch& a,
+                   int64_t tile_begin, int64_t tile_end, int64_t t0, int64_t t1, int32_t* acc, float* out) {
+    const kernels::PackedTernary& w = m.packed;
+    const int64_t rows = w.rows;
+    const int64_t row_begin = tile_begin * kernels::layout_row_tile(w.layout);
+    const int64_t row_end = std::min(rows, tile_end * kernels::layout_row_tile(w.layout));
+    const int64_t groups = w.cols / m.group_size;
+    if (groups == 1) {
+        kernel.fn({&w, tile_begin, tile_end, 0, w.col_units, &a, t0, t1, acc, rows});
+        const float w_scale = m.scales[0];
+        for (int64_t t = t0; t < t1; ++t) {
+            const float a_scale = a.token_scale(t);
+            for (int64_t r = row_begin; r < row_end; ++r) {
+                out[t * rows + r] = static_cast<float>(acc[t * rows + r]) / a_scale * w_scale;
+            }
+        }
+        return;
+    }
+    const int64_t units_per_group = m.group_size / kernels::kI2ColBlock;
+    for (int64_t t = t0; t < t1; ++t) std::fill(out + t * rows + row_begin, out + t * rows + row_end, 0.0f);
+    for (int64_t g = 0; g < groups; ++g) {
+        kernel.fn({&w, tile_begin, tile_end, g * units_per_group, (g + 1) * units_per_group, &a, t0, t1, acc, rows});
+        for (int64_t t = t0; t < t1; ++t) {
+            for (int64_t r = row_begin; r < row_end; ++r) {
+                out[t * rows + r] += static_cast<float>(acc[t * rows + r]) * m.scales[static_cast<size_t>(r * groups + g)];
+            }
+        }
+    }
+    for (int64_t t = t0; t < t1; ++t) {
+        const float a_scale = a.token_scale(t);
+        for (int64_t r = row_begin; r < row_end; ++r) out[t * rows + r] /= a_scale;
+    }
+}
 
-void ternary_forward(const TernaryMatrix& m, const QuantizedActivations& qx, int64_t n_tokens,
-                     float* out, LinearScratch& scratch, ThreadPool& pool) {
-    const int64_t rows = m.rows;
-    const int64_t groups = m.cols / m.group_size;
-    scratch.acc.resize(static_cast<size_t>(n_tokens * rows));
+void ternary_forward(const TernaryMatrix& m, QuantizedActivations& qx, int64_t n_tokens, float* out,
+                     LinearScratch& scratch, ThreadPool& pool) {
+    const kernels::PackedTernary& w = m.packed;
+    if (w.layout == kernels::TernaryLayout::tl3) qx.ensure_tables(pool);
+    const kernels::ActivationBatch& a = qx.batch();
+    const kernels::NamedKernel& kernel = kernel_for(active_kernels(), w.layout, n_tokens);
+    scratch.acc.resize(static_cast<size_t>(n_tokens * w.rows));
     int32_t* acc = scratch.acc.data();
-    pool.parallel_for(rows, kRowGrain, [&](int64_t begin, int64_t end) {
-        const uint8_t* codes = m.codes.data.get() + begin * m.row_bytes;
-        if (groups == 1) {
-            kernels::ternary_gemm_ref(codes, m.row_bytes, end - begin, m.cols, qx.q.data(), m.cols,
-                                      n_tokens, acc + begin, rows);
-            const float w_scale = m.scales[0];
-            for (int64_t t = 0; t < n_tokens; ++t) {
-                const float a_scale = qx.scale[static_cast<size_t>(t)];
-                for (int64_t r = begin; r < end; ++r) {
-                    out[t * rows + r] = static_cast<float>(acc[t * rows + r]) / a_scale * w_scale;
-                }
-            }
-            return;
-        }
-        // Grouped scales: integer sums per group, each scaled by its group's weight scale.
-        for (int64_t t = 0; t < n_tokens; ++t) {
-            for (int64_t r = begin; r < end; ++r) out[t * rows + r] = 0.0f;
-        }
-        for (int64_t g = 0; g < groups; ++g) {
-            const int64_t first = g * m.group_size;
-            kernels::ternary_gemm_ref(codes + first / 4, m.row_bytes, end - begin, m.group_size,
-                                      qx.q.data() + first, m.cols, n_tokens, acc + begin, rows);
-            for (int64_t t = 0; t < n_tokens; ++t) {
-                for (int64_t r = begin; r < end; ++r) {
-                    out[t * rows + r] += static_cast<float>(acc[t * rows + r]) *
-                                         m.scales[static_cast<size_t>(r * groups + g)];
-                }
-            }
-        }
-        for (int64_t t = 0; t < n_tokens; ++t) {
-            const float a_scale = qx.scale[static_cast<size_t>(t)];
-            for (int64_t r = begin; r < end; ++r) out[t * rows + r] /= a_scale;
-        }
+    // Split rows across threads; when a matrix has too few row tiles to keep every thread busy
+    // and there are many tokens, split the tokens instead (each output is computed the same way
+    // either way, so results never depend on the thread count).
+    const int64_t grain = std::max<int64_t>(1, 64 / kernels::layout_row_tile(w.layout));
+    if (n_tokens >= 8 && w.row_tiles < 4 * grain * pool.size()) {
+        pool.parallel_for(n_tokens, 4, [&](int64_t t0, int64_t t1) {
+            ternary_block(m, kernel, a, 0, w.row_tiles, t0, t1, acc, out);
+        });
+        return;
+    }
+    pool.parallel_for(w.row_tiles, grain, [&](int64_t tile_begin, int64_t tile_end) {
+        ternary_block(m, kernel, a, tile_begin, tile_end, 0, n_tokens, acc, out);
     });
 }
 
-void dense_forward(const FloatMatrix& m, const float* x, int64_t n_tokens, float* out,
-                   ThreadPool& pool) {
-    pool.parallel_for(m.rows, kRowGrain, [&](int64_t begin, int64_t end) {
-        kernels::float_gemm_ref(m.format, m.data + begin * m.row_bytes, m.row_bytes, end - begin,
-                                m.cols, x, m.cols, n_tokens, out + begin, m.rows);
+constexpr int64_t kFloatRowGrain = 16;
+
+void dense_forward(const FloatMatrix& m, const float* x, int64_t n_tokens, float* out, ThreadPool& pool) {
+    pool.parallel_for(m.rows, kFloatRowGrain, [&](int64_t begin, int64_t end) {
+        kernels::float_gemm_ref(m.format, m.data + begin * m.row_bytes, m.row_bytes, end - begin, m.cols, x,
+                                m.cols, n_tokens, out + begin, m.rows);
     });
 }
 
 }  // namespace
 
-void linear_forward(const LinearWeight& w, const float* x, QuantizedActivations& qx,
-                    int64_t n_tokens, float* out, LinearScratch& scratch, ThreadPool& pool) {
+void linear_forward(const LinearWeight& w, const float* x, QuantizedActivations& qx, int64_t n_tokens,
+                    float* out, LinearScratch& scratch, ThreadPool& pool) {
     if (w.ternary) {
         ternary_forward(w.ternary_matrix, qx, n_tokens, out, scratch, pool);
     } else {
@@ -111,4 +128,3 @@ void linear_forward(const LinearWeight& w, const float* x, QuantizedActivations&
 }
 
 }  // namespace tern
-

@@ -1,7 +1,8 @@
 // Linear layers over a batch of tokens: BitLinear (int8 activations x ternary or float weights)
-// and plain float linears.
+// and plain float linears, dispatched to the active kernel set.
 #pragma once
 
+#include "kernels/ternary_matmul.h"
 #include "model/weights.h"
 
 #include <cstdint>
@@ -13,22 +14,24 @@ class ThreadPool;
 
 // One batch of activations quantised per token, shared by every linear that reads the same
 // norm output (Q/K/V; gate/up). Buffers grow to the largest batch and are then reused.
-struct QuantizedActivations {
-    int64_t n_tokens = 0;
-    int64_t k = 0;
-    std::vector<int8_t> q;       // [n_tokens][k]
-    std::vector<float> scale;    // [n_tokens]: 127 / absmax
-    std::vector<int32_t> sum;    // [n_tokens]: sum of q
-    std::vector<float> dequant;  // [n_tokens][k]: q / scale, only for float-weight BitLinears
-    bool has_dequant = false;
-
+class QuantizedActivations {
+public:
     void quantize(const float* x, int64_t n_tokens, int64_t k, ThreadPool& pool);
-    const float* dequantized();  // computes `dequant` on first use
+    const kernels::ActivationBatch& batch() const { return batch_; }
+    // The lookup tables the tl3 kernels read, built on first use after each quantize().
+    void ensure_tables(ThreadPool& pool);
+    // q / scale per element ([n_tokens][k]), for BitLinears whose weights are not ternary.
+    const float* dequantized();
+
+private:
+    kernels::ActivationBatch batch_;
+    std::vector<float> dequant_;
+    bool has_dequant_ = false;
 };
 
 // Scratch a linear layer needs; sized on first use, reused afterwards.
 struct LinearScratch {
-    std::vector<int32_t> acc;  // [n_tokens][rows] integer sums (per group for grouped scales)
+    std::vector<int32_t> acc;  // [n_tokens][rows] integer sums
 };
 
 // out[n][rows] = W x[n] for n < n_tokens. `x` are the float inputs ([n_tokens][cols]) and `qx`

@@ -1,10 +1,10 @@
 // Repacking ternary file layouts (I2_S, TQ2_0, TQ1_0, exactly-ternary floats) at load time.
 #include "model/ternary_repack.h"
 
+#include "graph/kernel_choice.h"
 #include "kernels/float_matmul.h"
 #include "kernels/fp16.h"
 #include "kernels/ternary_formats.h"
-#include "kernels/ternary_ref.h"
 #include "util/strings.h"
 #include "util/thread_pool.h"
 
@@ -13,31 +13,40 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
-#include <cstdlib>
 #include <cstring>
-#include <mutex>
+#include <functional>
 
 namespace tern {
 
-AlignedBytes AlignedBytes::allocate(size_t size) {
-    AlignedBytes bytes;
-    const size_t rounded = (size + 63) / 64 * 64;
-    void* memory = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
-    if (memory == nullptr) throw std::bad_alloc();
-    bytes.data = std::unique_ptr<uint8_t, void (*)(void*)>(static_cast<uint8_t*>(memory), std::free);
-    bytes.size = size;
-    return bytes;
-}
-
 namespace {
 
-TernaryMatrix empty_matrix(const TensorView& tensor) {
+// Decodes rows [first, first + count) of a tensor into trits (count x cols); returns false if a
+// code is invalid.
+using RowDecoder = std::function<bool(int64_t first, int64_t count, int8_t* trits)>;
+
+// Packs all rows through `decode`, a tile of rows per task, in parallel. Throws `invalid` if the
+// decoder reported an invalid code.
+TernaryMatrix pack(const TensorView& tensor, const kernels::KernelSet& set, ThreadPool& pool,
+                   bool grouped_scales, const RowDecoder& decode, const std::function<void()>& invalid) {
     TernaryMatrix m;
-    m.cols = tensor.ne[0];
-    m.rows = tensor.numel() / std::max<int64_t>(1, tensor.ne[0]);
-    m.row_bytes = kernels::ternary_ref_row_bytes(m.cols);
-    m.codes = AlignedBytes::allocate(static_cast<size_t>(m.rows * m.row_bytes));
-    m.group_size = m.cols;
+    const int64_t cols = tensor.ne[0];
+    const int64_t rows = tensor.numel() / std::max<int64_t>(1, cols);
+    m.packed = kernels::allocate_packed(choose_layout(set, grouped_scales), rows, cols);
+    m.group_size = cols;
+    const int64_t tile = kernels::layout_row_tile(m.packed.layout);
+    std::atomic<bool> valid{true};
+    const int64_t tiles_per_task = std::max<int64_t>(1, 64 / tile);
+    pool.parallel_for(m.packed.row_tiles, tiles_per_task, [&](int64_t begin, int64_t end) {
+        std::vector<int8_t> trits(static_cast<size_t>(tiles_per_task * tile * cols));
+        for (int64_t t0 = begin; t0 < end; t0 += tiles_per_task) {
+            const int64_t t1 = std::min(end, t0 + tiles_per_task);
+            const int64_t first = t0 * tile, count = std::min(rows, t1 * tile) - first;
+            if (count > 0 && !decode(first, count, trits.data())) valid = false;
+            std::fill(trits.begin() + std::max<int64_t>(0, count) * cols, trits.end(), int8_t{0});
+            kernels::pack_row_tiles(m.packed, t0, t1, trits.data());
+        }
+    });
+    if (!valid) invalid();
     return m;
 }
 
@@ -53,36 +62,31 @@ void check_scale(const TensorView& tensor, float scale) {
     }
 }
 
-TernaryMatrix repack_i2s(const TensorView& tensor, ThreadPool& pool) {
-    TernaryMatrix m = empty_matrix(tensor);
+TernaryMatrix repack_i2s(const TensorView& tensor, const kernels::KernelSet& set, ThreadPool& pool) {
     const float scale = kernels::i2s_scale(tensor.data.data(), tensor.numel());
     check_scale(tensor, scale);
+    const int64_t cols = tensor.ne[0];
+    TernaryMatrix m = pack(tensor, set, pool, false,
+                           [&](int64_t first, int64_t count, int8_t* trits) {
+                               return kernels::i2s_decode(tensor.data.data(), first * cols, count * cols, trits);
+                           },
+                           [&] { invalid_code(tensor); });
     m.scales = {scale};
-    std::atomic<bool> valid{true};
-    pool.parallel_for(m.rows, 16, [&](int64_t begin, int64_t end) {
-        std::vector<int8_t> trits(static_cast<size_t>(m.cols));
-        for (int64_t r = begin; r < end; ++r) {
-            if (!kernels::i2s_decode(tensor.data.data(), r * m.cols, m.cols, trits.data())) valid = false;
-            kernels::ternary_ref_pack_row(trits.data(), m.cols, m.codes.data.get() + r * m.row_bytes);
-        }
-    });
-    if (!valid) invalid_code(tensor);
     return m;
 }
 
-TernaryMatrix repack_tq(const TensorView& tensor, ThreadPool& pool) {
+TernaryMatrix repack_tq(const TensorView& tensor, const kernels::KernelSet& set, ThreadPool& pool) {
     const bool tq2 = tensor.type == TensorType::tq2_0;
     const int64_t block_bytes = tq2 ? kernels::kTq2BlockBytes : kernels::kTq1BlockBytes;
-    TernaryMatrix m = empty_matrix(tensor);
-    const int64_t blocks_per_row = m.cols / kernels::kTqBlock;
-    const int64_t n_blocks = m.rows * blocks_per_row;
+    const int64_t cols = tensor.ne[0];
+    const int64_t blocks_per_row = cols / kernels::kTqBlock;
+    const int64_t n_blocks = tensor.numel() / kernels::kTqBlock;
 
-    // First pass: block scales, to decide between a per-tensor and a per-block scale.
+    // Block scales decide between a per-tensor and a per-block scale.
     std::vector<float> block_scale(static_cast<size_t>(n_blocks));
-    const int64_t d_offset = block_bytes - 2;
     for (int64_t b = 0; b < n_blocks; ++b) {
         uint16_t half;
-        std::memcpy(&half, tensor.data.data() + b * block_bytes + d_offset, 2);
+        std::memcpy(&half, tensor.data.data() + b * block_bytes + block_bytes - 2, 2);
         block_scale[static_cast<size_t>(b)] = kernels::half_to_float(half);
         check_scale(tensor, block_scale[static_cast<size_t>(b)]);
     }
@@ -93,49 +97,49 @@ TernaryMatrix repack_tq(const TensorView& tensor, ThreadPool& pool) {
         if (common == 0.0f) common = d;
         uniform = uniform && d == common;
     }
+    TernaryMatrix m = pack(
+        tensor, set, pool, !uniform,
+        [&](int64_t first, int64_t count, int8_t* trits) {
+            bool ok = true;
+            for (int64_t b = first * blocks_per_row; b < (first + count) * blocks_per_row; ++b) {
+                const uint8_t* block = tensor.data.data() + b * block_bytes;
+                int8_t* out = trits + (b - first * blocks_per_row) * kernels::kTqBlock;
+                float d;
+                if (tq2) {
+                    ok = kernels::tq2_0_decode_block(block, out, &d) && ok;
+                } else {
+                    kernels::tq1_0_decode_block(block, out, &d);
+                }
+                // With one per-tensor scale, zero-scale blocks must contribute nothing.
+                if (uniform && d == 0.0f) std::fill(out, out + kernels::kTqBlock, int8_t{0});
+            }
+            return ok;
+        },
+        [&] { invalid_code(tensor); });
     if (uniform) {
         m.scales = {common};
     } else {
         m.group_size = kernels::kTqBlock;
-        m.scales = block_scale;
+        m.scales = std::move(block_scale);
     }
-
-    std::atomic<bool> valid{true};
-    pool.parallel_for(m.rows, 16, [&](int64_t begin, int64_t end) {
-        std::vector<int8_t> trits(static_cast<size_t>(m.cols));
-        for (int64_t r = begin; r < end; ++r) {
-            for (int64_t b = 0; b < blocks_per_row; ++b) {
-                const uint8_t* block = tensor.data.data() + (r * blocks_per_row + b) * block_bytes;
-                int8_t* out = trits.data() + b * kernels::kTqBlock;
-                float d;
-                if (tq2) {
-                    if (!kernels::tq2_0_decode_block(block, out, &d)) valid = false;
-                } else {
-                    kernels::tq1_0_decode_block(block, out, &d);
-                }
-                if (uniform && d == 0.0f) std::fill(out, out + kernels::kTqBlock, int8_t{0});
-            }
-            kernels::ternary_ref_pack_row(trits.data(), m.cols, m.codes.data.get() + r * m.row_bytes);
-        }
-    });
-    if (!valid) invalid_code(tensor);
     return m;
 }
 
 }  // namespace
 
-TernaryMatrix repack_ternary(const TensorView& tensor, ThreadPool& pool) {
+TernaryMatrix repack_ternary(const TensorView& tensor, const kernels::KernelSet& set, ThreadPool& pool) {
     switch (tensor.type) {
-        case TensorType::i2_s: return repack_i2s(tensor, pool);
+        case TensorType::i2_s: return repack_i2s(tensor, set, pool);
         case TensorType::tq1_0:
-        case TensorType::tq2_0: return repack_tq(tensor, pool);
+        case TensorType::tq2_0: return repack_tq(tensor, set, pool);
         default: break;
     }
     throw Error(ErrorCode::model, cat("tensor ", single_quoted(tensor.name), " of type ",
                                       tensor_type_name(tensor.type), " is not ternary"));
 }
 
-std::optional<TernaryMatrix> ternarize_float(const TensorView& tensor, ThreadPool& pool) {
+std::optional<TernaryMatrix> ternarize_float(const TensorView& tensor, const kernels::KernelSet& set,
+                                             ThreadPool& pool) {
     kernels::FloatWeightFormat format;
     switch (tensor.type) {
         case TensorType::f32: format = kernels::FloatWeightFormat::f32; break;
@@ -159,30 +163,24 @@ std::optional<TernaryMatrix> ternarize_float(const TensorView& tensor, ThreadPoo
         }
     }
     if (scale == 0.0f || !std::isfinite(scale)) return std::nullopt;
-
-    TernaryMatrix m = empty_matrix(tensor);
-    m.scales = {scale};
-    std::atomic<bool> ternary{true};
-    pool.parallel_for(rows, 16, [&](int64_t begin, int64_t end) {
-        std::vector<float> values(static_cast<size_t>(cols));
-        std::vector<int8_t> trits(static_cast<size_t>(cols));
-        for (int64_t r = begin; r < end && ternary; ++r) {
-            kernels::dequantize_row(format, tensor.data.data() + r * row_bytes, cols, values.data());
-            for (int64_t c = 0; c < cols; ++c) {
-                const float v = values[static_cast<size_t>(c)];
-                if (v == 0.0f) {
-                    trits[static_cast<size_t>(c)] = 0;
-                } else if (v == scale || v == -scale) {
-                    trits[static_cast<size_t>(c)] = v > 0 ? 1 : -1;
-                } else {
-                    ternary = false;
-                    break;
+    bool ternary = true;
+    TernaryMatrix m = pack(
+        tensor, set, pool, false,
+        [&](int64_t first, int64_t count, int8_t* trits) {
+            std::vector<float> values(static_cast<size_t>(cols));
+            for (int64_t r = 0; r < count; ++r) {
+                kernels::dequantize_row(format, tensor.data.data() + (first + r) * row_bytes, cols, values.data());
+                for (int64_t c = 0; c < cols; ++c) {
+                    const float v = values[static_cast<size_t>(c)];
+                    if (v != 0.0f && v != scale && v != -scale) return false;
+                    trits[r * cols + c] = static_cast<int8_t>(v > 0 ? 1 : v < 0 ? -1 : 0);
                 }
             }
-            kernels::ternary_ref_pack_row(trits.data(), cols, m.codes.data.get() + r * m.row_bytes);
-        }
-    });
+            return true;
+        },
+        [&] { ternary = false; });
     if (!ternary) return std::nullopt;
+    m.scales = {scale};
     return m;
 }
 

@@ -1,12 +1,14 @@
 // Finding, checking and preparing every weight tensor the graph needs.
 #include "model/weights.h"
 
+#include "graph/kernel_choice.h"
 #include "model/ternary_repack.h"
 #include "util/strings.h"
 #include "util/thread_pool.h"
 
 #include <tern/error.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -73,10 +75,10 @@ public:
         if (is_ternary(tensor.type)) {
             w.ternary = true;
             w.quantize_input = true;
-            w.ternary_matrix = repack_ternary(tensor, pool_);
+            w.ternary_matrix = repack_ternary(tensor, active_kernels(), pool_);
         } else if (bitlinear) {
             w.quantize_input = true;
-            if (auto matrix = ternarize_float(tensor, pool_)) {
+            if (auto matrix = ternarize_float(tensor, active_kernels(), pool_)) {
                 w.ternary = true;
                 w.ternary_matrix = std::move(*matrix);
             } else {
@@ -123,6 +125,27 @@ private:
     ThreadPool& pool_;
 };
 
+// Says, once per distinct shape of the first layer, how its linears run.
+void log_kernels(const LayerWeights& layer, const std::function<void(const std::string&)>& log) {
+    const kernels::KernelSet& set = active_kernels();
+    log(cat("kernel set: ", set.isa));
+    std::vector<std::pair<int64_t, int64_t>> seen;
+    for (const LinearWeight* w : {&layer.wq, &layer.wk, &layer.wv, &layer.wo, &layer.gate, &layer.up, &layer.down}) {
+        const std::pair<int64_t, int64_t> shape{w->rows(), w->cols()};
+        if (std::find(seen.begin(), seen.end(), shape) != seen.end()) continue;
+        seen.push_back(shape);
+        if (w->ternary) {
+            const auto& m = w->ternary_matrix;
+            log(cat("  ", shape.first, "x", shape.second, ": ", kernels::ternary_layout_name(m.packed.layout),
+                    " layout, ", kernel_names(set, m.packed.layout),
+                    m.scales.size() > 1 ? ", per-256-column scales" : "", ", int8 activations"));
+        } else {
+            log(cat("  ", shape.first, "x", shape.second, ": float weights",
+                    w->quantize_input ? " with int8 activations" : "", ", scalar float matmul"));
+        }
+    }
+}
+
 }  // namespace
 
 ModelWeights load_weights(const GgufFile& file, const ModelConfig& c, ThreadPool& pool,
@@ -159,10 +182,7 @@ ModelWeights load_weights(const GgufFile& file, const ModelConfig& c, ThreadPool
         layer.gate = loader.linear(p + "ffn_gate", c.n_embd, c.n_ff, c.bitlinear);
         layer.up = loader.linear(p + "ffn_up", c.n_embd, c.n_ff, c.bitlinear);
         layer.down = loader.linear(p + "ffn_down", c.n_ff, c.n_embd, c.bitlinear);
-        if (log && i == 0) {
-            log(cat("layer linears: ", layer.wq.ternary ? "ternary (exact int8 x trit sums)" : "float",
-                    layer.wq.quantize_input ? ", int8 per-token activations" : ""));
-        }
+        if (log && i == 0) log_kernels(layer, log);
     }
     for (const TensorView& tensor : file.tensors()) w.n_params += static_cast<uint64_t>(tensor.numel());
     return w;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "kernels/float_matmul.h"
+#include "kernels/ternary_layout.h"
 
 #include <tern/gguf.h>
 #include <tern/model.h>
@@ -16,24 +17,16 @@ namespace tern {
 
 class ThreadPool;
 
-// Bytes aligned to 64 for SIMD loads; owned.
-struct AlignedBytes {
-    std::unique_ptr<uint8_t, void (*)(void*)> data{nullptr, nullptr};
-    size_t size = 0;
-    static AlignedBytes allocate(size_t size);
-};
-
-// A rows x cols ternary matrix (rows = output features, cols = input features K) in the
-// reference layout of kernels/ternary_ref.h, with its scales: either one per tensor
-// (group_size == cols, scales.size() == 1) or one per `group_size` columns of each row
-// (scales is rows x cols/group_size, row-major; TQ files whose block scales differ).
+// A rows x cols ternary matrix (rows = output features, cols = input features K) packed for the
+// kernels (kernels/ternary_layout.h), with its scales: one per tensor (group_size == cols,
+// scales.size() == 1) or one per `group_size` columns of each row (scales is rows x
+// cols/group_size, row-major; TQ files whose block scales differ).
 struct TernaryMatrix {
-    int64_t rows = 0;
-    int64_t cols = 0;
-    int64_t row_bytes = 0;
-    AlignedBytes codes;
+    kernels::PackedTernary packed;
     int64_t group_size = 0;
     std::vector<float> scales;
+    int64_t rows() const { return packed.rows; }
+    int64_t cols() const { return packed.cols; }
 };
 
 // A rows x cols matrix whose rows are stored in a float-like format in the mapped file.
@@ -53,8 +46,8 @@ struct LinearWeight {
     TernaryMatrix ternary_matrix;
     FloatMatrix dense;
     float output_scale = 1.0f;    // from an optional "<name>.scale" tensor
-    int64_t rows() const { return ternary ? ternary_matrix.rows : dense.rows; }
-    int64_t cols() const { return ternary ? ternary_matrix.cols : dense.cols; }
+    int64_t rows() const { return ternary ? ternary_matrix.rows() : dense.rows; }
+    int64_t cols() const { return ternary ? ternary_matrix.cols() : dense.cols; }
 };
 
 struct LayerWeights {

@@ -1,6 +1,7 @@
 // Every ternary kernel the host can run, on every layout, against the scalar reference:
 // bit-exact integer sums over odd shapes, tails, token counts, unaligned activations and the
 // extreme activations and weights that would overflow a careless int16 accumulator.
+#include "kernels/cpu_features.h"
 #include "kernels/dispatch.h"
 #include "kernels/ternary_formats.h"
 #include "kernels/ternary_layout.h"
@@ -268,6 +269,29 @@ TEST(ActivationQuantKernels, EverySetMatchesTheScalarQuantiser) {
             }
         }
     }
+}
+
+}  // namespace
+}  // namespace tern::kernels
+
+namespace tern::kernels {
+namespace {
+
+TEST(Dispatch, EveryUsableSetIsTestedAndScalarComesLast) {
+    const auto sets = supported_kernel_sets();
+    std::string names;
+    for (const KernelSet* set : sets) names += std::string(set->isa) + "(" + set->i2_gemv.name + ") ";
+    std::printf("kernel sets under test: %s\n", names.c_str());
+    ASSERT_FALSE(sets.empty());
+    EXPECT_STREQ(sets.back()->isa, "scalar");
+#if defined(__x86_64__)
+    if (cpu_features().avx2 && cpu_features().fma && cpu_features().f16c) {
+        EXPECT_STREQ(sets.front()->isa, "avx2");
+    }
+#elif defined(__aarch64__)
+    EXPECT_STREQ(sets.front()->isa, "neon");
+    EXPECT_GE(sets.size(), cpu_features().dotprod ? 3u : 2u);
+#endif
 }
 
 }  // namespace

@@ -1,0 +1,22 @@
+// NEON kernels (declarations): quantiser, table builder, i2 multiply-add and tl3 lookup kernels.
+#pragma once
+
+#include "kernels/ternary_matmul.h"
+
+namespace tern::kernels {
+
+QuantizedRowInfo quantize_row_i8__neon(const float* x, int64_t n, int8_t* q);
+void build_tl3_tables__neon(ActivationBatch& a, int64_t token_begin, int64_t token_end);
+
+// i2 with widening multiplies (vmull_s8 + vpadal), for cores without the dotprod extension.
+void i2_gemv_4x128__neon(const MatmulArgs& args);
+void i2_gemm_1x128x4__neon(const MatmulArgs& args);
+// i2 with SDOT (Armv8.2 dotprod).
+void i2_gemv_4x128__neondot(const MatmulArgs& args);
+void i2_gemm_1x128x4__neondot(const MatmulArgs& args);
+
+// tl3 with TBL lookups.
+void tl3_gemv_32x3__neon(const MatmulArgs& args);
+void tl3_gemm_32x3x4__neon(const MatmulArgs& args);
+
+}  // namespace tern::kernels

@@ -1,0 +1,31 @@
+// Which kernel set runs (chosen once per process from the CPU, or TERN_ISA) and which ternary
+// layout each weight matrix is packed in.
+#pragma once
+
+#include "kernels/ternary_matmul.h"
+
+#include <cstdint>
+#include <string>
+
+namespace tern {
+
+// The kernel set for this process: TERN_ISA=scalar|avx2|neon if set (Error if unknown or not
+// supported by this CPU or build), otherwise the best set the CPU supports.
+const kernels::KernelSet& active_kernels();
+
+// The layout a rows x cols ternary matrix is packed in. Per-group weight scales need column
+// ranges, which the ref and i2 kernels support. Otherwise the rule below, from the kernel
+// benchmarks (bench/kernel_bench, see the README): on AVX2 the LUT (tl3) GEMM is 1.25-1.6x the
+// multiply-add GEMM at every model shape and its GEMV is within about 10% of it, so tl3 wins;
+// on NEON with dotprod the sdot multiply-add kernels are used (tl3 without dotprod).
+// TERN_KERNEL=lut|mad|ref overrides the rule (for benchmarking).
+kernels::TernaryLayout choose_layout(const kernels::KernelSet& set, bool grouped_scales);
+
+// "tl3_gemv_32x3__avx2 / tl3_gemm_32x3x4__avx2" for a layout under a set.
+std::string kernel_names(const kernels::KernelSet& set, kernels::TernaryLayout layout);
+
+// The GEMV (one token) or GEMM kernel for a layout.
+const kernels::NamedKernel& kernel_for(const kernels::KernelSet& set, kernels::TernaryLayout layout,
+                                       int64_t n_tokens);
+
+}  // namespace tern
