@@ -3,6 +3,7 @@
 #include "kernels/platform_kernels.h"
 #include "kernels/x86/activation_quant__avx2.h"
 #include "kernels/x86/i2_gemm__avx2.h"
+#include "kernels/x86/i2_gemm__avxvnni.h"
 #include "kernels/x86/tl3_gemm__avx2.h"
 #include "kernels/scalar/ternary_gemm__scalar.h"
 
@@ -48,6 +49,18 @@ const KernelSet& avx2_set() {
     return set;
 }
 
+// AVX2 plus the VEX-encoded VNNI dot products (Alder Lake, Zen 5 and later) for the i2 kernels.
+const KernelSet& avxvnni_set() {
+    static const KernelSet set = [] {
+        KernelSet s = avx2_set();
+        s.isa = "avxvnni";
+        s.i2_gemv = {i2_gemv_4x128__avxvnni, "i2_gemv_4x128__avxvnni"};
+        s.i2_gemm = {i2_gemm_1x128x8__avxvnni, "i2_gemm_1x128x8__avxvnni"};
+        return s;
+    }();
+    return set;
+}
+
 }  // namespace
 
 const CpuFeatures& cpu_features() {
@@ -55,11 +68,12 @@ const CpuFeatures& cpu_features() {
     return features;
 }
 
-std::vector<const KernelSet*> platform_kernel_sets() { return {&avx2_set()}; }
+std::vector<const KernelSet*> platform_kernel_sets() { return {&avxvnni_set(), &avx2_set()}; }
 
 bool platform_supports(const KernelSet& set) {
     const CpuFeatures& f = cpu_features();
     if (std::strcmp(set.isa, "avx2") == 0) return f.avx2 && f.fma && f.f16c;
+    if (std::strcmp(set.isa, "avxvnni") == 0) return f.avx2 && f.fma && f.f16c && f.avx_vnni;
     return false;
 }
 

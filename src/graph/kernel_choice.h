@@ -15,9 +15,9 @@ const kernels::KernelSet& active_kernels();
 
 // The layout a rows x cols ternary matrix is packed in. Per-group weight scales need column
 // ranges, which the ref and i2 kernels support. Otherwise the rule below, from the kernel
-// benchmarks (bench/kernel_bench, see the README): on AVX2 the LUT (tl3) GEMM is 1.25-1.6x the
-// multiply-add GEMM at every model shape and its GEMV is within about 10% of it, so tl3 wins;
-// on NEON with dotprod the sdot multiply-add kernels are used (tl3 without dotprod).
+// benchmarks (bench/kernel_bench, see the README): with plain AVX2 the LUT (tl3) GEMM is
+// 1.25-1.6x the maddubs GEMM at every model shape and its GEMV is within about 10%, so tl3 wins;
+// with AVX-VNNI (vpdpbusd) or NEON dotprod (sdot) the multiply-add kernels (i2) win both.
 // TERN_KERNEL=lut|mad|ref overrides the rule (for benchmarking).
 kernels::TernaryLayout choose_layout(const kernels::KernelSet& set, bool grouped_scales);
 

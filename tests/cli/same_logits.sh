@@ -8,7 +8,7 @@ trap 'rm -rf "$work"' EXIT
 prompt=1,17,300,42,99,7,512,3,250,11 decode=5,9,33
 TERN_ISA=scalar TERN_KERNEL=ref "$logits" "$model" "$work/base.f32" $prompt $decode --threads 1
 runs=0
-for isa in scalar avx2 neon; do
+for isa in scalar avx2 avxvnni neon; do
     for kernel in ref mad lut; do
         for threads in 1 2 3; do
             if TERN_ISA=$isa TERN_KERNEL=$kernel "$logits" "$model" "$work/x.f32" $prompt $decode --threads $threads 2>/dev/null; then
