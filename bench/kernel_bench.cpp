@@ -80,8 +80,10 @@ const Shape kShapes[] = {
     {"0.7b", "down", 1536, 4096},
 };
 
-enum Strategy { kLut, kMad, kScalar };
-const char* kStrategyNames[] = {"lut", "mad", "scalar"};
+// kMadPlain is the multiply-add kernel of the next-best set (plain AVX2 when the best set is
+// AVX-VNNI), so both multiply-add variants are measured on CPUs that have VNNI.
+enum Strategy { kLut, kMad, kMadPlain, kScalar };
+const char* kStrategyNames[] = {"lut", "mad", "mad_plain", "scalar"};
 
 struct Fixture {
     std::vector<PackedTernary> copies;  // weights, cycled so GEMV reads from DRAM
@@ -90,8 +92,13 @@ struct Fixture {
 
 const KernelSet& best_set() { return *supported_kernel_sets().front(); }
 
+const KernelSet* plain_set() {
+    const auto sets = supported_kernel_sets();
+    return sets.size() > 2 && std::strcmp(sets[0]->isa, "avxvnni") == 0 ? sets[1] : nullptr;
+}
+
 TernaryLayout layout_of(Strategy s) {
-    return s == kLut ? TernaryLayout::tl3 : s == kMad ? TernaryLayout::i2 : TernaryLayout::ref;
+    return s == kLut ? TernaryLayout::tl3 : s == kScalar ? TernaryLayout::ref : TernaryLayout::i2;
 }
 
 Fixture& fixture(const Shape& shape, Strategy strategy, int64_t n_tokens) {
@@ -131,10 +138,10 @@ Fixture& fixture(const Shape& shape, Strategy strategy, int64_t n_tokens) {
 }
 
 void BM_ternary(benchmark::State& state, Shape shape, Strategy strategy, int64_t n_tokens, int threads) {
-    const KernelSet& set = strategy == kScalar ? scalar_kernels() : best_set();
+    const KernelSet& set = strategy == kScalar ? scalar_kernels() : strategy == kMadPlain ? *plain_set() : best_set();
     const NamedKernel& kernel = strategy == kLut ? (n_tokens == 1 ? set.tl3_gemv : set.tl3_gemm)
-                                : strategy == kMad ? (n_tokens == 1 ? set.i2_gemv : set.i2_gemm)
-                                                   : set.ref_gemm;
+                                : strategy == kScalar ? set.ref_gemm
+                                                      : (n_tokens == 1 ? set.i2_gemv : set.i2_gemm);
     Fixture& f = fixture(shape, strategy, n_tokens);
     ThreadPool pool(threads);
     std::vector<int32_t> out(static_cast<size_t>(n_tokens * shape.m));
@@ -178,8 +185,9 @@ public:
 void register_all() {
     for (const Shape& shape : kShapes) {
         for (int64_t n : {int64_t{1}, int64_t{128}}) {
-            for (Strategy s : {kLut, kMad, kScalar}) {
+            for (Strategy s : {kLut, kMad, kMadPlain, kScalar}) {
                 if (s == kScalar && n > 1) continue;  // the scalar reference is too slow for GEMM here
+                if (s == kMadPlain && plain_set() == nullptr) continue;
                 for (int threads : {1, 2}) {
                     const std::string name = std::string("ternary/") + shape.model + "/" + shape.name + "/" +
                                              std::to_string(shape.m) + "x" + std::to_string(shape.k) + "/N:" +

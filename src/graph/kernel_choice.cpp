@@ -54,9 +54,7 @@ kernels::TernaryLayout choose_layout(const kernels::KernelSet& set, bool grouped
     }
     if (grouped_scales) return mad ? TernaryLayout::i2 : TernaryLayout::ref;
     if (std::strcmp(set.isa, "scalar") == 0) return TernaryLayout::ref;
-    const bool dot_product = std::strstr(set.i2_gemv.name, "neondot") != nullptr ||
-                             std::strstr(set.i2_gemv.name, "avxvnni") != nullptr;
-    if (mad && dot_product) return TernaryLayout::i2;
+    if (mad && std::strstr(set.i2_gemv.name, "neondot") != nullptr) return TernaryLayout::i2;
     if (lut) return TernaryLayout::tl3;
     return mad ? TernaryLayout::i2 : TernaryLayout::ref;
 }

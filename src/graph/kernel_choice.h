@@ -14,10 +14,12 @@ namespace tern {
 const kernels::KernelSet& active_kernels();
 
 // The layout a rows x cols ternary matrix is packed in. Per-group weight scales need column
-// ranges, which the ref and i2 kernels support. Otherwise the rule below, from the kernel
-// benchmarks (bench/kernel_bench, see the README): with plain AVX2 the LUT (tl3) GEMM is
-// 1.25-1.6x the maddubs GEMM at every model shape and its GEMV is within about 10%, so tl3 wins;
-// with AVX-VNNI (vpdpbusd) or NEON dotprod (sdot) the multiply-add kernels (i2) win both.
+// ranges, which the ref and i2 kernels support. Otherwise, from the kernel benchmarks
+// (bench/kernel_bench; figures in the README): on x86 the LUT (tl3) GEMM runs 1.2-1.3x the
+// multiply-add GEMM (maddubs or AVX-VNNI) at every model shape, while the multiply-add GEMV is
+// ahead by 5-25% at one thread and about level at two (tl3 reads 17% fewer bytes), so tl3 wins
+// a whole prompt-plus-generation; on NEON with dotprod the sdot kernels (i2) are used (not
+// measured on Arm hardware here), and tl3 without dotprod.
 // TERN_KERNEL=lut|mad|ref overrides the rule (for benchmarking).
 kernels::TernaryLayout choose_layout(const kernels::KernelSet& set, bool grouped_scales);
 
