@@ -5,6 +5,7 @@
 
 #include <tern/error.h>
 
+#include <algorithm>
 #include <cmath>
 
 namespace tern {
@@ -29,8 +30,27 @@ Vocab read_vocab(const GgufFile& file) {
     if (tokens->size() == 0) bad(file, "tokenizer.ggml.tokens is empty");
     if (tokens->size() > (1u << 30)) bad(file, "tokenizer.ggml.tokens is implausibly large");
     const auto n = static_cast<size_t>(tokens->size());
+    const GgufArray* merges = file.get_array("tokenizer.ggml.merges");
+    if (merges != nullptr && merges->element_type() != GgufValueType::string) {
+        bad(file, "tokenizer.ggml.merges is not an array of strings");
+    }
+    // Copy every token and merge string into one buffer (the views stay valid when v moves).
+    size_t bytes = 0;
+    for (size_t i = 0; i < n; ++i) bytes += tokens->string_at(i).size();
+    const size_t n_merges = merges == nullptr ? 0 : static_cast<size_t>(merges->size());
+    for (size_t i = 0; i < n_merges; ++i) bytes += merges->string_at(i).size();
+    v.storage.resize(bytes);
+    size_t used = 0;
+    auto keep = [&](std::string_view s) {
+        std::copy(s.begin(), s.end(), v.storage.begin() + static_cast<std::ptrdiff_t>(used));
+        const std::string_view view(v.storage.data() + used, s.size());
+        used += s.size();
+        return view;
+    };
     v.text.reserve(n);
-    for (size_t i = 0; i < n; ++i) v.text.push_back(tokens->string_at(i));
+    for (size_t i = 0; i < n; ++i) v.text.push_back(keep(tokens->string_at(i)));
+    v.merges.reserve(n_merges);
+    for (size_t i = 0; i < n_merges; ++i) v.merges.push_back(keep(merges->string_at(i)));
 
     v.scores.assign(n, 0.0f);
     if (const GgufArray* scores = file.get_array("tokenizer.ggml.scores")) {
@@ -76,15 +96,23 @@ Vocab read_vocab(const GgufFile& file) {
     v.add_eos = file.get_bool("tokenizer.ggml.add_eos_token").value_or(false);
     v.add_space_prefix = file.get_bool("tokenizer.ggml.add_space_prefix").value_or(spm);
     v.pre = std::string(file.get_string("tokenizer.ggml.pre").value_or(""));
-    if (v.eot < 0) {
-        // Detect an end-of-turn token by its text, as llama.cpp does.
-        for (size_t i = 0; i < n; ++i) {
-            const std::string_view t = v.text[i];
-            if (t == "<|eot_id|>" || t == "<|im_end|>" || t == "<|end|>" || t == "<end_of_turn>") {
+    v.chat_template = std::string(file.get_string("tokenizer.chat_template").value_or(""));
+
+    // End-of-generation tokens: EOS, EOT, and control tokens with the texts chat models use to
+    // end a turn (as llama.cpp detects them); the EOT id is taken from them when not given.
+    for (size_t i = 0; i < n; ++i) {
+        const std::string_view t = v.text[i];
+        const bool end_text = t == "<|eot_id|>" || t == "<|end_of_text|>" || t == "<|eom_id|>" ||
+                              t == "<|im_end|>" || t == "<|end|>" || t == "<end_of_turn>" || t == "<|endoftext|>";
+        if (end_text && (v.types[i] == TokenType::control || v.types[i] == TokenType::user_defined)) {
+            v.end_of_generation.push_back(static_cast<Token>(i));
+            if (v.eot < 0 && (t == "<|eot_id|>" || t == "<|im_end|>" || t == "<|end|>" || t == "<end_of_turn>")) {
                 v.eot = static_cast<Token>(i);
-                break;
             }
         }
+    }
+    for (Token id : {v.eos, v.eot}) {
+        if (id >= 0) v.end_of_generation.push_back(id);
     }
     return v;
 }

@@ -142,7 +142,24 @@ TEST(TokenizerErrors, BrokenVocabulariesAreNamed) {
     EXPECT_THAT(message(bad_bos), ::testing::HasSubstr("tokenizer.ggml.bos_token_id is 100000, outside the vocabulary"));
     GgufEdit bpe;
     bpe.extra = [](GgufWriter& w) { w.set_string("tokenizer.ggml.model", "gpt2"); };
-    EXPECT_THAT(message(bpe), ::testing::HasSubstr("tokenizer.ggml.model 'gpt2' is not supported"));
+    EXPECT_THAT(message(bpe), ::testing::HasSubstr("tokenizer.ggml.merges is missing"));
+    GgufEdit t5;
+    t5.extra = [](GgufWriter& w) { w.set_string("tokenizer.ggml.model", "t5"); };
+    EXPECT_THAT(message(t5), ::testing::HasSubstr("tokenizer.ggml.model 't5' is not supported"));
+    GgufEdit bad_merge;
+    bad_merge.extra = [](GgufWriter& w) {
+        w.set_string("tokenizer.ggml.model", "gpt2");
+        w.set_string("tokenizer.ggml.pre", "gpt-2");
+        const std::vector<std::string> merges = {"t h", "nosuchtoken x"};
+        w.set_strings("tokenizer.ggml.merges", merges);
+    };
+    EXPECT_THAT(message(bad_merge), ::testing::HasSubstr("tokenizer.ggml.merges[0] 't h' names a token the vocabulary does not have"));
+    GgufEdit unknown_pre;
+    unknown_pre.extra = [](GgufWriter& w) {
+        w.set_string("tokenizer.ggml.model", "gpt2");
+        w.set_string("tokenizer.ggml.pre", "klingon");
+    };
+    EXPECT_THAT(message(unknown_pre), ::testing::HasSubstr("tokenizer.ggml.pre 'klingon' is not supported"));
     GgufEdit duplicate;
     duplicate.extra = [](GgufWriter& w) {
         std::vector<std::string> tokens = {"<unk>", "<s>", "</s>", "a", "a"};

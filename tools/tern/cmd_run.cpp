@@ -33,14 +33,6 @@ struct RunFlags {
     bool verbose = false;
 };
 
-std::string read_prompt_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw Error(ErrorCode::io, "cannot read prompt file " + path);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
 int run(const RunFlags& f) {
     if (f.n_predict < -1) {
         throw Error(ErrorCode::invalid_argument,
@@ -64,7 +56,7 @@ int run(const RunFlags& f) {
 
     const int threads = resolve_threads(f.threads);
     const auto path = resolve_model_path(f.model);
-    const std::string prompt = f.prompt_file.empty() ? f.prompt : read_prompt_file(f.prompt_file);
+    const std::string prompt = f.prompt_file.empty() ? f.prompt : read_text_file(f.prompt_file);
     auto model = load_model(path, threads, f.verbose);
     const Tokenizer& tokenizer = model->tokenizer();
     const std::vector<Token> tokens = tokenizer.encode(prompt, !f.no_bos && tokenizer.add_bos_by_default());

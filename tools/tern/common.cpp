@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <fstream>
+#include <sstream>
 #include <cstdlib>
 #include <iostream>
 #include <thread>
@@ -65,6 +67,14 @@ std::shared_ptr<const Model> load_model(const std::filesystem::path& path, int t
 }
 
 bool stderr_is_terminal() { return ::isatty(STDERR_FILENO) == 1; }
+
+std::string read_text_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw Error(ErrorCode::io, "cannot read " + path);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
 
 Progress::Progress(std::string label) : label_(std::move(label)), enabled_(stderr_is_terminal()) {}
 

@@ -29,6 +29,9 @@ std::shared_ptr<const Model> load_model(const std::filesystem::path& path, int t
 
 bool stderr_is_terminal();
 
+// The whole content of a text file; Error(io) naming the path if it cannot be read.
+std::string read_text_file(const std::string& path);
+
 // A one-line progress display on stderr ("\r" updated), silent when stderr is not a terminal.
 class Progress {
 public:
@@ -51,5 +54,6 @@ struct Command {
 Command add_run_command(CLI::App& app);
 Command add_inspect_command(CLI::App& app);
 Command add_dummy_command(CLI::App& app);
+Command add_tokenize_command(CLI::App& app);
 
 }  // namespace tern::cli
