@@ -102,6 +102,14 @@ void Session::eval_all(std::span<const Token> tokens, std::span<float> logits) {
 int64_t Session::position() const { return impl_->position; }
 int64_t Session::context_size() const { return impl_->n_ctx; }
 void Session::reset() { impl_->position = 0; }
+
+void Session::truncate(int64_t n) {
+    if (n < 0 || n > impl_->position) {
+        throw Error(ErrorCode::invalid_argument,
+                    cat("cannot truncate to ", n, " tokens: the session holds ", impl_->position));
+    }
+    impl_->position = n;
+}
 const Model& Session::model() const { return *impl_->model; }
 int Session::n_threads() const { return impl_->pool.size(); }
 

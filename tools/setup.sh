@@ -3,7 +3,7 @@
 # Usage: tools/setup.sh [--test]   (--test adds what the test suite needs beyond the build)
 set -euo pipefail
 
-build_packages=(g++ cmake ninja-build pkg-config libcli11-dev nlohmann-json3-dev libsentencepiece-dev libpcre2-dev
+build_packages=(g++ cmake ninja-build pkg-config libcli11-dev nlohmann-json3-dev libsentencepiece-dev libpcre2-dev libedit-dev
                 libgtest-dev libgmock-dev libbenchmark-dev)
 test_packages=(python3 python3-numpy g++-aarch64-linux-gnu qemu-user)
 

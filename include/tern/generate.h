@@ -7,14 +7,17 @@
 
 #include <functional>
 #include <span>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace tern {
 
-enum class StopReason { length, end_of_generation, callback, context_full };
+enum class StopReason { length, end_of_generation, stop_string, callback, context_full };
 
 struct GenerationParams {
-    int64_t max_tokens = 128;  // tokens to generate at most; < 0 = until the context is full
+    int64_t max_tokens = 128;        // tokens to generate at most; < 0 = until the context is full
+    std::vector<std::string> stop;   // stop when the text contains one of these (not printed)
 };
 
 struct GenerationStats {
@@ -23,13 +26,17 @@ struct GenerationStats {
     int64_t n_generated = 0;
     double generate_seconds = 0;
     StopReason stop = StopReason::length;
+    std::vector<Token> tokens;  // the generated tokens (the end-of-generation token excluded)
 };
 
-// Receives each generated token and its text (complete UTF-8 only); returns false to stop.
+// Receives generated text as it becomes final: complete UTF-8 only, and never any part of a
+// stop string (text that could still turn into one is held back). `token` is the token that
+// completed it (-1 for the final flush). Returns false to stop.
 using TokenCallback = std::function<bool(Token token, std::string_view text)>;
 
-// Evaluates `prompt` in the session, then samples up to max_tokens tokens, stopping early at an
-// end-of-generation token. Throws Error(context_full) if the prompt itself does not fit.
+// Evaluates `prompt` in the session (feeding it to the sampler's penalty window), then samples
+// up to max_tokens tokens, stopping early at an end-of-generation token or a stop string.
+// Throws Error(context_full) if the prompt itself does not fit.
 GenerationStats generate(Session& session, Sampler& sampler, std::span<const Token> prompt,
                          const GenerationParams& params, const TokenCallback& on_token);
 

@@ -36,6 +36,7 @@ public:
     int64_t position() const;      // tokens in the KV cache
     int64_t context_size() const;  // most tokens the cache holds
     void reset();                  // forget everything; position becomes 0
+    void truncate(int64_t n);      // keep only the first n tokens (n <= position)
     const Model& model() const;
     int n_threads() const;
 

@@ -1,6 +1,7 @@
 // Everything in tern's public API.
 #pragma once
 
+#include <tern/chat.h>
 #include <tern/dummy.h>
 #include <tern/error.h>
 #include <tern/generate.h>

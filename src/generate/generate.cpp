@@ -1,4 +1,5 @@
 // The generate loop: evaluate the prompt, then sample, stream and feed back one token at a time.
+#include "generate/stop_strings.h"
 #include "util/strings.h"
 
 #include <tern/error.h>
@@ -24,10 +25,13 @@ GenerationStats generate(Session& session, Sampler& sampler, std::span<const Tok
 
     auto start = Clock::now();
     std::span<const float> logits = session.eval(prompt);
+    for (Token t : prompt) sampler.accept(t);
     stats.n_prompt = static_cast<int64_t>(prompt.size());
     stats.prompt_seconds = std::chrono::duration<double>(Clock::now() - start).count();
 
     Utf8StreamDecoder decoder;
+    StopStringFilter filter(params.stop);
+    auto emit = [&](Token token, const std::string& text) { return text.empty() || !on_token || on_token(token, text); };
     start = Clock::now();
     for (;;) {
         if (params.max_tokens >= 0 && stats.n_generated >= params.max_tokens) {
@@ -40,9 +44,15 @@ GenerationStats generate(Session& session, Sampler& sampler, std::span<const Tok
             break;
         }
         ++stats.n_generated;
-        const std::string text = decoder.push(tokenizer.piece(token));
-        if (on_token && !on_token(token, text)) {
+        stats.tokens.push_back(token);
+        sampler.accept(token);
+        const StopStringFilter::Result r = filter.push(decoder.push(tokenizer.piece(token)));
+        if (!emit(token, r.text)) {
             stats.stop = StopReason::callback;
+            break;
+        }
+        if (r.stopped) {
+            stats.stop = StopReason::stop_string;
             break;
         }
         if (session.position() >= session.context_size()) {
@@ -52,7 +62,9 @@ GenerationStats generate(Session& session, Sampler& sampler, std::span<const Tok
         const Token next[] = {token};
         logits = session.eval(next);
     }
-    if (const std::string rest = decoder.flush(); !rest.empty() && on_token) on_token(-1, rest);
+    if (stats.stop != StopReason::stop_string && stats.stop != StopReason::callback) {
+        emit(-1, filter.flush(decoder.flush()));
+    }
     stats.generate_seconds = std::chrono::duration<double>(Clock::now() - start).count();
     return stats;
 }

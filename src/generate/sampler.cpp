@@ -1,4 +1,4 @@
-// Sampling: greedy at temperature 0, otherwise top-k, temperature, top-p, then a seeded draw.
+// Sampling: penalties, truncation (top-k, top-p, min-p), temperature, seeded draw.
 #include "util/strings.h"
 
 #include <tern/error.h>
@@ -6,32 +6,71 @@
 
 #include <algorithm>
 #include <cmath>
+#include <unordered_map>
 
 namespace tern {
 
+namespace {
+
+void check(bool ok, const std::string& what) {
+    if (!ok) throw Error(ErrorCode::invalid_argument, what);
+}
+
+}  // namespace
+
 Sampler::Sampler(const SamplerParams& params) : params_(params), rng_(params.seed) {
-    if (!(params.temperature >= 0.0f) || !std::isfinite(params.temperature)) {
-        throw Error(ErrorCode::invalid_argument,
-                    cat("temperature must be a finite number >= 0, got ", params.temperature));
-    }
-    if (!(params.top_p > 0.0f && params.top_p <= 1.0f)) {
-        throw Error(ErrorCode::invalid_argument, cat("top-p must be in (0, 1], got ", params.top_p));
-    }
+    check(std::isfinite(params.temperature) && params.temperature >= 0.0f,
+          cat("temperature must be a finite number >= 0, got ", params.temperature));
+    check(params.top_p > 0.0f && params.top_p <= 1.0f, cat("top-p must be in (0, 1], got ", params.top_p));
+    check(params.min_p >= 0.0f && params.min_p <= 1.0f, cat("min-p must be in [0, 1], got ", params.min_p));
+    check(std::isfinite(params.repeat_penalty) && params.repeat_penalty > 0.0f,
+          cat("repeat penalty must be > 0, got ", params.repeat_penalty));
+    check(std::isfinite(params.frequency_penalty) && std::isfinite(params.presence_penalty),
+          "frequency and presence penalties must be finite");
+    check(params.penalty_last_n >= 0, cat("the penalty window must be >= 0 tokens, got ", params.penalty_last_n));
+}
+
+void Sampler::accept(Token token) {
+    if (params_.penalty_last_n == 0) return;
+    recent_.push_back(token);
+    while (recent_.size() > static_cast<size_t>(params_.penalty_last_n)) recent_.pop_front();
+}
+
+void Sampler::reset() {
+    recent_.clear();
+    rng_.seed(params_.seed);
 }
 
 Token Sampler::sample(std::span<const float> logits) {
     if (logits.empty()) throw Error(ErrorCode::invalid_argument, "cannot sample from empty logits");
+    const float* values = logits.data();
+    const bool penalise = !recent_.empty() && (params_.repeat_penalty != 1.0f || params_.frequency_penalty != 0.0f ||
+                                               params_.presence_penalty != 0.0f);
+    if (penalise) {
+        adjusted_.assign(logits.begin(), logits.end());
+        std::unordered_map<Token, int> counts;
+        for (Token t : recent_) {
+            if (t >= 0 && static_cast<size_t>(t) < adjusted_.size()) ++counts[t];
+        }
+        for (const auto& [t, count] : counts) {
+            float& l = adjusted_[static_cast<size_t>(t)];
+            l = l > 0.0f ? l / params_.repeat_penalty : l * params_.repeat_penalty;
+            l -= static_cast<float>(count) * params_.frequency_penalty + params_.presence_penalty;
+        }
+        values = adjusted_.data();
+    }
+    const size_t n = logits.size();
     if (params_.temperature == 0.0f) {
         // Greedy; ties go to the lowest id so the choice is deterministic.
-        return static_cast<Token>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+        return static_cast<Token>(std::max_element(values, values + n) - values);
     }
-    candidates_.resize(logits.size());
-    for (size_t i = 0; i < logits.size(); ++i) candidates_[i] = {logits[i], static_cast<Token>(i)};
+    candidates_.resize(n);
+    for (size_t i = 0; i < n; ++i) candidates_[i] = {values[i], static_cast<Token>(i)};
     // Highest logit first; equal logits by id, so the order never depends on the sort algorithm.
     auto higher = [](const std::pair<float, Token>& a, const std::pair<float, Token>& b) {
         return a.first > b.first || (a.first == b.first && a.second < b.second);
     };
-    size_t keep = candidates_.size();
+    size_t keep = n;
     if (params_.top_k > 0 && static_cast<size_t>(params_.top_k) < keep) {
         keep = static_cast<size_t>(params_.top_k);
         std::partial_sort(candidates_.begin(), candidates_.begin() + static_cast<std::ptrdiff_t>(keep),
@@ -39,15 +78,14 @@ Token Sampler::sample(std::span<const float> logits) {
     } else {
         std::sort(candidates_.begin(), candidates_.end(), higher);
     }
-    // Softmax over the kept candidates at the given temperature (in double for stable sums).
+    // Truncation uses the probabilities at temperature 1 (double sums for stability).
     const double max_logit = candidates_[0].first;
     std::vector<double> probs(keep);
     double total = 0.0;
     for (size_t i = 0; i < keep; ++i) {
-        probs[i] = std::exp((candidates_[i].first - max_logit) / params_.temperature);
+        probs[i] = std::exp(static_cast<double>(candidates_[i].first) - max_logit);
         total += probs[i];
     }
-    // Top-p: the smallest prefix whose probability reaches top_p.
     if (params_.top_p < 1.0f) {
         double cumulative = 0.0;
         for (size_t i = 0; i < keep; ++i) {
@@ -57,10 +95,18 @@ Token Sampler::sample(std::span<const float> logits) {
                 break;
             }
         }
-        total = 0.0;
-        for (size_t i = 0; i < keep; ++i) total += probs[i];
     }
-    // Draw with 53 random bits so the result is identical on every platform.
+    if (params_.min_p > 0.0f) {
+        size_t i = 1;
+        while (i < keep && probs[i] >= params_.min_p * probs[0]) ++i;
+        keep = i;
+    }
+    // Temperature applies to the survivors; then one draw with 53 random bits (platform-independent).
+    total = 0.0;
+    for (size_t i = 0; i < keep; ++i) {
+        probs[i] = std::exp((static_cast<double>(candidates_[i].first) - max_logit) / params_.temperature);
+        total += probs[i];
+    }
     const double u = static_cast<double>(rng_() >> 11) * 0x1.0p-53 * total;
     double cumulative = 0.0;
     for (size_t i = 0; i < keep; ++i) {

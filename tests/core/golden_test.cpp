@@ -16,12 +16,7 @@ std::vector<Token> run(const SamplerParams& params, int threads) {
     Sampler sampler(params);
     const auto prompt = model->tokenizer().encode("Once upon a time", true);
     EXPECT_EQ(prompt, (std::vector<Token>{1, 259, 306, 337, 326, 328, 479, 357, 473}));
-    std::vector<Token> out;
-    generate(session, sampler, prompt, {.max_tokens = 24}, [&](Token t, std::string_view) {
-        out.push_back(t);
-        return true;
-    });
-    return out;
+    return generate(session, sampler, prompt, {.max_tokens = 24}, {}).tokens;
 }
 
 TEST(Golden, GreedyTokens) {
@@ -32,7 +27,7 @@ TEST(Golden, GreedyTokens) {
 }
 
 TEST(Golden, SeededSamplingTokens) {
-    const SamplerParams params{.temperature = 1.0f, .top_k = 0, .top_p = 1.0f, .seed = 1234};
+    const SamplerParams params{.temperature = 1.0f, .top_k = 0, .top_p = 1.0f, .min_p = 0.0f, .seed = 1234};
     const std::vector<Token> expected = {722, 51,  338, 186, 499, 457, 616, 720, 17,  144, 805, 458,
                                          435, 412, 458, 313, 209, 189, 201, 458, 699, 228, 663, 41};
     EXPECT_EQ(run(params, 1), expected);

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Independent tiktoken-style byte-level BPE encoder for the LLaMA-3 vocabulary.
 
-    bpe_reference.py TIKTOKEN --text-file F [--bos]     ids of F's whole text: [1, 2, 3]
-    bpe_reference.py TIKTOKEN --lines F [--bos]         one id list per line of F
+    bpe_reference.py TIKTOKEN --text-file F [--bos] [--parse-special]   F's whole text: [1, 2, 3]
+    bpe_reference.py TIKTOKEN --lines F [--bos] [--parse-special]       one id list per line of F
 
 Reads the tiktoken rank file directly (one "base64(token bytes) rank" per line; id = rank), never a
 GGUF, and uses neither tern's code nor its merges list: it is the reference tern's `tokenize` is
@@ -11,10 +11,12 @@ checked against. Needs the `regex` module (Debian: python3-regex) for \\p{L} / \
 Algorithm (tiktoken's, for cl100k-style rank files):
   1. Split the text with the original LLaMA-3 pattern PATTERN (below), left to right.
   2. For each piece, take its UTF-8 bytes. If they are a token, emit it whole.
-  3. Otherwise start from single bytes and repeatedly join the adjacent pair whose concatenation is
-     a token of the lowest rank (leftmost on ties) until no adjacent pair is a token; emit the parts.
+  3. Otherwise start from single bytes and repeatedly join the adjacent pair whose concatenation
+     is a token of the lowest rank (leftmost on ties) until no adjacent pair is a token; emit the
+     parts.
   4. With bos, prepend <|begin_of_text|> = number of base tokens (128000).
-Special tokens in the text are not parsed: "<|eot_id|>" is ordinary text here.
+Special tokens in the text are ordinary text ("<|eot_id|>" is 7 tokens) unless --parse-special:
+then their exact texts become the special ids (tiktoken's allowed_special="all").
 
 --lines splits the file on "\\n" only, so a "\\r" before it stays part of the line's text; the
 text after a final "\\n" counts as a line only if it is not empty.
@@ -34,7 +36,8 @@ except ImportError:  # pragma: no cover
 PATTERN = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}"
            r"| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+")
 
-# Names of the 256 specials after the base tokens (LLaMA-3.1 naming), for printing only.
+# Names of the 256 specials after the base tokens (LLaMA-3.1 naming; ids 128011.. are
+# <|reserved_special_token_3|>..<|reserved_special_token_247|>).
 _NAMED_SPECIALS = ["<|begin_of_text|>", "<|end_of_text|>", "<|reserved_special_token_0|>",
                    "<|reserved_special_token_1|>", "<|finetune_right_pad_id|>",
                    "<|reserved_special_token_2|>", "<|start_header_id|>", "<|end_header_id|>",
@@ -57,6 +60,9 @@ class Encoder:
         self.n_base = len(self.rank_of)
         self.bos_id = self.n_base
         self._split = regex.compile(PATTERN)
+        self.special_ids = {special_name(k): self.n_base + k for k in range(256)}
+        self.special_pattern = regex.compile("|".join(
+            regex.escape(name) for name in sorted(self.special_ids, key=len, reverse=True)))
 
     def pieces(self, text: str) -> list[str]:
         return self._split.findall(text)
@@ -78,11 +84,24 @@ class Encoder:
             parts[best_i:best_i + 2] = [parts[best_i] + parts[best_i + 1]]
         return [rank_of[p] for p in parts]  # every single byte is a token
 
-    def encode(self, text: str, bos: bool = False) -> list[int]:
-        ids = [self.bos_id] if bos else []
+    def encode_ordinary(self, text: str) -> list[int]:
+        ids: list[int] = []
         for piece in self.pieces(text):
             ids.extend(self._merge(piece.encode("utf-8")))
         return ids
+
+    def encode(self, text: str, bos: bool = False, parse_special: bool = False) -> list[int]:
+        """The ids of text; parse_special turns the exact text of a special token (for example
+        "<|eot_id|>") into that token, and the text between specials is encoded separately."""
+        ids = [self.bos_id] if bos else []
+        if not parse_special:
+            return ids + self.encode_ordinary(text)
+        start = 0
+        for m in self.special_pattern.finditer(text):
+            ids += self.encode_ordinary(text[start:m.start()])
+            ids.append(self.special_ids[m.group(0)])
+            start = m.end()
+        return ids + self.encode_ordinary(text[start:])
 
     def token_text(self, token_id: int) -> str:
         """A readable form of one token: repr of its bytes, or a special token's name."""
@@ -93,11 +112,14 @@ class Encoder:
             except UnicodeDecodeError:
                 return repr(b)
         k = token_id - self.n_base
-        if 0 <= k < len(_NAMED_SPECIALS):
-            return _NAMED_SPECIALS[k]
-        if len(_NAMED_SPECIALS) <= k < 256:
-            return f"<|reserved_special_token_{k - len(_NAMED_SPECIALS) + 3}|>"
-        return f"<invalid id {token_id}>"
+        return special_name(k) if 0 <= k < 256 else f"<invalid id {token_id}>"
+
+
+def special_name(k: int) -> str:
+    """The text of special token k (id = number of base tokens + k), LLaMA-3.1 naming."""
+    if k < len(_NAMED_SPECIALS):
+        return _NAMED_SPECIALS[k]
+    return f"<|reserved_special_token_{k - len(_NAMED_SPECIALS) + 3}|>"
 
 
 def read_lines(path: str) -> list[str]:
@@ -121,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     src.add_argument("--text-file", help="encode the whole file as one text")
     src.add_argument("--lines", help="encode every line of the file separately")
     ap.add_argument("--bos", action="store_true", help="prepend <|begin_of_text|>")
+    ap.add_argument("--parse-special", action="store_true",
+                    help="turn special-token texts such as <|eot_id|> into their ids")
     args = ap.parse_args(argv)
     if regex is None:
         print("bpe_reference: the 'regex' module is missing (apt-get install python3-regex)",
@@ -129,10 +153,11 @@ def main(argv: list[str] | None = None) -> int:
     enc = Encoder(args.tiktoken)
     if args.text_file is not None:
         with open(args.text_file, "rb") as f:
-            print(format_ids(enc.encode(f.read().decode("utf-8"), bos=args.bos)))
+            text = f.read().decode("utf-8")
+        print(format_ids(enc.encode(text, bos=args.bos, parse_special=args.parse_special)))
     else:
         for line in read_lines(args.lines):
-            print(format_ids(enc.encode(line, bos=args.bos)))
+            print(format_ids(enc.encode(line, bos=args.bos, parse_special=args.parse_special)))
     return 0
 
 

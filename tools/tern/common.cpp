@@ -10,6 +10,7 @@
 #include <sstream>
 #include <cstdlib>
 #include <iostream>
+#include <random>
 #include <thread>
 
 namespace tern::cli {
@@ -88,6 +89,59 @@ void Progress::update(size_t done, size_t total) {
                  100.0 * static_cast<double>(done) / static_cast<double>(total));
     std::fflush(stderr);
     drawn_ = true;
+}
+
+void add_generation_flags(CLI::App& sub, GenerationFlags& f, bool seed_short) {
+    sub.add_option("-m,--model", f.model, "GGUF model file (default: the model in models/)");
+    sub.add_option("-n,--n-predict", f.n_predict, "Tokens to generate (-1: until the context is full)")
+        ->capture_default_str();
+    sub.add_option("-t,--threads", f.threads, "Threads (0: all physical cores)")->capture_default_str();
+    sub.add_option("-c,--ctx-size", f.ctx, "Context size in tokens (0: the model's, at most 4096)")
+        ->capture_default_str();
+    sub.add_option("-b,--batch-size", f.batch, "Most prompt tokens per forward pass")->capture_default_str();
+    sub.add_option("--temp", f.temperature, "Temperature (0: greedy)")->capture_default_str();
+    sub.add_option("--top-k", f.top_k, "Keep the k most likely tokens (0: all)")->capture_default_str();
+    sub.add_option("--top-p", f.top_p, "Nucleus sampling threshold in (0, 1]")->capture_default_str();
+    sub.add_option("--min-p", f.min_p, "Drop tokens below min-p x the top probability")->capture_default_str();
+    sub.add_option("--repeat-penalty", f.repeat_penalty, "Penalise recent tokens (1: off)")->capture_default_str();
+    sub.add_option("--repeat-last-n", f.repeat_last_n, "Recent tokens the penalties look at")->capture_default_str();
+    sub.add_option("--frequency-penalty", f.frequency_penalty, "Subtract count x this (0: off)")->capture_default_str();
+    sub.add_option("--presence-penalty", f.presence_penalty, "Subtract this once per seen token (0: off)")
+        ->capture_default_str();
+    sub.add_option(seed_short ? "-s,--seed" : "--seed", f.seed, "Random seed (-1: random)")->capture_default_str();
+    sub.add_option("--kv", f.kv, "KV cache type: f16 or f32")->capture_default_str();
+    sub.add_option("--stop", f.stop, "Stop when the output contains this text (repeatable)");
+    sub.add_flag("-v,--verbose", f.verbose, "Print model, session and loader details to stderr");
+}
+
+SamplerParams sampler_params(const GenerationFlags& f) {
+    if (f.n_predict < -1) {
+        throw Error(ErrorCode::invalid_argument,
+                    "-n must be -1 (until the context is full) or a token count >= 0, got " + std::to_string(f.n_predict));
+    }
+    SamplerParams p;
+    p.temperature = f.temperature;
+    p.top_k = f.top_k;
+    p.top_p = f.top_p;
+    p.min_p = f.min_p;
+    p.repeat_penalty = f.repeat_penalty;
+    p.penalty_last_n = f.repeat_last_n;
+    p.frequency_penalty = f.frequency_penalty;
+    p.presence_penalty = f.presence_penalty;
+    p.seed = f.seed >= 0 ? static_cast<uint64_t>(f.seed) : std::random_device{}();
+    Sampler check(p);  // validates every parameter before anything is loaded
+    return p;
+}
+
+SessionOptions session_options(const GenerationFlags& f, int threads) {
+    SessionOptions options;
+    if (f.kv == "f16") options.kv_type = KvCacheType::f16;
+    else if (f.kv == "f32") options.kv_type = KvCacheType::f32;
+    else throw Error(ErrorCode::invalid_argument, "--kv must be f16 or f32, got '" + f.kv + "'");
+    options.n_ctx = f.ctx;
+    options.n_threads = threads;
+    options.n_batch = f.batch;
+    return options;
 }
 
 }  // namespace tern::cli

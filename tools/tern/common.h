@@ -2,6 +2,8 @@
 #pragma once
 
 #include <tern/model.h>
+#include <tern/sampler.h>
+#include <tern/session.h>
 
 #include <CLI/CLI.hpp>
 
@@ -45,6 +47,32 @@ private:
     bool drawn_ = false;
 };
 
+// Sampling and session flags shared by run and chat.
+struct GenerationFlags {
+    std::string model;
+    int64_t n_predict = 128;
+    int threads = 0;
+    int64_t ctx = 0;
+    int64_t batch = 512;
+    float temperature = 0.8f;
+    int top_k = 40;
+    float top_p = 0.95f;
+    float min_p = 0.05f;
+    float repeat_penalty = 1.0f;
+    int repeat_last_n = 64;
+    float frequency_penalty = 0.0f;
+    float presence_penalty = 0.0f;
+    int64_t seed = -1;
+    std::string kv = "f16";
+    std::vector<std::string> stop;
+    bool verbose = false;
+};
+// `seed_short`: whether -s means --seed (run) or is left free (chat uses -s for --system).
+void add_generation_flags(CLI::App& app, GenerationFlags& flags, bool seed_short);
+// Validated sampler parameters (a random seed when -1).
+SamplerParams sampler_params(const GenerationFlags& flags);
+SessionOptions session_options(const GenerationFlags& flags, int threads);
+
 // A registered subcommand: its CLI11 node and what to run when it was chosen.
 struct Command {
     CLI::App* app;
@@ -55,5 +83,6 @@ Command add_run_command(CLI::App& app);
 Command add_inspect_command(CLI::App& app);
 Command add_dummy_command(CLI::App& app);
 Command add_tokenize_command(CLI::App& app);
+Command add_chat_command(CLI::App& app);
 
 }  // namespace tern::cli

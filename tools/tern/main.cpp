@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
         tern::cli::add_inspect_command(app),
         tern::cli::add_dummy_command(app),
         tern::cli::add_tokenize_command(app),
+        tern::cli::add_chat_command(app),
     };
     try {
         app.parse(argc, argv);

@@ -69,7 +69,8 @@ NUM_SPECIALS = 256
 SPECIAL_TOKENS = _NAMED_SPECIALS + [
     f"<|reserved_special_token_{i}|>" for i in range(3, 3 + NUM_SPECIALS - len(_NAMED_SPECIALS))
 ]
-assert len(SPECIAL_TOKENS) == NUM_SPECIALS and SPECIAL_TOKENS[-1] == "<|reserved_special_token_247|>"
+assert len(SPECIAL_TOKENS) == NUM_SPECIALS
+assert SPECIAL_TOKENS[-1] == "<|reserved_special_token_247|>"
 
 TOKEN_TYPE_NORMAL, TOKEN_TYPE_CONTROL = 1, 3
 
@@ -129,8 +130,11 @@ def bpe_below(ranks: dict[bytes, int], token: bytes, max_rank: int) -> list[byte
     return parts
 
 
-def canonical_merges(tokens: list[bytes]) -> tuple[list[tuple[bytes, bytes]], list[tuple[int, list[bytes]]]]:
-    """(merges in rank order, [(rank, parts) for multi-byte tokens that did not end in two parts])."""
+Merge = tuple[bytes, bytes]
+
+
+def canonical_merges(tokens: list[bytes]) -> tuple[list[Merge], list[tuple[int, list[bytes]]]]:
+    """(merges in rank order, [(rank, parts) for multi-byte tokens not ending in two parts])."""
     ranks = {t: r for r, t in enumerate(tokens)}
     merges, failures = [], []
     for rank, token in enumerate(tokens):
@@ -238,8 +242,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("input", help="tiktoken rank file (base64 token, rank per line)")
     ap.add_argument("output", help="GGUF file to write")
     ap.add_argument("--pre", choices=["llama3", "none"], default="llama3",
-                    help="llama3: tokenizer.ggml.pre = llama-bpe; none: omit the key (default llama3)")
-    ap.add_argument("--arch", default="bitnet-b1.58", help="general.architecture (default bitnet-b1.58)")
+                    help="llama3: tokenizer.ggml.pre = llama-bpe (default); none: omit the key")
+    ap.add_argument("--arch", default="bitnet-b1.58",
+                    help="general.architecture (default bitnet-b1.58)")
     ap.add_argument("--name", default="llama3-128k vocab", help="general.name")
     ap.add_argument("--merges", choices=["all-splits", "canonical"], default="all-splits",
                     help="how the merges list is derived (see the module docstring)")
@@ -253,16 +258,21 @@ def main(argv: list[str] | None = None) -> int:
         for rank, parts in failures:
             print(f"tiktoken_to_gguf: token {rank} {tokens[rank]!r} ends in {len(parts)} parts "
                   f"under ranks < {rank}: {parts!r}; no merge written", file=sys.stderr)
+        note = f"{len(failures)} tokens without a two-part split"
     else:
-        merges, failures = all_split_merges(tokens), []
+        merges = all_split_merges(tokens)
+        note = ""
+        if not args.quiet:  # the canonical derivation's figures, for comparison
+            canonical, failures = canonical_merges(tokens)
+            note = (f"canonical derivation: {len(canonical)} merges, {len(failures)} tokens "
+                    f"without a two-part split")
     writer = build_gguf(tokens, merges, arch=args.arch, name=args.name,
                         pre=None if args.pre == "none" else "llama-bpe")
     size = writer.write(args.output)
     if not args.quiet:
         print(f"tiktoken_to_gguf: {args.output}: {len(tokens) + NUM_SPECIALS} tokens "
-              f"({len(tokens)} base + {NUM_SPECIALS} special), {len(merges)} merges ({args.merges}"
-              f"{', %d tokens without a two-part split' % len(failures) if args.merges == 'canonical' else ''}), "
-              f"{size / 2**20:.1f} MiB, {time.time() - t0:.1f} s")
+              f"({len(tokens)} base + {NUM_SPECIALS} special), {len(merges)} merges "
+              f"({args.merges}; {note}), {size / 2**20:.1f} MiB, {time.time() - t0:.1f} s")
     return 0
 
 
