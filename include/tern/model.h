@@ -44,6 +44,8 @@ struct ModelLoadOptions {
     int n_threads = 0;  // threads for repacking at load; 0 = all physical cores
     // Receives human-readable lines about what the loader decided (kernel per shape, timings).
     std::function<void(const std::string&)> log;
+    // Called as the layers are prepared, with (layers done, layers in all).
+    std::function<void(size_t done, size_t total)> progress;
 };
 
 // An immutable model: safe to share between sessions and threads once loaded.
@@ -64,6 +66,11 @@ public:
 
     uint64_t n_params() const;     // elements in all weight tensors
     uint64_t weight_bytes() const; // bytes of all tensors in the file
+    // Weight bytes one decode step reads in tern's in-memory layouts (every block linear, the
+    // norms and the output layer): the numerator of the bandwidth roof.
+    uint64_t bytes_read_per_token() const;
+    // How the block linears run, e.g. "tl3 (avx2)".
+    std::string kernel_summary() const;
 
     struct Impl;
 

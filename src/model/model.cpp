@@ -5,6 +5,7 @@
 #include "util/thread_pool.h"
 
 #include <tern/error.h>
+#include <tern/system.h>
 
 #include <chrono>
 
@@ -32,7 +33,7 @@ std::shared_ptr<const Model> Model::load(const std::filesystem::path& path,
 
     const auto weights_start = Clock::now();
     ThreadPool pool(options.n_threads > 0 ? options.n_threads : physical_core_count());
-    impl->weights = load_weights(impl->file, impl->config, pool, options.log);
+    impl->weights = load_weights(impl->file, impl->config, pool, options);
     log(cat("prepared weights in ", seconds_since(weights_start), " s"));
 
     try {
@@ -68,6 +69,32 @@ const Tokenizer& Model::tokenizer() const {
 }
 
 uint64_t Model::n_params() const { return impl_->weights.n_params; }
+
+namespace {
+
+uint64_t linear_bytes(const LinearWeight& w) {
+    if (w.ternary) return w.ternary_matrix.packed.bytes();
+    return static_cast<uint64_t>(w.dense.rows * w.dense.row_bytes);
+}
+
+}  // namespace
+
+uint64_t Model::bytes_read_per_token() const {
+    const ModelWeights& w = impl_->weights;
+    uint64_t total = linear_bytes(w.output) + w.output_norm.size() * sizeof(float);
+    for (const LayerWeights& l : w.layers) {
+        for (const LinearWeight* x : {&l.wq, &l.wk, &l.wv, &l.wo, &l.gate, &l.up, &l.down}) total += linear_bytes(*x);
+        total += (l.attn_norm.size() + l.ffn_norm.size() + l.attn_sub_norm.size() + l.ffn_sub_norm.size()) * sizeof(float);
+    }
+    return total;
+}
+
+std::string Model::kernel_summary() const {
+    const LinearWeight& q = impl_->weights.layers.front().wq;
+    const std::string set = kernel_set_name();
+    if (!q.ternary) return "float (" + set + ")";
+    return std::string(kernels::ternary_layout_name(q.ternary_matrix.packed.layout)) + " (" + set + ")";
+}
 
 uint64_t Model::weight_bytes() const {
     uint64_t total = 0;

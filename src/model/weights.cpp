@@ -149,7 +149,8 @@ void log_kernels(const LayerWeights& layer, const std::function<void(const std::
 }  // namespace
 
 ModelWeights load_weights(const GgufFile& file, const ModelConfig& c, ThreadPool& pool,
-                          const std::function<void(const std::string&)>& log) {
+                          const ModelLoadOptions& options) {
+    const auto& log = options.log;
     WeightLoader loader(file, c, pool);
     ModelWeights w;
     const TensorView& embd = loader.require("token_embd.weight");
@@ -183,6 +184,7 @@ ModelWeights load_weights(const GgufFile& file, const ModelConfig& c, ThreadPool
         layer.up = loader.linear(p + "ffn_up", c.n_embd, c.n_ff, c.bitlinear);
         layer.down = loader.linear(p + "ffn_down", c.n_ff, c.n_embd, c.bitlinear);
         if (log && i == 0) log_kernels(layer, log);
+        if (options.progress) options.progress(static_cast<size_t>(i + 1), static_cast<size_t>(c.n_layer));
     }
     for (const TensorView& tensor : file.tensors()) w.n_params += static_cast<uint64_t>(tensor.numel());
     return w;

@@ -66,6 +66,6 @@ struct ModelWeights {
 // Finds, checks (type and shape) and prepares every tensor the config's graph needs.
 // Throws Error(model) naming the missing or mis-shaped tensor.
 ModelWeights load_weights(const GgufFile& file, const ModelConfig& config, ThreadPool& pool,
-                          const std::function<void(const std::string&)>& log);
+                          const ModelLoadOptions& options);
 
 }  // namespace tern

@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <string_view>
 
+#include <tern/files.h>
+
 namespace tern {
 
 // Writes go to a temporary file beside the target; commit() flushes it to disk and renames it
@@ -27,7 +29,5 @@ private:
     bool committed_ = false;
 };
 
-// Writes `content` to `path` atomically.
-void write_file_atomically(const std::filesystem::path& path, std::string_view content);
 
 }  // namespace tern

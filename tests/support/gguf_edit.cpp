@@ -132,6 +132,8 @@ void write_bad_models(const std::filesystem::path& dir) {
     rewrite_gguf(valid, dir / "i2s_in_qwen.gguf", qwen);
 
     std::ofstream(dir / "invalid_utf8.txt", std::ios::binary) << "ab\xff" "c";
+    std::ofstream story(dir / "story.txt");
+    for (int i = 0; i < 20; ++i) story << "Once upon a time, there was a little girl named Lily. She liked to play.\n";
 }
 
 }  // namespace tern::test

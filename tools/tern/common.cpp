@@ -64,6 +64,8 @@ std::shared_ptr<const Model> load_model(const std::filesystem::path& path, int t
     ModelLoadOptions options;
     options.n_threads = threads;
     if (verbose) options.log = [](const std::string& line) { std::cerr << "load: " << line << "\n"; };
+    Progress progress("loading layers");
+    options.progress = [&](size_t done, size_t total) { progress.update(done, total); };
     return Model::load(path, options);
 }
 

@@ -84,5 +84,7 @@ Command add_inspect_command(CLI::App& app);
 Command add_dummy_command(CLI::App& app);
 Command add_tokenize_command(CLI::App& app);
 Command add_chat_command(CLI::App& app);
+Command add_bench_command(CLI::App& app);
+Command add_perplexity_command(CLI::App& app);
 
 }  // namespace tern::cli

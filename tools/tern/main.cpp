@@ -12,6 +12,10 @@ int main(int argc, char** argv) {
         "Examples:\n"
         "  tern run -p \"Once upon a time\" -n 64\n"
         "  tern inspect models/tiny-random-bitnet.gguf\n"
+        "  tern chat -m model.gguf -s \"You are a helpful assistant.\"\n"
+        "  tern bench -m model.gguf -p 128 -n 128 -t 1,2\n"
+        "  tern perplexity -m model.gguf -f text.txt\n"
+        "  tern tokenize -m model.gguf -p \"Hello world\"\n"
         "  tern dummy --preset 2b4t --type i2_s -o 2b4t.gguf\n"
         "Run 'tern COMMAND --help' for a command's options.");
     std::vector<tern::cli::Command> commands = {
@@ -20,6 +24,8 @@ int main(int argc, char** argv) {
         tern::cli::add_dummy_command(app),
         tern::cli::add_tokenize_command(app),
         tern::cli::add_chat_command(app),
+        tern::cli::add_bench_command(app),
+        tern::cli::add_perplexity_command(app),
     };
     try {
         app.parse(argc, argv);

@@ -1,0 +1,67 @@
+// Machine facts and the memory read-bandwidth probe.
+#include "graph/kernel_choice.h"
+#include "util/thread_pool.h"
+
+#include <tern/system.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <memory>
+#include <vector>
+
+namespace tern {
+
+int physical_cores() { return physical_core_count(); }
+
+std::string cpu_name() {
+    std::ifstream cpuinfo("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(cpuinfo, line)) {
+        if (line.rfind("model name", 0) == 0 || line.rfind("Model", 0) == 0) {
+            const auto colon = line.find(':');
+            if (colon != std::string::npos && colon + 2 <= line.size()) return line.substr(colon + 2);
+        }
+    }
+    return "unknown";
+}
+
+std::string kernel_set_name() { return active_kernels().isa; }
+
+namespace {
+
+// Sums 64-bit words, 8 independent chains so the loads, not the adds, set the pace.
+uint64_t read_sum(const uint64_t* p, size_t n) {
+    uint64_t s[8] = {};
+    for (size_t i = 0; i + 8 <= n; i += 8) {
+        for (int j = 0; j < 8; ++j) s[j] += p[i + j];
+    }
+    return s[0] + s[1] + s[2] + s[3] + s[4] + s[5] + s[6] + s[7];
+}
+
+}  // namespace
+
+double measure_read_bandwidth(int threads, size_t bytes, int repetitions) {
+    ThreadPool pool(std::max(1, threads));
+    const size_t words = bytes / 8;
+    std::unique_ptr<uint64_t[]> buffer(new uint64_t[words]);
+    pool.parallel_for(static_cast<int64_t>(words), 4096, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) buffer[static_cast<size_t>(i)] = static_cast<uint64_t>(i);
+    });
+    std::vector<double> rates;
+    std::atomic<uint64_t> sink{0};
+    for (int rep = 0; rep < std::max(1, repetitions); ++rep) {
+        const auto start = std::chrono::steady_clock::now();
+        pool.parallel_for(static_cast<int64_t>(words), 4096, [&](int64_t b, int64_t e) {
+            sink += read_sum(buffer.get() + b, static_cast<size_t>(e - b));
+        });
+        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        rates.push_back(static_cast<double>(words * 8) / s / 1e9);
+    }
+    std::sort(rates.begin(), rates.end());
+    if (sink.load() == 42) rates.push_back(0);  // keeps the sums observable
+    return rates[rates.size() / 2];
+}
+
+}  // namespace tern

@@ -1,0 +1,225 @@
+// tern bench: prompt-processing and generation throughput like llama-bench, with the memory
+// read bandwidth measured in the same run so generation speed is also a share of the roof.
+#include "common.h"
+
+#include <tern/error.h>
+#include <tern/files.h>
+#include <tern/session.h>
+#include <tern/system.h>
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <random>
+#include <sstream>
+
+namespace tern::cli {
+
+namespace {
+
+struct BenchFlags {
+    std::string model;
+    std::vector<int64_t> n_prompt = {128};
+    std::vector<int64_t> n_gen = {128};
+    std::vector<int> threads;
+    int repetitions = 5;
+    std::string output = "md";
+    std::string save;
+    std::string kv = "f16";
+    bool no_bandwidth = false;
+};
+
+struct Record {
+    int threads;
+    int64_t n_prompt, n_gen;
+    std::vector<double> samples_ts;
+    double avg_ts = 0, stddev_ts = 0;
+    double weight_gbps = 0, roof_percent = 0;  // generation only
+};
+
+void summarise(Record& r) {
+    double sum = 0;
+    for (double v : r.samples_ts) sum += v;
+    r.avg_ts = sum / static_cast<double>(r.samples_ts.size());
+    double var = 0;
+    for (double v : r.samples_ts) var += (v - r.avg_ts) * (v - r.avg_ts);
+    r.stddev_ts = r.samples_ts.size() > 1 ? std::sqrt(var / static_cast<double>(r.samples_ts.size() - 1)) : 0.0;
+}
+
+// Seconds to process `tokens` in one batch (pp) or one at a time (tg), from an empty context.
+double time_run(Session& session, const std::vector<Token>& tokens, bool one_at_a_time) {
+    session.reset();
+    const auto start = std::chrono::steady_clock::now();
+    if (one_at_a_time) {
+        for (Token t : tokens) {
+            const Token one[] = {t};
+            session.eval(one);
+        }
+    } else {
+        session.eval(tokens);
+    }
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+std::string human_size(uint64_t bytes) {
+    char buffer[32];
+    std::snprintf(buffer, sizeof buffer, "%.2f GiB", static_cast<double>(bytes) / (1024.0 * 1024.0 * 1024.0));
+    if (bytes < (uint64_t{1} << 30)) std::snprintf(buffer, sizeof buffer, "%.2f MiB", static_cast<double>(bytes) / (1024.0 * 1024.0));
+    return buffer;
+}
+
+std::string human_params(uint64_t n) {
+    char buffer[32];
+    if (n >= 1000000000) std::snprintf(buffer, sizeof buffer, "%.2f B", static_cast<double>(n) / 1e9);
+    else std::snprintf(buffer, sizeof buffer, "%.2f M", static_cast<double>(n) / 1e6);
+    return buffer;
+}
+
+int bench(const BenchFlags& f) {
+    if (f.output != "md" && f.output != "json" && f.output != "csv") {
+        throw Error(ErrorCode::invalid_argument, "-o must be md, json or csv, got '" + f.output + "'");
+    }
+    if (f.repetitions < 1) throw Error(ErrorCode::invalid_argument, "-r must be at least 1");
+    for (int64_t n : f.n_prompt) {
+        if (n < 0) throw Error(ErrorCode::invalid_argument, "-p values must be >= 0");
+    }
+    for (int64_t n : f.n_gen) {
+        if (n < 0) throw Error(ErrorCode::invalid_argument, "-n values must be >= 0");
+    }
+    std::vector<int> thread_counts;
+    for (int t : f.threads.empty() ? std::vector<int>{physical_cores()} : f.threads) {
+        if (t < 1) throw Error(ErrorCode::invalid_argument, "-t values must be >= 1, got " + std::to_string(t));
+        thread_counts.push_back(resolve_threads(t));
+    }
+    GenerationFlags gen;
+    gen.kv = f.kv;
+    const auto path = resolve_model_path(f.model);
+    auto model = load_model(path, thread_counts.front(), false);
+    Progress progress("repetitions");
+    const int64_t n_vocab = model->config().n_vocab;
+    const uint64_t bytes_per_token = model->bytes_read_per_token();
+    std::mt19937 rng(1234);
+    std::uniform_int_distribution<Token> pick(0, static_cast<Token>(n_vocab - 1));
+
+    std::vector<Record> records;
+    for (int threads : thread_counts) {
+        double bandwidth = 0;
+        if (!f.no_bandwidth && !f.n_gen.empty()) bandwidth = measure_read_bandwidth(threads);
+        for (int64_t np : f.n_prompt) {
+            if (np == 0) continue;
+            records.push_back({threads, np, 0, {}});
+        }
+        for (int64_t ng : f.n_gen) {
+            if (ng == 0) continue;
+            records.push_back({threads, 0, ng, {}});
+        }
+        for (Record& r : records) {
+            if (r.threads != threads || !r.samples_ts.empty()) continue;
+            const int64_t n = r.n_prompt + r.n_gen;
+            gen.ctx = std::max<int64_t>(n, 16);
+            gen.batch = std::max<int64_t>(1, r.n_prompt);
+            Session session(model, session_options(gen, threads));
+            std::vector<Token> tokens(static_cast<size_t>(n));
+            for (Token& t : tokens) t = pick(rng);
+            const bool tg = r.n_gen > 0;
+            time_run(session, tokens, tg);  // warm-up, not counted
+            for (int rep = 0; rep < f.repetitions; ++rep) {
+                progress.update(static_cast<size_t>(rep), static_cast<size_t>(f.repetitions));
+                r.samples_ts.push_back(static_cast<double>(n) / time_run(session, tokens, tg));
+            }
+            summarise(r);
+            if (tg) {
+                r.weight_gbps = r.avg_ts * static_cast<double>(bytes_per_token) / 1e9;
+                r.roof_percent = bandwidth > 0 ? 100.0 * r.weight_gbps / bandwidth : 0.0;
+            }
+        }
+        if (bandwidth > 0 && f.output == "md") {
+            std::fprintf(stderr, "memory read bandwidth with %d thread%s: %.1f GB/s\n", threads, threads > 1 ? "s" : "",
+                         bandwidth);
+        }
+    }
+
+    const std::string model_name = std::filesystem::path(path).filename().string();
+    const std::string model_type = model->config().architecture + " " + human_params(model->n_params());
+    std::ostringstream out;
+    if (f.output == "md") {
+        out << "| model | size | params | backend | threads | test | t/s | weights GB/s (% of roof) |\n"
+            << "| --- | ---: | ---: | --- | ---: | --- | ---: | ---: |\n";
+        for (const Record& r : records) {
+            char line[512];
+            const std::string test = r.n_gen > 0 ? "tg" + std::to_string(r.n_gen) : "pp" + std::to_string(r.n_prompt);
+            char roof[64] = "";
+            if (r.n_gen > 0) std::snprintf(roof, sizeof roof, "%.1f (%.0f %%)", r.weight_gbps, r.roof_percent);
+            std::snprintf(line, sizeof line, "| %s | %s | %s | %s | %d | %s | %.2f ± %.2f | %s |\n", model_type.c_str(),
+                          human_size(model->weight_bytes()).c_str(), human_params(model->n_params()).c_str(),
+                          model->kernel_summary().c_str(), r.threads, test.c_str(), r.avg_ts, r.stddev_ts, roof);
+            out << line;
+        }
+    } else if (f.output == "json") {
+        nlohmann::ordered_json list = nlohmann::ordered_json::array();
+        for (const Record& r : records) {
+            list.push_back({{"model_filename", model_name},
+                            {"model_type", model_type},
+                            {"model_size", model->weight_bytes()},
+                            {"model_n_params", model->n_params()},
+                            {"cpu_info", cpu_name()},
+                            {"backends", model->kernel_summary()},
+                            {"n_threads", r.threads},
+                            {"n_batch", std::max<int64_t>(1, r.n_prompt)},
+                            {"type_k", f.kv},
+                            {"type_v", f.kv},
+                            {"n_prompt", r.n_prompt},
+                            {"n_gen", r.n_gen},
+                            {"avg_ts", r.avg_ts},
+                            {"stddev_ts", r.stddev_ts},
+                            {"samples_ts", r.samples_ts},
+                            {"weight_gbps", r.weight_gbps},
+                            {"roof_percent", r.roof_percent}});
+        }
+        out << list.dump(2) << "\n";
+    } else {
+        out << "model_filename,model_type,model_size,model_n_params,backends,n_threads,n_prompt,n_gen,avg_ts,stddev_ts,"
+               "weight_gbps,roof_percent\n";
+        for (const Record& r : records) {
+            out << model_name << ",\"" << model_type << "\"," << model->weight_bytes() << "," << model->n_params() << ",\""
+                << model->kernel_summary() << "\"," << r.threads << "," << r.n_prompt << "," << r.n_gen << "," << r.avg_ts
+                << "," << r.stddev_ts << "," << r.weight_gbps << "," << r.roof_percent << "\n";
+        }
+    }
+    if (!f.save.empty()) write_file_atomically(f.save, out.str());
+    std::cout << out.str();
+    return 0;
+}
+
+}  // namespace
+
+Command add_bench_command(CLI::App& app) {
+    auto flags = std::make_shared<BenchFlags>();
+    CLI::App* sub = app.add_subcommand("bench", "Measure prompt processing (pp) and generation (tg) speed");
+    sub->add_option("-m,--model", flags->model, "GGUF model file (default: the model in models/)");
+    sub->add_option("-p,--n-prompt", flags->n_prompt, "Prompt lengths, comma-separated (0: skip)")
+        ->delimiter(',')
+        ->capture_default_str();
+    sub->add_option("-n,--n-gen", flags->n_gen, "Generation lengths, comma-separated (0: skip)")
+        ->delimiter(',')
+        ->capture_default_str();
+    sub->add_option("-t,--threads", flags->threads, "Thread counts, comma-separated (default: physical cores)")
+        ->delimiter(',');
+    sub->add_option("-r,--repetitions", flags->repetitions, "Timed runs per test (after one warm-up run)")
+        ->capture_default_str();
+    sub->add_option("-o,--output", flags->output, "md, json (llama-bench field names) or csv")->capture_default_str();
+    sub->add_option("--save", flags->save, "Also write the output to this file (atomically)");
+    sub->add_option("--kv", flags->kv, "KV cache type: f16 or f32")->capture_default_str();
+    sub->add_flag("--no-bandwidth", flags->no_bandwidth, "Skip the memory bandwidth probe");
+    sub->footer(
+        "Examples:\n"
+        "  tern bench -m model.gguf -p 128 -n 128 -t 1,2 -r 5\n"
+        "  tern bench -m model.gguf -o json --save results.json");
+    return {sub, [flags] { return bench(*flags); }};
+}
+
+}  // namespace tern::cli
