@@ -74,6 +74,12 @@ protected:
     std::optional<Tokenizer> tokenizer_;
 };
 
+TEST_F(ChatTemplates, EndOfGenerationTokens) {
+    EXPECT_TRUE(tokenizer_->is_end_of_generation(kEot));  // the EOS id and <|eot_id|>
+    EXPECT_FALSE(tokenizer_->is_end_of_generation(kBegin));
+    EXPECT_FALSE(tokenizer_->is_end_of_generation('a'));
+}
+
 TEST_F(ChatTemplates, BitnetPinsTheReferenceFormat) {
     const auto got = render_chat(ChatTemplate::bitnet, *tokenizer_, messages_, true);
     // <|begin_of_text|>System: ...<|eot_id|>User: ...<|eot_id|>Assistant: ...<|eot_id|>User: ...<|eot_id|>Assistant:
