@@ -18,6 +18,7 @@ const KernelSet& scalar_kernels() {
         s.i2_gemm = s.i2_gemv;
         s.tl3_gemv = {tl3_gemm__scalar, "tl3_gemm_1x3__scalar"};
         s.tl3_gemm = s.tl3_gemv;
+        s.floats = &scalar_float_kernels();
         return s;
     }();
     return set;

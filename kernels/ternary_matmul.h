@@ -3,6 +3,7 @@
 #pragma once
 
 #include "kernels/activation_quant.h"
+#include "kernels/float_kernels.h"
 #include "kernels/ternary_layout.h"
 
 #include <cstdint>
@@ -72,6 +73,7 @@ struct KernelSet {
     NamedKernel ref_gemm;            // ref layout, any token count
     NamedKernel i2_gemv, i2_gemm;    // i2 layout: one token / many tokens
     NamedKernel tl3_gemv, tl3_gemm;  // tl3 layout: one token / many tokens
+    const FloatKernels* floats = nullptr;  // the graph's float operations, canonical order
 };
 
 // Sizes `a` for n_tokens x k (zeroing the padding columns) and forgets any tables.

@@ -1,6 +1,7 @@
 // NEON kernels (declarations): quantiser, table builder, i2 multiply-add and tl3 lookup kernels.
 #pragma once
 
+#include "kernels/float_kernels.h"
 #include "kernels/ternary_matmul.h"
 
 namespace tern::kernels {
@@ -14,6 +15,8 @@ void i2_gemm_1x128x4__neon(const MatmulArgs& args);
 // i2 with SDOT (Armv8.2 dotprod).
 void i2_gemv_4x128__neondot(const MatmulArgs& args);
 void i2_gemm_1x128x4__neondot(const MatmulArgs& args);
+
+const FloatKernels& neon_float_kernels();
 
 // tl3 with TBL lookups.
 void tl3_gemv_32x3__neon(const MatmulArgs& args);

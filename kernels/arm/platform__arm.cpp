@@ -32,6 +32,7 @@ KernelSet neon_set(bool dotprod) {
     }
     s.tl3_gemv = {tl3_gemv_32x3__neon, "tl3_gemv_32x3__neon"};
     s.tl3_gemm = {tl3_gemm_32x3x4__neon, "tl3_gemm_32x3x4__neon"};
+    s.floats = &neon_float_kernels();
     return s;
 }
 

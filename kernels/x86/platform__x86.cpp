@@ -2,6 +2,7 @@
 #include "kernels/cpu_features.h"
 #include "kernels/platform_kernels.h"
 #include "kernels/x86/activation_quant__avx2.h"
+#include "kernels/x86/float_kernels__avx2.h"
 #include "kernels/x86/i2_gemm__avx2.h"
 #include "kernels/x86/i2_gemm__avxvnni.h"
 #include "kernels/x86/tl3_gemm__avx2.h"
@@ -44,6 +45,7 @@ const KernelSet& avx2_set() {
         s.i2_gemm = {i2_gemm_1x128x8__avx2, "i2_gemm_1x128x8__avx2"};
         s.tl3_gemv = {tl3_gemv_32x3__avx2, "tl3_gemv_32x3__avx2"};
         s.tl3_gemm = {tl3_gemm_32x3x4__avx2, "tl3_gemm_32x3x4__avx2"};
+        s.floats = &avx2_float_kernels();
         return s;
     }();
     return set;

@@ -1,51 +1,61 @@
-// Scalar causal grouped-query attention, split over (token, head) pairs across threads.
+// Causal grouped-query attention: (token, KV head) tasks across threads, each sharing its cached
+// keys and values among the query heads of the group.
 #include "graph/attention.h"
 
 #include "util/thread_pool.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 
 namespace tern {
 
-void AttentionScratch::reserve(int threads, int64_t n_ctx, int64_t head_dim) {
-    scores.assign(static_cast<size_t>(threads), std::vector<float>(static_cast<size_t>(n_ctx)));
-    row.assign(static_cast<size_t>(threads), std::vector<float>(static_cast<size_t>(head_dim)));
+void AttentionScratch::reserve(int threads, int64_t n_ctx, int64_t group) {
+    scores.assign(static_cast<size_t>(threads), std::vector<float>(static_cast<size_t>(n_ctx * group)));
 }
 
-void attention(const KvCache& cache, int64_t layer, const ModelConfig& c, const float* q,
-               int64_t n_tokens, int64_t pos0, float* out, AttentionScratch& scratch,
+void attention(const kernels::FloatKernels& fk, const KvCache& cache, int64_t layer, const ModelConfig& c,
+               const float* q, int64_t n_tokens, int64_t pos0, float* out, AttentionScratch& scratch,
                ThreadPool& pool) {
     const int64_t hd = c.head_dim;
     const int64_t group = c.n_head / c.n_head_kv;
     const float inv_sqrt = 1.0f / std::sqrt(static_cast<float>(hd));
-    const int64_t tasks = n_tokens * c.n_head;
+    const bool f16 = cache.type() == KvCacheType::f16;
+    const int64_t tasks = n_tokens * c.n_head_kv;
     pool.run([&](int thread, int threads) {
         float* scores = scratch.scores[static_cast<size_t>(thread)].data();
-        float* row = scratch.row[static_cast<size_t>(thread)].data();
         for (int64_t task = tasks * thread / threads; task < tasks * (thread + 1) / threads; ++task) {
-            const int64_t t = task / c.n_head, h = task % c.n_head;
-            const int64_t kv_offset = (h / group) * hd;
-            const float* qh = q + t * c.n_embd + h * hd;
+            const int64_t t = task / c.n_head_kv, g = task % c.n_head_kv;
             const int64_t n_keys = pos0 + t + 1;
-            float max_score = -INFINITY;
+            const float* qg = q + t * c.n_embd + g * group * hd;  // the group's heads are adjacent
+            const int64_t offset = g * hd * cache.element_bytes();
             for (int64_t j = 0; j < n_keys; ++j) {
-                cache.load_k(layer, j, kv_offset, hd, row);
-                float dot = 0.0f;
-                for (int64_t d = 0; d < hd; ++d) dot += qh[d] * row[d];
-                scores[j] = dot * inv_sqrt;
-                max_score = std::max(max_score, scores[j]);
+                const uint8_t* key = cache.k_row(layer, j) + offset;
+                for (int64_t h = 0; h < group; ++h) {
+                    const float* qh = qg + h * hd;
+                    const float dot = f16 ? fk.dot_f16(qh, reinterpret_cast<const uint16_t*>(key), hd)
+                                          : fk.dot_f32(qh, reinterpret_cast<const float*>(key), hd);
+                    scores[h * n_keys + j] = dot * inv_sqrt;
+                }
             }
-            float total = 0.0f;
-            for (int64_t j = 0; j < n_keys; ++j) {
-                scores[j] = std::exp(scores[j] - max_score);
-                total += scores[j];
+            float* og = out + t * c.n_embd + g * group * hd;
+            std::fill(og, og + group * hd, 0.0f);
+            for (int64_t h = 0; h < group; ++h) {
+                float* sh = scores + h * n_keys;
+                const float max_score = *std::max_element(sh, sh + n_keys);
+                const float total = fk.exp_shift_sum(sh, n_keys, max_score);
+                for (int64_t j = 0; j < n_keys; ++j) sh[j] = sh[j] / total;
             }
-            float* oh = out + t * c.n_embd + h * hd;
-            for (int64_t d = 0; d < hd; ++d) oh[d] = 0.0f;
             for (int64_t j = 0; j < n_keys; ++j) {
-                cache.load_v(layer, j, kv_offset, hd, row);
-                const float p = scores[j] / total;
-                for (int64_t d = 0; d < hd; ++d) oh[d] += p * row[d];
+                const uint8_t* value = cache.v_row(layer, j) + offset;
+                for (int64_t h = 0; h < group; ++h) {
+                    const float p = scores[h * n_keys + j];
+                    if (f16) {
+                        fk.axpy_f16(og + h * hd, p, reinterpret_cast<const uint16_t*>(value), hd);
+                    } else {
+                        fk.axpy_f32(og + h * hd, p, reinterpret_cast<const float*>(value), hd);
+                    }
+                }
             }
         }
     });

@@ -1,16 +1,18 @@
 // The transformer forward pass: embedding, pre-norm attention and FFN blocks, output logits.
 #include "graph/forward.h"
 
+#include "graph/kernel_choice.h"
 #include "util/thread_pool.h"
 
 #include <algorithm>
 
 namespace tern {
 
-ForwardPass::ForwardPass(const Model::Impl& model, int64_t n_ctx, int64_t max_batch,
-                         KvCacheType kv_type, int threads)
+ForwardPass::ForwardPass(const Model::Impl& model, int64_t n_ctx, int64_t max_batch, KvCacheType kv_type,
+                         int threads)
     : model_(model),
       c_(model.config),
+      fk_(*active_kernels().floats),
       max_batch_(max_batch),
       cache_(kv_type, c_.n_layer, n_ctx, c_.n_head_kv * c_.head_dim),
       rope_(n_ctx, c_.n_rot, c_.rope_freq_base) {
@@ -26,14 +28,24 @@ ForwardPass::ForwardPass(const Model::Impl& model, int64_t n_ctx, int64_t max_ba
     gate_.resize(b * ff);
     up_.resize(b * ff);
     proj_.resize(b * embd);
-    attention_scratch_.reserve(threads, n_ctx, c_.head_dim);
+    attention_scratch_.reserve(threads, n_ctx, c_.n_head / c_.n_head_kv);
+}
+
+template <typename Body>
+void ForwardPass::per_token(int64_t n, ThreadPool& pool, const Body& body) {
+    if (n == 1) {
+        body(0);
+        return;
+    }
+    pool.parallel_for(n, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t t = begin; t < end; ++t) body(t);
+    });
 }
 
 void ForwardPass::embed(const Token* tokens, int64_t n) {
     const FloatMatrix& e = model_.weights.token_embd;
     for (int64_t t = 0; t < n; ++t) {
-        kernels::dequantize_row(e.format, e.data + tokens[t] * e.row_bytes, e.cols,
-                                hidden_.data() + t * c_.n_embd);
+        kernels::dequantize_row(e.format, e.data + tokens[t] * e.row_bytes, e.cols, hidden_.data() + t * c_.n_embd);
     }
 }
 
@@ -44,57 +56,52 @@ void ForwardPass::layer(int64_t index, int64_t n, int64_t pos0, ThreadPool& pool
     float* x = normed_.data();
 
     // Attention block.
-    for (int64_t t = 0; t < n; ++t) {
-        rms_norm(h + t * embd, w.attn_norm.data(), embd, c_.rms_eps, x + t * embd);
-    }
+    per_token(n, pool, [&](int64_t t) { rms_norm(fk_, h + t * embd, w.attn_norm.data(), embd, c_.rms_eps, x + t * embd); });
     quantized_.quantize(x, n, embd, pool);  // shared by Q, K and V
     linear_forward(w.wq, x, quantized_, n, q_.data(), linear_scratch_, pool);
     linear_forward(w.wk, x, quantized_, n, k_.data(), linear_scratch_, pool);
     linear_forward(w.wv, x, quantized_, n, v_.data(), linear_scratch_, pool);
-    for (int64_t t = 0; t < n; ++t) {
+    per_token(n, pool, [&](int64_t t) {
         rope_.apply(c_.rope, q_.data() + t * embd, c_.n_head, c_.head_dim, pos0 + t);
         rope_.apply(c_.rope, k_.data() + t * kv_dim, c_.n_head_kv, c_.head_dim, pos0 + t);
-        cache_.store(index, pos0 + t, k_.data() + t * kv_dim, v_.data() + t * kv_dim);
-    }
-    attention(cache_, index, c_, q_.data(), n, pos0, attn_.data(), attention_scratch_, pool);
+        cache_.store(fk_, index, pos0 + t, k_.data() + t * kv_dim, v_.data() + t * kv_dim);
+    });
+    attention(fk_, cache_, index, c_, q_.data(), n, pos0, attn_.data(), attention_scratch_, pool);
     if (c_.sub_norms) {
-        for (int64_t t = 0; t < n; ++t) {
-            rms_norm(attn_.data() + t * embd, w.attn_sub_norm.data(), embd, c_.rms_eps,
-                     attn_.data() + t * embd);
-        }
+        per_token(n, pool, [&](int64_t t) {
+            rms_norm(fk_, attn_.data() + t * embd, w.attn_sub_norm.data(), embd, c_.rms_eps, attn_.data() + t * embd);
+        });
     }
     quantized_.quantize(attn_.data(), n, embd, pool);
     linear_forward(w.wo, attn_.data(), quantized_, n, proj_.data(), linear_scratch_, pool);
-    add_in_place(h, proj_.data(), n * embd);
+    fk_.add(h, proj_.data(), n * embd);
 
     // Feed-forward block.
-    for (int64_t t = 0; t < n; ++t) {
-        rms_norm(h + t * embd, w.ffn_norm.data(), embd, c_.rms_eps, x + t * embd);
-    }
+    per_token(n, pool, [&](int64_t t) { rms_norm(fk_, h + t * embd, w.ffn_norm.data(), embd, c_.rms_eps, x + t * embd); });
     quantized_.quantize(x, n, embd, pool);  // shared by gate and up
     linear_forward(w.gate, x, quantized_, n, gate_.data(), linear_scratch_, pool);
     linear_forward(w.up, x, quantized_, n, up_.data(), linear_scratch_, pool);
-    for (int64_t t = 0; t < n; ++t) {
+    per_token(n, pool, [&](int64_t t) {
         float* g = gate_.data() + t * ff;
-        gated_activation(c_.activation, g, up_.data() + t * ff, ff);
-        if (c_.sub_norms) rms_norm(g, w.ffn_sub_norm.data(), ff, c_.rms_eps, g);
-    }
+        gated_activation(fk_, c_.activation, g, up_.data() + t * ff, ff);
+        if (c_.sub_norms) rms_norm(fk_, g, w.ffn_sub_norm.data(), ff, c_.rms_eps, g);
+    });
     quantized_.quantize(gate_.data(), n, ff, pool);
     linear_forward(w.down, gate_.data(), quantized_, n, proj_.data(), linear_scratch_, pool);
-    add_in_place(h, proj_.data(), n * embd);
+    fk_.add(h, proj_.data(), n * embd);
 }
 
-void ForwardPass::run(const Token* tokens, int64_t n, int64_t pos0, int64_t n_logits,
-                      float* logits, ThreadPool& pool) {
+void ForwardPass::run(const Token* tokens, int64_t n, int64_t pos0, int64_t n_logits, float* logits,
+                      ThreadPool& pool) {
     embed(tokens, n);
     for (int64_t i = 0; i < c_.n_layer; ++i) layer(i, n, pos0, pool);
     if (n_logits <= 0) return;
     const int64_t first = n - n_logits;
     float* x = normed_.data();
-    for (int64_t t = 0; t < n_logits; ++t) {
-        rms_norm(hidden_.data() + (first + t) * c_.n_embd, model_.weights.output_norm.data(),
-                 c_.n_embd, c_.rms_eps, x + t * c_.n_embd);
-    }
+    per_token(n_logits, pool, [&](int64_t t) {
+        rms_norm(fk_, hidden_.data() + (first + t) * c_.n_embd, model_.weights.output_norm.data(), c_.n_embd,
+                 c_.rms_eps, x + t * c_.n_embd);
+    });
     const LinearWeight& output = model_.weights.output;
     if (output.quantize_input) quantized_.quantize(x, n_logits, c_.n_embd, pool);
     linear_forward(output, x, quantized_, n_logits, logits, linear_scratch_, pool);

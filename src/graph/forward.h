@@ -31,9 +31,13 @@ public:
 private:
     void embed(const Token* tokens, int64_t n);
     void layer(int64_t index, int64_t n, int64_t pos0, ThreadPool& pool);
+    // Runs body(t) for each token, on the pool when there are several tokens.
+    template <typename Body>
+    void per_token(int64_t n, ThreadPool& pool, const Body& body);
 
     const Model::Impl& model_;
     const ModelConfig& c_;
+    const kernels::FloatKernels& fk_;
     int64_t max_batch_;
     KvCache cache_;
     RopeTable rope_;

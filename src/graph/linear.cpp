@@ -2,7 +2,7 @@
 #include "graph/linear.h"
 
 #include "graph/kernel_choice.h"
-#include "kernels/float_matmul.h"
+#include "kernels/float_rows.h"
 #include "util/thread_pool.h"
 
 #include <algorithm>
@@ -103,12 +103,19 @@ void ternary_forward(const TernaryMatrix& m, QuantizedActivations& qx, int64_t n
     });
 }
 
-constexpr int64_t kFloatRowGrain = 16;
+constexpr int64_t kFloatRowGrain = 64;
 
+// Rows split across threads; each chunk of rows is dotted with every token while it is in cache.
 void dense_forward(const FloatMatrix& m, const float* x, int64_t n_tokens, float* out, ThreadPool& pool) {
+    const kernels::FloatKernels& fk = *active_kernels().floats;
+    thread_local std::vector<float> row_out;
     pool.parallel_for(m.rows, kFloatRowGrain, [&](int64_t begin, int64_t end) {
-        kernels::float_gemm_ref(m.format, m.data + begin * m.row_bytes, m.row_bytes, end - begin, m.cols, x,
-                                m.cols, n_tokens, out + begin, m.rows);
+        row_out.resize(static_cast<size_t>(end - begin));
+        for (int64_t t = 0; t < n_tokens; ++t) {
+            fk.gemv(m.format, m.data + begin * m.row_bytes, m.row_bytes, end - begin, m.cols, x + t * m.cols,
+                    n_tokens == 1 ? out + begin : row_out.data());
+            if (n_tokens > 1) std::copy(row_out.begin(), row_out.end(), out + t * m.rows + begin);
+        }
     });
 }
 

@@ -1,31 +1,22 @@
-// Scalar float operations of the graph: RMSNorm, gated activations, residual add, RoPE.
+// Float operations of the graph: RMSNorm and gated activations over the float kernels, RoPE.
 #include "graph/ops.h"
 
 #include <cmath>
 
 namespace tern {
 
-void rms_norm(const float* x, const float* weight, int64_t n, float eps, float* y) {
-    double sum = 0.0;
-    for (int64_t i = 0; i < n; ++i) sum += static_cast<double>(x[i]) * x[i];
-    const float mean = static_cast<float>(sum / static_cast<double>(n));
+void rms_norm(const kernels::FloatKernels& k, const float* x, const float* weight, int64_t n, float eps, float* y) {
+    const float mean = k.sum_squares(x, n) / static_cast<float>(n);
     const float inv = 1.0f / std::sqrt(mean + eps);
-    for (int64_t i = 0; i < n; ++i) y[i] = x[i] * inv * weight[i];
+    k.scale_mul(x, inv, weight, y, n);
 }
 
-void gated_activation(FfnActivation act, float* gate, const float* up, int64_t n) {
+void gated_activation(const kernels::FloatKernels& k, FfnActivation act, float* gate, const float* up, int64_t n) {
     if (act == FfnActivation::silu) {
-        for (int64_t i = 0; i < n; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+        k.silu_mul(gate, up, n);
     } else {
-        for (int64_t i = 0; i < n; ++i) {
-            const float r = gate[i] > 0.0f ? gate[i] : 0.0f;
-            gate[i] = r * r * up[i];
-        }
+        k.relu_squared_mul(gate, up, n);
     }
-}
-
-void add_in_place(float* y, const float* x, int64_t n) {
-    for (int64_t i = 0; i < n; ++i) y[i] += x[i];
 }
 
 RopeTable::RopeTable(int64_t n_ctx, int64_t n_rot, float freq_base) : half_(n_rot / 2) {

@@ -1,5 +1,8 @@
-// Element-wise and per-row float operations of the transformer graph.
+// Per-row float operations of the transformer graph, on the active kernel set's float kernels
+// (one canonical operation order on every ISA).
 #pragma once
+
+#include "kernels/float_kernels.h"
 
 #include <tern/model.h>
 
@@ -8,15 +11,11 @@
 
 namespace tern {
 
-// y = x / sqrt(mean(x^2) + eps) * weight, for one row of n floats (sum of squares in double).
-// x and y may alias.
-void rms_norm(const float* x, const float* weight, int64_t n, float eps, float* y);
+// y = x / sqrt(mean(x^2) + eps) * weight for one row of n floats. x and y may alias.
+void rms_norm(const kernels::FloatKernels& k, const float* x, const float* weight, int64_t n, float eps, float* y);
 
 // gate[i] = act(gate[i]) * up[i] with act = SiLU (x / (1 + e^-x)) or ReLU² (max(x, 0)^2).
-void gated_activation(FfnActivation act, float* gate, const float* up, int64_t n);
-
-// y[i] += x[i]
-void add_in_place(float* y, const float* x, int64_t n);
+void gated_activation(const kernels::FloatKernels& k, FfnActivation act, float* gate, const float* up, int64_t n);
 
 // Rotary position embedding tables: cos/sin of pos * base^(-2j / n_rot) for j < n_rot / 2,
 // computed in double and rounded to float; rows for positions 0..n_ctx-1.

@@ -2,7 +2,7 @@
 #include "model/ternary_repack.h"
 
 #include "graph/kernel_choice.h"
-#include "kernels/float_matmul.h"
+#include "kernels/float_rows.h"
 #include "kernels/fp16.h"
 #include "kernels/ternary_formats.h"
 #include "util/strings.h"

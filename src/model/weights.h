@@ -2,7 +2,7 @@
 // matrices as views into the mapped file, norm vectors as floats.
 #pragma once
 
-#include "kernels/float_matmul.h"
+#include "kernels/float_rows.h"
 #include "kernels/ternary_layout.h"
 
 #include <tern/gguf.h>

@@ -1,6 +1,6 @@
 // Float weight formats end to end: a model stored as BF16 / Q8_0 / Q4_K / Q6_K must give exactly
 // the logits of the same model stored as the F32 values those formats decode to.
-#include "kernels/float_matmul.h"
+#include "kernels/float_rows.h"
 #include "kernels/fp16.h"
 #include "support/gguf_edit.h"
 

@@ -1,6 +1,6 @@
 // Tests of the ternary file-format codecs, fp16/bf16 conversion and the reference kernels.
 #include "kernels/activation_quant.h"
-#include "kernels/float_matmul.h"
+#include "kernels/float_rows.h"
 #include "kernels/fp16.h"
 #include "kernels/ternary_formats.h"
 #include "kernels/ternary_ref.h"

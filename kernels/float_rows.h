@@ -1,5 +1,5 @@
-// Float matmul for weights stored as F32, F16, BF16, Q8_0, Q4_K or Q6_K rows (embeddings, output
-// layer, float LLaMA models), against float activations. Scalar reference.
+// Float weight rows stored as F32, F16, BF16, Q8_0, Q4_K or Q6_K (embeddings, output layer, float
+// LLaMA models): row sizes and exact decoding to floats. The matmuls are in float_kernels.h.
 //
 // Block layouts (ggml's): Q8_0 = 32 elements in 34 bytes {fp16 d; int8 q[32]}, x = d*q.
 // Q4_K = 256 elements in 144 bytes {fp16 d; fp16 dmin; u8 scales[12]; u8 qs[128]}: eight
@@ -24,13 +24,5 @@ int64_t float_row_bytes(FloatWeightFormat format, int64_t k);
 
 // Expands one stored row of `k` elements into floats.
 void dequantize_row(FloatWeightFormat format, const uint8_t* row, int64_t k, float* out);
-
-// out[n * out_stride + m] = sum_c W(m, c) * x[n * x_stride + c] for m in [0, m_rows),
-// n in [0, n_tokens). Rows of W are `row_bytes` apart starting at `weights`. Each dot product is
-// summed in a fixed order (8 interleaved float partial sums, then combined pairwise), so the
-// result does not depend on how rows are split between threads.
-void float_gemm_ref(FloatWeightFormat format, const uint8_t* weights, int64_t row_bytes,
-                    int64_t m_rows, int64_t k, const float* x, int64_t x_stride, int64_t n_tokens,
-                    float* out, int64_t out_stride);
 
 }  // namespace tern::kernels

@@ -1,10 +1,9 @@
-// Scalar reference float matmul over F32 / F16 / BF16 / Q8_0 weight rows.
-#include "kernels/float_matmul.h"
+// Decoding F32 / F16 / BF16 / Q8_0 / Q4_K / Q6_K weight rows to floats.
+#include "kernels/float_rows.h"
 
 #include "kernels/fp16.h"
 
 #include <cstring>
-#include <vector>
 
 namespace tern::kernels {
 
@@ -121,35 +120,6 @@ void dequantize_row(FloatWeightFormat format, const uint8_t* row, int64_t k, flo
                 dequantize_q6_k_block(row + b * kQ6KBlockBytes, out + b * kKBlock);
             }
             return;
-    }
-}
-
-namespace {
-
-// Sum of x[c] * w[c] in the fixed order documented in the header.
-float dot_fixed_order(const float* w, const float* x, int64_t k) {
-    float partial[8] = {};
-    int64_t c = 0;
-    for (; c + 8 <= k; c += 8) {
-        for (int j = 0; j < 8; ++j) partial[j] += w[c + j] * x[c + j];
-    }
-    for (int j = 0; c < k; ++c, ++j) partial[j] += w[c] * x[c];
-    const float s01 = partial[0] + partial[1], s23 = partial[2] + partial[3];
-    const float s45 = partial[4] + partial[5], s67 = partial[6] + partial[7];
-    return (s01 + s23) + (s45 + s67);
-}
-
-}  // namespace
-
-void float_gemm_ref(FloatWeightFormat format, const uint8_t* weights, int64_t row_bytes,
-                    int64_t m_rows, int64_t k, const float* x, int64_t x_stride, int64_t n_tokens,
-                    float* out, int64_t out_stride) {
-    std::vector<float> row(static_cast<size_t>(k));
-    for (int64_t m = 0; m < m_rows; ++m) {
-        dequantize_row(format, weights + m * row_bytes, k, row.data());
-        for (int64_t n = 0; n < n_tokens; ++n) {
-            out[n * out_stride + m] = dot_fixed_order(row.data(), x + n * x_stride, k);
-        }
     }
 }
 

@@ -1,0 +1,185 @@
+// NEON float kernels in the canonical order (kernels/float_kernels.h): eight 4-lane accumulators
+// hold the 32 partial sums; separate multiplies and adds; exact F16 conversion.
+#include "kernels/arm/neon_kernels.h"
+#include "kernels/float_kernels.h"
+#include "kernels/fp16.h"
+
+#include <arm_neon.h>
+
+#include <vector>
+
+namespace tern::kernels {
+
+namespace {
+
+inline float finish(const float32x4_t* acc, const float* a, const float* b, const uint16_t* h, int64_t tail) {
+    float s[32];
+    for (int i = 0; i < 8; ++i) vst1q_f32(s + 4 * i, acc[i]);
+    for (int64_t i = 0; i < tail; ++i) s[i] += a[i] * (h != nullptr ? half_to_float(h[i]) : b[i]);
+    return canonical_reduce(s);
+}
+
+inline float32x4_t load_f16(const uint16_t* p) { return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p))); }
+
+float dot_f32(const float* a, const float* b, int64_t n) {
+    float32x4_t acc[8];
+    for (auto& v : acc) v = vdupq_n_f32(0.0f);
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        for (int j = 0; j < 8; ++j) acc[j] = vaddq_f32(acc[j], vmulq_f32(vld1q_f32(a + i + 4 * j), vld1q_f32(b + i + 4 * j)));
+    }
+    return finish(acc, a + i, b + i, nullptr, n - i);
+}
+
+float dot_f16(const float* a, const uint16_t* b, int64_t n) {
+    float32x4_t acc[8];
+    for (auto& v : acc) v = vdupq_n_f32(0.0f);
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        for (int j = 0; j < 8; ++j) acc[j] = vaddq_f32(acc[j], vmulq_f32(vld1q_f32(a + i + 4 * j), load_f16(b + i + 4 * j)));
+    }
+    return finish(acc, a + i, nullptr, b + i, n - i);
+}
+
+float sum_squares(const float* x, int64_t n) { return dot_f32(x, x, n); }
+
+void gemv(FloatWeightFormat format, const uint8_t* w, int64_t row_bytes, int64_t m_rows, int64_t k, const float* x,
+          float* out) {
+    thread_local std::vector<float> row;
+    for (int64_t m = 0; m < m_rows; ++m) {
+        const uint8_t* r = w + m * row_bytes;
+        if (format == FloatWeightFormat::f16) {
+            out[m] = dot_f16(x, reinterpret_cast<const uint16_t*>(r), k);
+        } else if (format == FloatWeightFormat::f32) {
+            out[m] = dot_f32(x, reinterpret_cast<const float*>(r), k);
+        } else {
+            row.resize(static_cast<size_t>(k));
+            dequantize_row(format, r, k, row.data());
+            out[m] = dot_f32(x, row.data(), k);
+        }
+    }
+}
+
+inline float32x4_t exp4(float32x4_t x) {
+    x = vminq_f32(vmaxq_f32(x, vdupq_n_f32(-87.3365448f)), vdupq_n_f32(88.3762626f));
+    const float32x4_t n = vrndnq_f32(vmulq_f32(x, vdupq_n_f32(1.44269504f)));
+    float32x4_t r = vsubq_f32(x, vmulq_f32(n, vdupq_n_f32(0.693359375f)));
+    r = vsubq_f32(r, vmulq_f32(n, vdupq_n_f32(-2.12194440e-4f)));
+    const float32x4_t z = vmulq_f32(r, r);
+    float32x4_t p = vdupq_n_f32(1.9875691500e-4f);
+    p = vaddq_f32(vmulq_f32(p, r), vdupq_n_f32(1.3981999507e-3f));
+    p = vaddq_f32(vmulq_f32(p, r), vdupq_n_f32(8.3334519073e-3f));
+    p = vaddq_f32(vmulq_f32(p, r), vdupq_n_f32(4.1665795894e-2f));
+    p = vaddq_f32(vmulq_f32(p, r), vdupq_n_f32(1.6666665459e-1f));
+    p = vaddq_f32(vmulq_f32(p, r), vdupq_n_f32(5.0000001201e-1f));
+    const float32x4_t y = vaddq_f32(vaddq_f32(vmulq_f32(p, z), r), vdupq_n_f32(1.0f));
+    const int32x4_t e = vshlq_n_s32(vaddq_s32(vcvtq_s32_f32(n), vdupq_n_s32(127)), 23);
+    return vmulq_f32(y, vreinterpretq_f32_s32(e));
+}
+
+float exp_shift_sum(float* x, int64_t n, float shift) {
+    float32x4_t acc[8];
+    for (auto& v : acc) v = vdupq_n_f32(0.0f);
+    const float32x4_t s = vdupq_n_f32(shift);
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        for (int j = 0; j < 8; ++j) {
+            const float32x4_t v = exp4(vsubq_f32(vld1q_f32(x + i + 4 * j), s));
+            vst1q_f32(x + i + 4 * j, v);
+            acc[j] = vaddq_f32(acc[j], v);
+        }
+    }
+    float partial[32];
+    for (int j = 0; j < 8; ++j) vst1q_f32(partial + 4 * j, acc[j]);
+    for (int64_t t = 0; i + t < n; ++t) {
+        x[i + t] = canonical_exp(x[i + t] - shift);
+        partial[t] += x[i + t];
+    }
+    return canonical_reduce(partial);
+}
+
+void axpy_f32(float* y, float a, const float* x, int64_t n) {
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) vst1q_f32(y + i, vaddq_f32(vld1q_f32(y + i), vmulq_n_f32(vld1q_f32(x + i), a)));
+    for (; i < n; ++i) y[i] += a * x[i];
+}
+
+void axpy_f16(float* y, float a, const uint16_t* x, int64_t n) {
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) vst1q_f32(y + i, vaddq_f32(vld1q_f32(y + i), vmulq_n_f32(load_f16(x + i), a)));
+    for (; i < n; ++i) y[i] += a * half_to_float(x[i]);
+}
+
+void silu_mul(float* g, const float* u, int64_t n) {
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const float32x4_t gv = vld1q_f32(g + i);
+        const float32x4_t e = exp4(vnegq_f32(gv));
+        vst1q_f32(g + i, vmulq_f32(vdivq_f32(gv, vaddq_f32(vdupq_n_f32(1.0f), e)), vld1q_f32(u + i)));
+    }
+    for (; i < n; ++i) g[i] = g[i] / (1.0f + canonical_exp(-g[i])) * u[i];
+}
+
+void relu_squared_mul(float* g, const float* u, int64_t n) {
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        // Like the scalar g > 0 ? g : 0 (NaN and -0 become +0).
+        const float32x4_t gv = vld1q_f32(g + i);
+        const float32x4_t r = vbslq_f32(vcgtq_f32(gv, vdupq_n_f32(0.0f)), gv, vdupq_n_f32(0.0f));
+        vst1q_f32(g + i, vmulq_f32(vmulq_f32(r, r), vld1q_f32(u + i)));
+    }
+    for (; i < n; ++i) {
+        const float r = g[i] > 0.0f ? g[i] : 0.0f;
+        g[i] = r * r * u[i];
+    }
+}
+
+void scale_mul(const float* x, float scale, const float* w, float* y, int64_t n) {
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) vst1q_f32(y + i, vmulq_f32(vmulq_n_f32(vld1q_f32(x + i), scale), vld1q_f32(w + i)));
+    for (; i < n; ++i) y[i] = x[i] * scale * w[i];
+}
+
+void add(float* y, const float* x, int64_t n) {
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) vst1q_f32(y + i, vaddq_f32(vld1q_f32(y + i), vld1q_f32(x + i)));
+    for (; i < n; ++i) y[i] += x[i];
+}
+
+void to_f16(const float* x, uint16_t* out, int64_t n) {
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) vst1_u16(out + i, vreinterpret_u16_f16(vcvt_f16_f32(vld1q_f32(x + i))));
+    for (; i < n; ++i) out[i] = float_to_half(x[i]);
+}
+
+void from_f16(const uint16_t* x, float* out, int64_t n) {
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) vst1q_f32(out + i, load_f16(x + i));
+    for (; i < n; ++i) out[i] = half_to_float(x[i]);
+}
+
+}  // namespace
+
+const FloatKernels& neon_float_kernels() {
+    static const FloatKernels k = [] {
+        FloatKernels s;
+        s.isa = "neon";
+        s.dot_f32 = dot_f32;
+        s.dot_f16 = dot_f16;
+        s.sum_squares = sum_squares;
+        s.gemv = gemv;
+        s.exp_shift_sum = exp_shift_sum;
+        s.axpy_f32 = axpy_f32;
+        s.axpy_f16 = axpy_f16;
+        s.silu_mul = silu_mul;
+        s.relu_squared_mul = relu_squared_mul;
+        s.scale_mul = scale_mul;
+        s.add = add;
+        s.to_f16 = to_f16;
+        s.from_f16 = from_f16;
+        return s;
+    }();
+    return k;
+}
+
+}  // namespace tern::kernels

@@ -1,0 +1,52 @@
+// Float kernels of the graph (output layer GEMV, attention, norms, activations) with one
+// canonical order of float operations, so every ISA gives bit-identical results.
+//
+// Canonical dot product / sum over n elements: element i is multiplied (never fused with the
+// add) and added into partial sum s[i % 32], in increasing i. The partials are then combined as
+//   t[l] = (s[l] + s[l+8]) + (s[l+16] + s[l+24])            for l = 0..7
+//   result = ((t0 + t4) + (t2 + t6)) + ((t1 + t5) + (t3 + t7))
+// which is what four 8-lane AVX2 accumulators (or eight 4-lane NEON ones) reduce to naturally.
+// canonical_exp is a Cody-Waite range reduction and a degree-6 polynomial, written once as plain
+// float operations and mirrored exactly by every vector implementation.
+#pragma once
+
+#include "kernels/float_rows.h"
+
+#include <cstdint>
+
+namespace tern::kernels {
+
+// The scalar definitions (also used for tails inside vector kernels).
+float canonical_reduce(const float* s32);  // combines 32 partial sums in the canonical tree
+float canonical_exp(float x);              // e^x; inputs below -87.3 give 0, above 88.7 give +inf
+
+struct FloatKernels {
+    const char* isa = "scalar";
+    // sum_i a[i] * b[i]
+    float (*dot_f32)(const float* a, const float* b, int64_t n) = nullptr;
+    // sum_i a[i] * half_to_float(b[i])
+    float (*dot_f16)(const float* a, const uint16_t* b, int64_t n) = nullptr;
+    // sum_i x[i]^2
+    float (*sum_squares)(const float* x, int64_t n) = nullptr;
+    // out[m] = dot(row m of W in `format`, x) for m < m_rows (rows `row_bytes` apart).
+    void (*gemv)(FloatWeightFormat format, const uint8_t* w, int64_t row_bytes, int64_t m_rows, int64_t k,
+                 const float* x, float* out) = nullptr;
+    // x[i] = canonical_exp(x[i] - shift); returns the canonical sum of the results.
+    float (*exp_shift_sum)(float* x, int64_t n, float shift) = nullptr;
+    // y[i] += a * x[i] (multiply, then add)
+    void (*axpy_f32)(float* y, float a, const float* x, int64_t n) = nullptr;
+    void (*axpy_f16)(float* y, float a, const uint16_t* x, int64_t n) = nullptr;
+    // g[i] = silu(g[i]) * u[i] = g / (1 + exp(-g)) * u   or   max(g, 0)^2 * u
+    void (*silu_mul)(float* g, const float* u, int64_t n) = nullptr;
+    void (*relu_squared_mul)(float* g, const float* u, int64_t n) = nullptr;
+    // y[i] = x[i] * scale * w[i]
+    void (*scale_mul)(const float* x, float scale, const float* w, float* y, int64_t n) = nullptr;
+    // y[i] += x[i]
+    void (*add)(float* y, const float* x, int64_t n) = nullptr;
+    void (*to_f16)(const float* x, uint16_t* out, int64_t n) = nullptr;
+    void (*from_f16)(const uint16_t* x, float* out, int64_t n) = nullptr;
+};
+
+const FloatKernels& scalar_float_kernels();
+
+}  // namespace tern::kernels

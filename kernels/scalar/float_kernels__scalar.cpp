@@ -1,0 +1,134 @@
+// Scalar float kernels: the definition of tern's canonical float operation order.
+#include "kernels/float_kernels.h"
+
+#include "kernels/fp16.h"
+
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+namespace tern::kernels {
+
+float canonical_reduce(const float* s) {
+    float t[8];
+    for (int l = 0; l < 8; ++l) t[l] = (s[l] + s[l + 8]) + (s[l + 16] + s[l + 24]);
+    return ((t[0] + t[4]) + (t[2] + t[6])) + ((t[1] + t[5]) + (t[3] + t[7]));
+}
+
+float canonical_exp(float x) {
+    x = std::fmin(std::fmax(x, -87.3365448f), 88.3762626f);
+    const float n = std::nearbyint(x * 1.44269504f);
+    float r = x - n * 0.693359375f;
+    r = r - n * -2.12194440e-4f;
+    const float z = r * r;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    const float y = (p * z + r) + 1.0f;
+    const int32_t e = static_cast<int32_t>(n) + 127;
+    return y * bits_to_float(static_cast<uint32_t>(e) << 23);
+}
+
+namespace {
+
+float dot_f32(const float* a, const float* b, int64_t n) {
+    float s[32] = {};
+    for (int64_t i = 0; i < n; ++i) s[i % 32] += a[i] * b[i];
+    return canonical_reduce(s);
+}
+
+float dot_f16(const float* a, const uint16_t* b, int64_t n) {
+    float s[32] = {};
+    for (int64_t i = 0; i < n; ++i) s[i % 32] += a[i] * half_to_float(b[i]);
+    return canonical_reduce(s);
+}
+
+float sum_squares(const float* x, int64_t n) { return dot_f32(x, x, n); }
+
+void gemv(FloatWeightFormat format, const uint8_t* w, int64_t row_bytes, int64_t m_rows, int64_t k, const float* x,
+          float* out) {
+    thread_local std::vector<float> row;
+    row.resize(static_cast<size_t>(k));
+    for (int64_t m = 0; m < m_rows; ++m) {
+        const uint8_t* r = w + m * row_bytes;
+        if (format == FloatWeightFormat::f16) {
+            out[m] = dot_f16(x, reinterpret_cast<const uint16_t*>(r), k);
+        } else {
+            dequantize_row(format, r, k, row.data());
+            out[m] = dot_f32(x, row.data(), k);
+        }
+    }
+}
+
+float exp_shift_sum(float* x, int64_t n, float shift) {
+    float s[32] = {};
+    for (int64_t i = 0; i < n; ++i) {
+        x[i] = canonical_exp(x[i] - shift);
+        s[i % 32] += x[i];
+    }
+    return canonical_reduce(s);
+}
+
+void axpy_f32(float* y, float a, const float* x, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
+}
+
+void axpy_f16(float* y, float a, const uint16_t* x, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) y[i] += a * half_to_float(x[i]);
+}
+
+void silu_mul(float* g, const float* u, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) g[i] = g[i] / (1.0f + canonical_exp(-g[i])) * u[i];
+}
+
+void relu_squared_mul(float* g, const float* u, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) {
+        const float r = g[i] > 0.0f ? g[i] : 0.0f;
+        g[i] = r * r * u[i];
+    }
+}
+
+void scale_mul(const float* x, float scale, const float* w, float* y, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) y[i] = x[i] * scale * w[i];
+}
+
+void add(float* y, const float* x, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) y[i] += x[i];
+}
+
+void to_f16(const float* x, uint16_t* out, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) out[i] = float_to_half(x[i]);
+}
+
+void from_f16(const uint16_t* x, float* out, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) out[i] = half_to_float(x[i]);
+}
+
+}  // namespace
+
+const FloatKernels& scalar_float_kernels() {
+    static const FloatKernels k = [] {
+        FloatKernels s;
+        s.isa = "scalar";
+        s.dot_f32 = dot_f32;
+        s.dot_f16 = dot_f16;
+        s.sum_squares = sum_squares;
+        s.gemv = gemv;
+        s.exp_shift_sum = exp_shift_sum;
+        s.axpy_f32 = axpy_f32;
+        s.axpy_f16 = axpy_f16;
+        s.silu_mul = silu_mul;
+        s.relu_squared_mul = relu_squared_mul;
+        s.scale_mul = scale_mul;
+        s.add = add;
+        s.to_f16 = to_f16;
+        s.from_f16 = from_f16;
+        return s;
+    }();
+    return k;
+}
+
+}  // namespace tern::kernels

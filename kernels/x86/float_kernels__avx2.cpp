@@ -1,0 +1,236 @@
+// AVX2 float kernels in the canonical order (kernels/float_kernels.h): four 8-lane accumulators
+// hold the 32 partial sums; multiplies and adds stay separate (no FMA) to round like the scalar
+// definition; F16 is converted with F16C (exact).
+#include "kernels/float_kernels.h"
+#include "kernels/fp16.h"
+#include "kernels/x86/float_kernels__avx2.h"
+
+#include <immintrin.h>
+
+#include <cstring>
+#include <vector>
+
+namespace tern::kernels {
+
+namespace {
+
+// Combines the four accumulators (partials 0-7, 8-15, 16-23, 24-31) plus scalar tail partials.
+inline float finish(const __m256 acc[4], const float* x_tail_a, const float* x_tail_b, int64_t tail, bool squares_f16,
+                    const uint16_t* h_tail) {
+    alignas(32) float s[32];
+    for (int i = 0; i < 4; ++i) _mm256_store_ps(s + 8 * i, acc[i]);
+    for (int64_t i = 0; i < tail; ++i) {
+        const float b = squares_f16 ? half_to_float(h_tail[i]) : x_tail_b[i];
+        s[i] += x_tail_a[i] * b;
+    }
+    return canonical_reduce(s);
+}
+
+float dot_f32(const float* a, const float* b, int64_t n) {
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        for (int j = 0; j < 4; ++j) {
+            acc[j] = _mm256_add_ps(acc[j], _mm256_mul_ps(_mm256_loadu_ps(a + i + 8 * j), _mm256_loadu_ps(b + i + 8 * j)));
+        }
+    }
+    return finish(acc, a + i, b + i, n - i, false, nullptr);
+}
+
+float dot_f16(const float* a, const uint16_t* b, int64_t n) {
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        for (int j = 0; j < 4; ++j) {
+            const __m256 w = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + i + 8 * j)));
+            acc[j] = _mm256_add_ps(acc[j], _mm256_mul_ps(_mm256_loadu_ps(a + i + 8 * j), w));
+        }
+    }
+    return finish(acc, a + i, nullptr, n - i, true, b + i);
+}
+
+float sum_squares(const float* x, int64_t n) { return dot_f32(x, x, n); }
+
+// Two rows at a time share the activation loads; each row keeps its own four accumulators.
+void gemv_f16(const uint8_t* w, int64_t row_bytes, int64_t m_rows, int64_t k, const float* x, float* out) {
+    int64_t m = 0;
+    const int64_t k32 = k / 32 * 32;
+    for (; m + 2 <= m_rows; m += 2) {
+        const auto* r0 = reinterpret_cast<const uint16_t*>(w + m * row_bytes);
+        const auto* r1 = reinterpret_cast<const uint16_t*>(w + (m + 1) * row_bytes);
+        __m256 a0[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+        __m256 a1[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+        for (int64_t i = 0; i < k32; i += 32) {
+            _mm_prefetch(reinterpret_cast<const char*>(r0 + i) + 1024, _MM_HINT_NTA);
+            _mm_prefetch(reinterpret_cast<const char*>(r1 + i) + 1024, _MM_HINT_NTA);
+            for (int j = 0; j < 4; ++j) {
+                const __m256 xv = _mm256_loadu_ps(x + i + 8 * j);
+                const __m256 w0 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(r0 + i + 8 * j)));
+                const __m256 w1 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(r1 + i + 8 * j)));
+                a0[j] = _mm256_add_ps(a0[j], _mm256_mul_ps(xv, w0));
+                a1[j] = _mm256_add_ps(a1[j], _mm256_mul_ps(xv, w1));
+            }
+        }
+        out[m] = finish(a0, x + k32, nullptr, k - k32, true, r0 + k32);
+        out[m + 1] = finish(a1, x + k32, nullptr, k - k32, true, r1 + k32);
+    }
+    for (; m < m_rows; ++m) out[m] = dot_f16(x, reinterpret_cast<const uint16_t*>(w + m * row_bytes), k);
+}
+
+void gemv(FloatWeightFormat format, const uint8_t* w, int64_t row_bytes, int64_t m_rows, int64_t k, const float* x,
+          float* out) {
+    if (format == FloatWeightFormat::f16) {
+        gemv_f16(w, row_bytes, m_rows, k, x, out);
+        return;
+    }
+    if (format == FloatWeightFormat::f32) {
+        for (int64_t m = 0; m < m_rows; ++m) out[m] = dot_f32(x, reinterpret_cast<const float*>(w + m * row_bytes), k);
+        return;
+    }
+    thread_local std::vector<float> row;
+    row.resize(static_cast<size_t>(k));
+    for (int64_t m = 0; m < m_rows; ++m) {
+        dequantize_row(format, w + m * row_bytes, k, row.data());
+        out[m] = dot_f32(x, row.data(), k);
+    }
+}
+
+// Vector form of canonical_exp: the same operations in the same order.
+inline __m256 exp8(__m256 x) {
+    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3365448f)), _mm256_set1_ps(88.3762626f));
+    const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504f)),
+                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_sub_ps(x, _mm256_mul_ps(n, _mm256_set1_ps(0.693359375f)));
+    r = _mm256_sub_ps(r, _mm256_mul_ps(n, _mm256_set1_ps(-2.12194440e-4f)));
+    const __m256 z = _mm256_mul_ps(r, r);
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(5.0000001201e-1f));
+    const __m256 y = _mm256_add_ps(_mm256_add_ps(_mm256_mul_ps(p, z), r), _mm256_set1_ps(1.0f));
+    const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(y, _mm256_castsi256_ps(e));
+}
+
+float exp_shift_sum(float* x, int64_t n, float shift) {
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    const __m256 s = _mm256_set1_ps(shift);
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        for (int j = 0; j < 4; ++j) {
+            const __m256 v = exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i + 8 * j), s));
+            _mm256_storeu_ps(x + i + 8 * j, v);
+            acc[j] = _mm256_add_ps(acc[j], v);
+        }
+    }
+    alignas(32) float partial[32];
+    for (int j = 0; j < 4; ++j) _mm256_store_ps(partial + 8 * j, acc[j]);
+    for (int64_t t = 0; i + t < n; ++t) {
+        x[i + t] = canonical_exp(x[i + t] - shift);
+        partial[t] += x[i + t];
+    }
+    return canonical_reduce(partial);
+}
+
+void axpy_f32(float* y, float a, const float* x, int64_t n) {
+    const __m256 av = _mm256_set1_ps(a);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(y + i), _mm256_mul_ps(av, _mm256_loadu_ps(x + i))));
+    }
+    for (; i < n; ++i) y[i] += a * x[i];
+}
+
+void axpy_f16(float* y, float a, const uint16_t* x, int64_t n) {
+    const __m256 av = _mm256_set1_ps(a);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 xv = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + i)));
+        _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(y + i), _mm256_mul_ps(av, xv)));
+    }
+    for (; i < n; ++i) y[i] += a * half_to_float(x[i]);
+}
+
+void silu_mul(float* g, const float* u, int64_t n) {
+    const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 gv = _mm256_loadu_ps(g + i);
+        const __m256 e = exp8(_mm256_sub_ps(zero, gv));
+        _mm256_storeu_ps(g + i, _mm256_mul_ps(_mm256_div_ps(gv, _mm256_add_ps(one, e)), _mm256_loadu_ps(u + i)));
+    }
+    for (; i < n; ++i) g[i] = g[i] / (1.0f + canonical_exp(-g[i])) * u[i];
+}
+
+void relu_squared_mul(float* g, const float* u, int64_t n) {
+    const __m256 zero = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 r = _mm256_max_ps(_mm256_loadu_ps(g + i), zero);
+        _mm256_storeu_ps(g + i, _mm256_mul_ps(_mm256_mul_ps(r, r), _mm256_loadu_ps(u + i)));
+    }
+    for (; i < n; ++i) {
+        const float r = g[i] > 0.0f ? g[i] : 0.0f;
+        g[i] = r * r * u[i];
+    }
+}
+
+void scale_mul(const float* x, float scale, const float* w, float* y, int64_t n) {
+    const __m256 s = _mm256_set1_ps(scale);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        _mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_mul_ps(_mm256_loadu_ps(x + i), s), _mm256_loadu_ps(w + i)));
+    }
+    for (; i < n; ++i) y[i] = x[i] * scale * w[i];
+}
+
+void add(float* y, const float* x, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(y + i), _mm256_loadu_ps(x + i)));
+    for (; i < n; ++i) y[i] += x[i];
+}
+
+void to_f16(const float* x, uint16_t* out, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i),
+                         _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    }
+    for (; i < n; ++i) out[i] = float_to_half(x[i]);
+}
+
+void from_f16(const uint16_t* x, float* out, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        _mm256_storeu_ps(out + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + i))));
+    }
+    for (; i < n; ++i) out[i] = half_to_float(x[i]);
+}
+
+}  // namespace
+
+const FloatKernels& avx2_float_kernels() {
+    static const FloatKernels k = [] {
+        FloatKernels s;
+        s.isa = "avx2";
+        s.dot_f32 = dot_f32;
+        s.dot_f16 = dot_f16;
+        s.sum_squares = sum_squares;
+        s.gemv = gemv;
+        s.exp_shift_sum = exp_shift_sum;
+        s.axpy_f32 = axpy_f32;
+        s.axpy_f16 = axpy_f16;
+        s.silu_mul = silu_mul;
+        s.relu_squared_mul = relu_squared_mul;
+        s.scale_mul = scale_mul;
+        s.add = add;
+        s.to_f16 = to_f16;
+        s.from_f16 = from_f16;
+        return s;
+    }();
+    return k;
+}
+
+}  // namespace tern::kernels
