@@ -9,10 +9,10 @@ namespace tern {
 KvCache::KvCache(KvCacheType type, int64_t n_layer, int64_t n_ctx, int64_t kv_dim)
     : type_(type), n_ctx_(n_ctx), kv_dim_(kv_dim), element_bytes_(type == KvCacheType::f16 ? 2 : 4) {
     const auto bytes = static_cast<size_t>(n_layer * n_ctx * kv_dim * element_bytes_);
+    // Not cleared: a position is always written before attention reads it, and untouched pages of
+    // a large context then cost no memory.
     k_ = kernels::AlignedBuffer::allocate(bytes);
     v_ = kernels::AlignedBuffer::allocate(bytes);
-    std::memset(k_.get(), 0, bytes);
-    std::memset(v_.get(), 0, bytes);
 }
 
 void KvCache::store(const kernels::FloatKernels& fk, int64_t layer, int64_t pos, const float* k, const float* v) {
