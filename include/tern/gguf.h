@@ -114,6 +114,11 @@ public:
     std::span<const TensorView> tensors() const;
     const TensorView* find_tensor(std::string_view name) const;
 
+    // Tells the OS a tensor's mapped pages are no longer needed (after repacking it), so they
+    // leave the resident set; reading the tensor again faults them back in from the file.
+    // A no-op for parse()d images.
+    void release_pages(const TensorView& tensor) const;
+
     struct Impl;  // private to the implementation
 
 private:

@@ -40,8 +40,15 @@ struct ModelConfig {
 
 std::string_view architecture_name(Architecture arch);
 
+// How the output layer (logits) is stored in memory.
+enum class OutputLayerType {
+    file,  // as in the file (F16 for BitNet models): lossless
+    q8_0,  // requantized at load to 8 bits per weight in blocks of 32 (half the bytes of F16)
+};
+
 struct ModelLoadOptions {
     int n_threads = 0;  // threads for repacking at load; 0 = all physical cores
+    OutputLayerType output_type = OutputLayerType::file;
     // Receives human-readable lines about what the loader decided (kernel per shape, timings).
     std::function<void(const std::string&)> log;
     // Called as the layers are prepared, with (layers done, layers in all).

@@ -5,6 +5,9 @@
 
 #include <limits>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 namespace tern {
 
 GgufFile::GgufFile(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -97,6 +100,14 @@ const GgufArray* GgufFile::get_array(std::string_view key) const {
 }
 
 std::span<const TensorView> GgufFile::tensors() const { return impl_->tensors; }
+
+void GgufFile::release_pages(const TensorView& tensor) const {
+    if (!impl_->mapping || tensor.data.empty()) return;
+    const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+    const auto begin = (reinterpret_cast<uintptr_t>(tensor.data.data()) + page - 1) / page * page;
+    const auto end = (reinterpret_cast<uintptr_t>(tensor.data.data()) + tensor.data.size()) / page * page;
+    if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+}
 
 const TensorView* GgufFile::find_tensor(std::string_view name) const {
     const auto it = impl_->tensor_index.find(name);

@@ -2,6 +2,7 @@
 #include "model/weights.h"
 
 #include "graph/kernel_choice.h"
+#include "kernels/fp16.h"
 #include "model/ternary_repack.h"
 #include "util/strings.h"
 #include "util/thread_pool.h"
@@ -76,11 +77,13 @@ public:
             w.ternary = true;
             w.quantize_input = true;
             w.ternary_matrix = repack_ternary(tensor, active_kernels(), pool_);
+            file_.release_pages(tensor);  // only the repacked copy is used from now on
         } else if (bitlinear) {
             w.quantize_input = true;
             if (auto matrix = ternarize_float(tensor, active_kernels(), pool_)) {
                 w.ternary = true;
                 w.ternary_matrix = std::move(*matrix);
+                file_.release_pages(tensor);
             } else {
                 w.dense = dense(tensor);
             }
@@ -146,6 +149,37 @@ void log_kernels(const LayerWeights& layer, const std::function<void(const std::
     }
 }
 
+// Replaces the dense output layer by a Q8_0 copy: per 32 weights d = max|w| / 127 (as fp16) and
+// q = round(w / d), ggml's Q8_0 rule.
+void requantize_q8_0(ModelWeights& w, ThreadPool& pool) {
+    const FloatMatrix source = w.output.dense;
+    const int64_t k = source.cols;
+    if (k % 32 != 0) return;  // Q8_0 needs whole blocks; keep the file's layer
+    const int64_t row_bytes = kernels::float_row_bytes(kernels::FloatWeightFormat::q8_0, k);
+    w.output_storage = kernels::AlignedBuffer::allocate(static_cast<size_t>(source.rows * row_bytes));
+    pool.parallel_for(source.rows, 64, [&](int64_t begin, int64_t end) {
+        std::vector<float> row(static_cast<size_t>(k));
+        for (int64_t r = begin; r < end; ++r) {
+            kernels::dequantize_row(source.format, source.data + r * source.row_bytes, k, row.data());
+            uint8_t* out = w.output_storage.get() + r * row_bytes;
+            for (int64_t b = 0; b < k / 32; ++b) {
+                float amax = 0.0f;
+                for (int i = 0; i < 32; ++i) amax = std::max(amax, std::fabs(row[static_cast<size_t>(32 * b + i)]));
+                const uint16_t d16 = kernels::float_to_half(amax / 127.0f);
+                const float d = kernels::half_to_float(d16);
+                std::memcpy(out + 34 * b, &d16, 2);
+                for (int i = 0; i < 32; ++i) {
+                    const float q = d == 0.0f ? 0.0f : std::nearbyint(row[static_cast<size_t>(32 * b + i)] / d);
+                    out[34 * b + 2 + i] = static_cast<uint8_t>(static_cast<int8_t>(std::clamp(q, -127.0f, 127.0f)));
+                }
+            }
+        }
+    });
+    w.output.dense.format = kernels::FloatWeightFormat::q8_0;
+    w.output.dense.data = w.output_storage.get();
+    w.output.dense.row_bytes = row_bytes;
+}
+
 }  // namespace
 
 ModelWeights load_weights(const GgufFile& file, const ModelConfig& c, ThreadPool& pool,
@@ -162,6 +196,11 @@ ModelWeights load_weights(const GgufFile& file, const ModelConfig& c, ThreadPool
         w.output.dense = w.token_embd;
     } else {
         w.output = loader.linear("output", c.n_embd, c.n_vocab, false);
+    }
+
+    if (options.output_type == OutputLayerType::q8_0 && !w.output.ternary && w.output.dense.format != kernels::FloatWeightFormat::q8_0) {
+        requantize_q8_0(w, pool);
+        if (log) log(cat("output layer requantized to q8_0 (", w.output_storage.size / (1 << 20), " MiB)"));
     }
 
     const int64_t q_dim = c.n_head * c.head_dim;

@@ -59,6 +59,7 @@ struct ModelWeights {
     FloatMatrix token_embd;  // n_vocab x n_embd
     std::vector<float> output_norm;
     LinearWeight output;     // n_vocab x n_embd; a view of token_embd when tied
+    kernels::AlignedBuffer output_storage;  // the requantized output layer, when asked for
     std::vector<LayerWeights> layers;
     uint64_t n_params = 0;
 };

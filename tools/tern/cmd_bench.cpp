@@ -30,6 +30,7 @@ struct BenchFlags {
     std::string output = "md";
     std::string save;
     std::string kv = "f16";
+    std::string lm_head = "file";
     bool no_bandwidth = false;
 };
 
@@ -98,7 +99,7 @@ int bench(const BenchFlags& f) {
     GenerationFlags gen;
     gen.kv = f.kv;
     const auto path = resolve_model_path(f.model);
-    auto model = load_model(path, thread_counts.front(), false);
+    auto model = load_model(path, thread_counts.front(), false, parse_lm_head(f.lm_head));
     Progress progress("repetitions");
     const int64_t n_vocab = model->config().n_vocab;
     const uint64_t bytes_per_token = model->bytes_read_per_token();
@@ -214,6 +215,8 @@ Command add_bench_command(CLI::App& app) {
     sub->add_option("-o,--output", flags->output, "md, json (llama-bench field names) or csv")->capture_default_str();
     sub->add_option("--save", flags->save, "Also write the output to this file (atomically)");
     sub->add_option("--kv", flags->kv, "KV cache type: f16 or f32")->capture_default_str();
+    sub->add_option("--lm-head", flags->lm_head, "Output layer: file (lossless) or q8 (Q8_0 at load)")
+        ->capture_default_str();
     sub->add_flag("--no-bandwidth", flags->no_bandwidth, "Skip the memory bandwidth probe");
     sub->footer(
         "Examples:\n"

@@ -21,6 +21,7 @@ struct PerplexityFlags {
     int64_t chunks = -1;
     int threads = 0;
     std::string kv = "f16";
+    std::string lm_head = "file";
 };
 
 int perplexity(const PerplexityFlags& f) {
@@ -28,7 +29,7 @@ int perplexity(const PerplexityFlags& f) {
     if (f.batch < 1) throw Error(ErrorCode::invalid_argument, "-b must be at least 1");
     const int threads = resolve_threads(f.threads);
     const std::string text = read_text_file(f.file);
-    auto model = load_model(resolve_model_path(f.model), threads, false);
+    auto model = load_model(resolve_model_path(f.model), threads, false, parse_lm_head(f.lm_head));
     const Tokenizer& tokenizer = model->tokenizer();
     const std::vector<Token> tokens = tokenizer.encode(text, false);
     const int64_t available = static_cast<int64_t>(tokens.size()) / f.ctx;
@@ -99,6 +100,8 @@ Command add_perplexity_command(CLI::App& app) {
     sub->add_option("--chunks", flags->chunks, "Score at most this many chunks (-1: all)")->capture_default_str();
     sub->add_option("-t,--threads", flags->threads, "Threads (0: all physical cores)")->capture_default_str();
     sub->add_option("--kv", flags->kv, "KV cache type: f16 or f32")->capture_default_str();
+    sub->add_option("--lm-head", flags->lm_head, "Output layer: file (lossless) or q8 (Q8_0 at load)")
+        ->capture_default_str();
     sub->footer("Example:\n  tern perplexity -m model.gguf -f valid.txt -c 512");
     return {sub, [flags] { return perplexity(*flags); }};
 }

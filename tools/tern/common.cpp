@@ -60,9 +60,17 @@ int resolve_threads(int requested) {
     return requested;
 }
 
-std::shared_ptr<const Model> load_model(const std::filesystem::path& path, int threads, bool verbose) {
+OutputLayerType parse_lm_head(const std::string& name) {
+    if (name == "file") return OutputLayerType::file;
+    if (name == "q8") return OutputLayerType::q8_0;
+    throw Error(ErrorCode::invalid_argument, "--lm-head must be file or q8, got '" + name + "'");
+}
+
+std::shared_ptr<const Model> load_model(const std::filesystem::path& path, int threads, bool verbose,
+                                        OutputLayerType output) {
     ModelLoadOptions options;
     options.n_threads = threads;
+    options.output_type = output;
     if (verbose) options.log = [](const std::string& line) { std::cerr << "load: " << line << "\n"; };
     Progress progress("loading layers");
     options.progress = [&](size_t done, size_t total) { progress.update(done, total); };
@@ -113,6 +121,8 @@ void add_generation_flags(CLI::App& sub, GenerationFlags& f, bool seed_short) {
     sub.add_option(seed_short ? "-s,--seed" : "--seed", f.seed, "Random seed (-1: random)")->capture_default_str();
     sub.add_option("--kv", f.kv, "KV cache type: f16 or f32")->capture_default_str();
     sub.add_option("--stop", f.stop, "Stop when the output contains this text (repeatable)");
+    sub.add_option("--lm-head", f.lm_head, "Output layer: file (lossless) or q8 (Q8_0 at load: faster)")
+        ->capture_default_str();
     sub.add_flag("-v,--verbose", f.verbose, "Print model, session and loader details to stderr");
 }
 

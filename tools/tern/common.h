@@ -26,8 +26,12 @@ std::filesystem::path resolve_model_path(const std::string& flag);
 // warning), negative is an error.
 int resolve_threads(int requested);
 
+// --lm-head: "file" (the file's output layer, lossless) or "q8" (requantized to Q8_0 at load).
+OutputLayerType parse_lm_head(const std::string& name);
+
 // Loads a model, printing loader details to stderr when verbose.
-std::shared_ptr<const Model> load_model(const std::filesystem::path& path, int threads, bool verbose);
+std::shared_ptr<const Model> load_model(const std::filesystem::path& path, int threads, bool verbose,
+                                        OutputLayerType output = OutputLayerType::file);
 
 bool stderr_is_terminal();
 
@@ -65,6 +69,7 @@ struct GenerationFlags {
     int64_t seed = -1;
     std::string kv = "f16";
     std::vector<std::string> stop;
+    std::string lm_head = "file";
     bool verbose = false;
 };
 // `seed_short`: whether -s means --seed (run) or is left free (chat uses -s for --system).

@@ -21,7 +21,7 @@ GFLOP/s on this machine) but oneDNN bfloat16 matmuls (hundreds of GFLOP/s), so t
 matmul in bfloat16 with float32 accumulation (BitLinearGroupFn; the int8 codes and trits are exact
 in bfloat16) and everything else in float32, against float32 master weights.
 
-exact=True (evaluation only) computes each BitLinear the way an integer kernel does: the int8
+model.exact = True or an ExactMode (evaluation only) computes each BitLinear the way an integer kernel does: the int8
 codes times the trits summed exactly (exact_int_matmul), then converted to float32, divided by
 s_a and multiplied by s; attention in float64 rounded to float32; the tied output in float32. With weights loaded from the GGUF (from_gguf) this
 is the PyTorch side of tools/train/check_exact.py.
@@ -69,10 +69,14 @@ class RMSNorm(nn.Module):
         self.eps = eps
         self.weight = nn.Parameter(torch.ones(dim))
 
-    def forward(self, x):
-        if x.dtype == torch.float32:
-            return rms_norm(x, self.weight, self.eps)
-        return rms_norm(x.float(), self.weight, self.eps).to(x.dtype)
+    def forward(self, x, exact=None):
+        if exact is not None:
+            # tern's order: mean = sum(x^2) / n (the sum in float64 here, nearly exact),
+            # inv = 1 / sqrt(mean + eps), y = x * inv * weight, all rounded to float32.
+            mean = (x.double().square().sum(dim=-1, keepdim=True) / x.shape[-1]).float()
+            inv = 1.0 / torch.sqrt(mean + self.eps)
+            return x * inv * self.weight
+        return rms_norm(x, self.weight, self.eps)
 
 
 def activation_scale(x: torch.Tensor) -> torch.Tensor:
@@ -129,12 +133,96 @@ class BitLinearGroupFn(torch.autograd.Function):
         return (gx, *torch.split(gw, ctx.sizes, dim=0))
 
 
-def bit_linear_group(x: torch.Tensor, layers, exact: bool):
-    """Applies the BitLinear `layers` (sharing one activation quantisation) to x [..., K]."""
+class ExactMode:
+    """Evaluation with integer-kernel semantics (see the module docstring), plus what
+    check_exact.py needs to compare with another implementation:
+
+    kv_f16: store K and V rounded to float16 (tern's default KV cache) instead of float32.
+    tie_window > 0: record every rounding whose input lies within that relative distance of the
+        midpoint of its two possible results -- an int8 activation code x * s_a near a .5 tie, a
+        K/V value near a float16 midpoint (with kv_f16) -- as NearTie(key, kind, position, ...).
+    forced: keys of such roundings to take the other way.
+    Keys: ("q", call, row, element) for the call-th activation quantisation and ("kv", call, row,
+    element) for the call-th K/V rounding; `position` (set by the caller) labels the ties."""
+
+    def __init__(self, kv_f16: bool = False, tie_window: float = 0.0, kv_tie_window: float = 0.0,
+                 forced=()):
+        self.kv_f16 = kv_f16
+        self.tie_window = tie_window
+        self.kv_tie_window = kv_tie_window
+        self.forced = {}
+        for key in forced:
+            self.forced.setdefault(key[:2], []).append(key[2:])
+        self.q_calls = 0
+        self.kv_calls = 0
+        self.position = 0
+        self.near_ties = []
+
+    def quantize(self, x: torch.Tensor):
+        """x [N, K] float32 -> (int8 codes as float, s_a [N, 1])."""
+        s = activation_scale(x)
+        v = x * s
+        r = v.round()
+        call = self.q_calls
+        self.q_calls += 1
+        if self.tie_window > 0:
+            tie = v.floor().double() + 0.5
+            dist = (v.double() - tie).abs() / tie.abs().clamp(min=1.0)
+            for n, e in torch.nonzero(dist <= self.tie_window).tolist():
+                self.near_ties.append(NearTie(("q", call, n, e), "int8", self.position, n, e,
+                                              float(v[n, e]), float(dist[n, e])))
+        for n, e in self.forced.get(("q", call), ()):
+            lo = v[n, e].floor()
+            r[n, e] = lo if r[n, e] != lo else lo + 1
+        return r.clamp(-128, 127), s
+
+    def kv_round(self, x: torch.Tensor) -> torch.Tensor:
+        """K or V [B, H, T, hd] as stored in the cache."""
+        if not self.kv_f16:
+            return x
+        call = self.kv_calls
+        self.kv_calls += 1
+        flat = x.reshape(-1)
+        r = flat.half()
+        if self.kv_tie_window > 0 or ("kv", call) in self.forced:
+            other = _f16_other(flat, r)
+            mid = (r.double() + other.double()) / 2
+            dist = (flat.double() - mid).abs() / mid.abs().clamp(min=1e-30)
+            if self.kv_tie_window > 0:
+                for (e,) in torch.nonzero(dist <= self.kv_tie_window).tolist():
+                    self.near_ties.append(NearTie(("kv", call, 0, e), "kv", self.position, 0, e,
+                                                  float(flat[e]), float(dist[e])))
+            for _, e in self.forced.get(("kv", call), ()):
+                r[e] = other[e]
+        return r.float().reshape(x.shape)
+
+
+def _f16_other(x: torch.Tensor, rounded: torch.Tensor) -> torch.Tensor:
+    """The float16 neighbour of x on the other side from `rounded` (x rounded to float16)."""
+    import numpy as np
+    rn = rounded.numpy()
+    toward = np.where(rn.astype(np.float64) > x.double().numpy(), -np.inf, np.inf).astype(np.float16)
+    return torch.from_numpy(np.nextafter(rn, toward))
+
+
+@dataclass
+class NearTie:
+    key: tuple
+    kind: str          # "int8" or "kv"
+    position: int
+    row: int
+    element: int
+    value: float
+    distance: float
+
+
+def bit_linear_group(x: torch.Tensor, layers, exact):
+    """Applies the BitLinear `layers` (sharing one activation quantisation) to x [..., K].
+    exact: None (training arithmetic) or an ExactMode."""
     lead = x.shape[:-1]
     x2 = x.reshape(-1, x.shape[-1])
-    if exact:                                       # integer kernel semantics (eval)
-        q, s_a = quantize_activation(x2)
+    if exact is not None:                           # integer kernel semantics (eval)
+        q, s_a = exact.quantize(x2)
         outs = []
         for lin in layers:
             t, s_w = lin.ternary()
@@ -211,14 +299,16 @@ class Block(nn.Module):
         self.ffn_sub_norm = RMSNorm(c.ffn_dim, c.norm_eps)
         self.ffn_down = BitLinear(c.ffn_dim, c.dim)
 
-    def forward(self, h, cos, sin, mask, exact: bool, kv_cache=None):
+    def forward(self, h, cos, sin, mask, exact, kv_cache=None):
         c = self.c
         B, T, _ = h.shape
         hd = c.head_dim
-        q, k, v = bit_linear_group(self.attn_norm(h), (self.attn_q, self.attn_k, self.attn_v), exact)
+        q, k, v = bit_linear_group(self.attn_norm(h, exact), (self.attn_q, self.attn_k, self.attn_v), exact)
         q = rope_neox(q.view(B, T, c.n_heads, hd).transpose(1, 2), cos, sin)
         k = rope_neox(k.view(B, T, c.n_kv_heads, hd).transpose(1, 2), cos, sin)
         v = v.view(B, T, c.n_kv_heads, hd).transpose(1, 2)
+        if exact is not None:
+            k, v = exact.kv_round(k), exact.kv_round(v)
         if kv_cache is not None:                    # incremental decoding (eval only)
             if kv_cache:
                 k = torch.cat((kv_cache[0], k), dim=2)
@@ -228,7 +318,7 @@ class Block(nn.Module):
             rep = c.n_heads // c.n_kv_heads
             k = k.repeat_interleave(rep, dim=1)
             v = v.repeat_interleave(rep, dim=1)
-        if exact:                                   # attention in float64, rounded to float32
+        if exact is not None:                       # attention in float64, rounded to float32
             scores = torch.matmul(q.double(), k.double().transpose(-1, -2)) / math.sqrt(hd)
             if mask is not None:
                 scores = scores + mask.double()
@@ -241,12 +331,12 @@ class Block(nn.Module):
             att = torch.softmax(scores, dim=-1)
             o = torch.matmul(att.to(torch.bfloat16), v.to(torch.bfloat16)).float()
         o = o.transpose(1, 2).reshape(B, T, c.n_heads * hd)
-        (o,) = bit_linear_group(self.attn_sub_norm(o), (self.attn_output,), exact)
+        (o,) = bit_linear_group(self.attn_sub_norm(o, exact), (self.attn_output,), exact)
         h = h + o
 
-        gate, up = bit_linear_group(self.ffn_norm(h), (self.ffn_gate, self.ffn_up), exact)
+        gate, up = bit_linear_group(self.ffn_norm(h, exact), (self.ffn_gate, self.ffn_up), exact)
         a = F.relu(gate).square() * up
-        (d,) = bit_linear_group(self.ffn_sub_norm(a), (self.ffn_down,), exact)
+        (d,) = bit_linear_group(self.ffn_sub_norm(a, exact), (self.ffn_down,), exact)
         return h + d
 
 
@@ -288,11 +378,16 @@ class BitNetLM(nn.Module):
         mask = None
         if T > 1:
             mask = torch.full((T, total), float("-inf")).triu(start_pos + 1)
+        exact = self.exact
+        if exact is True:
+            exact = ExactMode()
+        elif exact is False:
+            exact = None
         h = self.token_embd(idx)
         for i, b in enumerate(self.blk):
-            h = b(h, cos, sin, mask, self.exact, None if caches is None else caches[i])
-        x = self.output_norm(h)
-        if self.exact:
+            h = b(h, cos, sin, mask, exact, None if caches is None else caches[i])
+        x = self.output_norm(h, exact)
+        if exact is not None:
             return float_linear(x, self.token_embd.weight)
         return F.linear(x.to(torch.bfloat16), self.token_embd.weight.to(torch.bfloat16)).float()
 

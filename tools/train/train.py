@@ -4,8 +4,9 @@
     train.py [--corpus FILE] [--work DIR] [--out MODEL.gguf] [--time-budget SECONDS] [options]
 
 Steps (all outputs except the GGUF go to --work, by default build/train/ -- never into git):
- 1. corpus -> cleaned stories (data.py); the last --valid-fraction of the stories is held out;
-    work/train.txt and work/valid.txt.
+ 1. corpus -> cleaned stories (data.py), truecased with --case true (the default; data.py
+    explains how); the last --valid-fraction of the stories is held out: work/train.txt and
+    work/valid.txt.
  2. sentencepiece BPE tokenizer on train.txt (LLaMA's settings, --vocab pieces): work/spm.model.
  3. Token streams: every story as [BOS] pieces [EOS], concatenated.
  4. Quantisation-aware training (model.py) with AdamW on random ctx-token windows (half of them
@@ -152,6 +153,11 @@ def main(argv=None) -> int:
     ap.add_argument("--work", default=os.path.join(REPO, "build", "train"))
     ap.add_argument("--out", default=os.path.join(REPO, "models", "tinystories-bitnet.gguf"))
     ap.add_argument("--name", default="tinystories-bitnet")
+    ap.add_argument("--case", choices=("true", "lower"), default="true",
+                    help="true: truecase the lower-case corpus using --cased-prefix (data.py); "
+                         "lower: train on the lower-case text as is")
+    ap.add_argument("--cased-prefix", default=os.path.join(REPO, "..", "shared", "corpus", "tinystories-head.txt"),
+                    help="original-case text of the corpus's beginning (for --case true)")
     ap.add_argument("--valid-fraction", type=float, default=0.05)
     ap.add_argument("--vocab", type=int, default=4096)
     ap.add_argument("--dim", type=int, default=256)
@@ -168,7 +174,7 @@ def main(argv=None) -> int:
     ap.add_argument("--grad-clip", type=float, default=1.0)
     ap.add_argument("--time-budget", type=float, default=2700, help="training wall-clock seconds")
     ap.add_argument("--max-steps", type=int, default=100000)
-    ap.add_argument("--eval-every", type=float, default=300, help="seconds between validation runs")
+    ap.add_argument("--eval-every", type=float, default=450, help="seconds between validation runs")
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--ppl-ctx", type=int, default=256)
@@ -184,7 +190,8 @@ def main(argv=None) -> int:
     log(f"torch {torch.__version__}, {torch.get_num_threads()} threads, OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}")
 
     # 1-3: data and tokenizer
-    splits = data.prepare_splits(args.corpus, args.work, args.valid_fraction)
+    splits = data.prepare_splits(args.corpus, args.work, args.valid_fraction,
+                                 args.cased_prefix if args.case == "true" else None)
     train_txt, valid_txt = os.path.join(args.work, "train.txt"), os.path.join(args.work, "valid.txt")
     spm_model = data.train_tokenizer(train_txt, os.path.join(args.work, "spm"), args.vocab)
     import sentencepiece as spm
@@ -262,7 +269,8 @@ def main(argv=None) -> int:
     size = export_gguf(model.eval(), spm_model, args.out, args.name,
                        {"general.license": "cdla-sharing-1.0",
                         "general.description": "BitNet b1.58 story model trained by tern's tools/train on "
-                                               "TinyStories (lower-cased)"})
+                                               "TinyStories (" + ("truecased" if args.case == "true" else "lower-case")
+                                               + " text)"})
     log(f"exported {args.out}: {size} bytes")
 
     # 6: evaluation of the exported file (exact integer mode)
