@@ -26,6 +26,8 @@ struct FloatKernels {
     float (*dot_f32)(const float* a, const float* b, int64_t n) = nullptr;
     // sum_i a[i] * half_to_float(b[i])
     float (*dot_f16)(const float* a, const uint16_t* b, int64_t n) = nullptr;
+    // sum_i a[i] * (d_b * q_i) over Q8_0 blocks (n a multiple of 32: fp16 d, int8 q[32] per block)
+    float (*dot_q8_0)(const float* a, const uint8_t* blocks, int64_t n) = nullptr;
     // sum_i x[i]^2
     float (*sum_squares)(const float* x, int64_t n) = nullptr;
     // out[m] = dot(row m of W in `format`, x) for m < m_rows (rows `row_bytes` apart).
@@ -36,6 +38,7 @@ struct FloatKernels {
     // y[i] += a * x[i] (multiply, then add)
     void (*axpy_f32)(float* y, float a, const float* x, int64_t n) = nullptr;
     void (*axpy_f16)(float* y, float a, const uint16_t* x, int64_t n) = nullptr;
+    void (*axpy_q8_0)(float* y, float a, const uint8_t* blocks, int64_t n) = nullptr;  // x[i] = d_b * q_i
     // g[i] = silu(g[i]) * u[i] = g / (1 + exp(-g)) * u   or   max(g, 0)^2 * u
     void (*silu_mul)(float* g, const float* u, int64_t n) = nullptr;
     void (*relu_squared_mul)(float* g, const float* u, int64_t n) = nullptr;
@@ -48,5 +51,9 @@ struct FloatKernels {
 };
 
 const FloatKernels& scalar_float_kernels();
+
+// Quantizes n floats (a multiple of 32) to Q8_0 blocks: d = max|x| / 127 rounded to fp16,
+// q = round(x / d). Scalar on every ISA (it is not on a hot path).
+void quantize_q8_0(const float* x, int64_t n, uint8_t* blocks);
 
 }  // namespace tern::kernels

@@ -59,6 +59,10 @@ Session::Session(std::shared_ptr<const Model> model, const SessionOptions& optio
         throw Error(ErrorCode::invalid_argument, cat("batch size must be positive, got ", options.n_batch));
     }
     const int threads = options.n_threads > 0 ? options.n_threads : physical_core_count();
+    if (options.kv_type == KvCacheType::q8_0 && c.head_dim % 32 != 0) {
+        throw Error(ErrorCode::invalid_argument,
+                    cat("a q8_0 KV cache needs a head size that is a multiple of 32; this model's is ", c.head_dim));
+    }
     const int64_t batch = std::min(options.n_batch, n_ctx);
     impl_ = std::make_unique<Impl>(model, *model->impl_, n_ctx, batch, threads, options.kv_type);
 }
@@ -112,5 +116,6 @@ void Session::truncate(int64_t n) {
 }
 const Model& Session::model() const { return *impl_->model; }
 int Session::n_threads() const { return impl_->pool.size(); }
+uint64_t Session::kv_cache_bytes() const { return impl_->forward.cache().bytes(); }
 
 }  // namespace tern

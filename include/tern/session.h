@@ -9,7 +9,11 @@
 
 namespace tern {
 
-enum class KvCacheType { f32, f16 };
+enum class KvCacheType {
+    f32,
+    f16,   // the default, as llama.cpp
+    q8_0,  // blocks of 32 (fp16 scale + int8): about half of f16; head size must be a multiple of 32
+};
 
 struct SessionOptions {
     int64_t n_ctx = 0;       // context size in tokens; 0 = the model's, capped at 4096
@@ -39,6 +43,7 @@ public:
     void truncate(int64_t n);      // keep only the first n tokens (n <= position)
     const Model& model() const;
     int n_threads() const;
+    uint64_t kv_cache_bytes() const;  // memory reserved for the KV cache
 
 private:
     struct Impl;

@@ -171,6 +171,8 @@ const FloatKernels& neon_float_kernels() {
         s.exp_shift_sum = exp_shift_sum;
         s.axpy_f32 = axpy_f32;
         s.axpy_f16 = axpy_f16;
+        s.dot_q8_0 = scalar_float_kernels().dot_q8_0;  // KV q8 on NEON: the scalar definition
+        s.axpy_q8_0 = scalar_float_kernels().axpy_q8_0;
         s.silu_mul = silu_mul;
         s.relu_squared_mul = relu_squared_mul;
         s.scale_mul = scale_mul;

@@ -46,6 +46,18 @@ float dot_f16(const float* a, const uint16_t* b, int64_t n) {
     return canonical_reduce(s);
 }
 
+float dot_q8_0(const float* a, const uint8_t* blocks, int64_t n) {
+    float s[32] = {};
+    for (int64_t b = 0; b < n / 32; ++b) {
+        uint16_t h;
+        std::memcpy(&h, blocks + 34 * b, 2);
+        const float d = half_to_float(h);
+        const auto* q = reinterpret_cast<const int8_t*>(blocks + 34 * b + 2);
+        for (int i = 0; i < 32; ++i) s[i] += a[32 * b + i] * (d * static_cast<float>(q[i]));
+    }
+    return canonical_reduce(s);
+}
+
 float sum_squares(const float* x, int64_t n) { return dot_f32(x, x, n); }
 
 void gemv(FloatWeightFormat format, const uint8_t* w, int64_t row_bytes, int64_t m_rows, int64_t k, const float* x,
@@ -80,6 +92,16 @@ void axpy_f16(float* y, float a, const uint16_t* x, int64_t n) {
     for (int64_t i = 0; i < n; ++i) y[i] += a * half_to_float(x[i]);
 }
 
+void axpy_q8_0(float* y, float a, const uint8_t* blocks, int64_t n) {
+    for (int64_t b = 0; b < n / 32; ++b) {
+        uint16_t h;
+        std::memcpy(&h, blocks + 34 * b, 2);
+        const float d = half_to_float(h);
+        const auto* q = reinterpret_cast<const int8_t*>(blocks + 34 * b + 2);
+        for (int i = 0; i < 32; ++i) y[32 * b + i] += a * (d * static_cast<float>(q[i]));
+    }
+}
+
 void silu_mul(float* g, const float* u, int64_t n) {
     for (int64_t i = 0; i < n; ++i) g[i] = g[i] / (1.0f + canonical_exp(-g[i])) * u[i];
 }
@@ -109,6 +131,20 @@ void from_f16(const uint16_t* x, float* out, int64_t n) {
 
 }  // namespace
 
+void quantize_q8_0(const float* x, int64_t n, uint8_t* blocks) {
+    for (int64_t b = 0; b < n / 32; ++b) {
+        float amax = 0.0f;
+        for (int i = 0; i < 32; ++i) amax = std::fmax(amax, std::fabs(x[32 * b + i]));
+        const uint16_t d16 = float_to_half(amax / 127.0f);
+        const float d = half_to_float(d16);
+        std::memcpy(blocks + 34 * b, &d16, 2);
+        for (int i = 0; i < 32; ++i) {
+            const float q = d == 0.0f ? 0.0f : std::nearbyint(x[32 * b + i] / d);
+            blocks[34 * b + 2 + i] = static_cast<uint8_t>(static_cast<int8_t>(std::fmin(std::fmax(q, -127.0f), 127.0f)));
+        }
+    }
+}
+
 const FloatKernels& scalar_float_kernels() {
     static const FloatKernels k = [] {
         FloatKernels s;
@@ -120,6 +156,8 @@ const FloatKernels& scalar_float_kernels() {
         s.exp_shift_sum = exp_shift_sum;
         s.axpy_f32 = axpy_f32;
         s.axpy_f16 = axpy_f16;
+        s.dot_q8_0 = dot_q8_0;
+        s.axpy_q8_0 = axpy_q8_0;
         s.silu_mul = silu_mul;
         s.relu_squared_mul = relu_squared_mul;
         s.scale_mul = scale_mul;

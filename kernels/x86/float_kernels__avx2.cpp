@@ -99,6 +99,27 @@ float dot_q8_0(const float* x, const uint8_t* row, int64_t k) {
     return finish(acc, nullptr, nullptr, 0, false, nullptr);
 }
 
+void axpy_q8_0(float* y, float a, const uint8_t* blocks, int64_t n) {
+    const __m256 av = _mm256_set1_ps(a);
+    for (int64_t b = 0; b < n / 32; ++b) {
+        const uint8_t* block = blocks + 34 * b;
+        uint16_t h;
+        std::memcpy(&h, block, 2);
+        const __m256 d = _mm256_set1_ps(half_to_float(h));
+        const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 2));
+        const __m128i lo = _mm256_castsi256_si128(q), hi = _mm256_extracti128_si256(q, 1);
+        const __m256i parts[4] = {_mm256_cvtepi8_epi32(lo), _mm256_cvtepi8_epi32(_mm_srli_si128(lo, 8)),
+                                  _mm256_cvtepi8_epi32(hi), _mm256_cvtepi8_epi32(_mm_srli_si128(hi, 8))};
+        for (int j = 0; j < 4; ++j) {
+            float* yj = y + 32 * b + 8 * j;
+            const __m256 wv = _mm256_mul_ps(d, _mm256_cvtepi32_ps(parts[j]));
+            _mm256_storeu_ps(yj, _mm256_add_ps(_mm256_loadu_ps(yj), _mm256_mul_ps(av, wv)));
+        }
+    }
+}
+
+float dot_q8_0_api(const float* a, const uint8_t* blocks, int64_t n) { return dot_q8_0(a, blocks, n); }
+
 void gemv(FloatWeightFormat format, const uint8_t* w, int64_t row_bytes, int64_t m_rows, int64_t k, const float* x,
           float* out) {
     if (format == FloatWeightFormat::q8_0) {
@@ -248,6 +269,8 @@ const FloatKernels& avx2_float_kernels() {
         s.exp_shift_sum = exp_shift_sum;
         s.axpy_f32 = axpy_f32;
         s.axpy_f16 = axpy_f16;
+        s.dot_q8_0 = dot_q8_0_api;
+        s.axpy_q8_0 = axpy_q8_0;
         s.silu_mul = silu_mul;
         s.relu_squared_mul = relu_squared_mul;
         s.scale_mul = scale_mul;

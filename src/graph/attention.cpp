@@ -20,7 +20,24 @@ void attention(const kernels::FloatKernels& fk, const KvCache& cache, int64_t la
     const int64_t hd = c.head_dim;
     const int64_t group = c.n_head / c.n_head_kv;
     const float inv_sqrt = 1.0f / std::sqrt(static_cast<float>(hd));
-    const bool f16 = cache.type() == KvCacheType::f16;
+    const KvCacheType type = cache.type();
+    // One cached key or value of head_dim values, as floats, dotted with / added to a row.
+    auto dot = [&](const float* query, const uint8_t* key) {
+        switch (type) {
+            case KvCacheType::f16: return fk.dot_f16(query, reinterpret_cast<const uint16_t*>(key), hd);
+            case KvCacheType::q8_0: return fk.dot_q8_0(query, key, hd);
+            case KvCacheType::f32: break;
+        }
+        return fk.dot_f32(query, reinterpret_cast<const float*>(key), hd);
+    };
+    auto axpy = [&](float* y, float a, const uint8_t* value) {
+        switch (type) {
+            case KvCacheType::f16: fk.axpy_f16(y, a, reinterpret_cast<const uint16_t*>(value), hd); return;
+            case KvCacheType::q8_0: fk.axpy_q8_0(y, a, value, hd); return;
+            case KvCacheType::f32: break;
+        }
+        fk.axpy_f32(y, a, reinterpret_cast<const float*>(value), hd);
+    };
     const int64_t tasks = n_tokens * c.n_head_kv;
     pool.run([&](int thread, int threads) {
         float* scores = scratch.scores[static_cast<size_t>(thread)].data();
@@ -28,14 +45,12 @@ void attention(const kernels::FloatKernels& fk, const KvCache& cache, int64_t la
             const int64_t t = task / c.n_head_kv, g = task % c.n_head_kv;
             const int64_t n_keys = pos0 + t + 1;
             const float* qg = q + t * c.n_embd + g * group * hd;  // the group's heads are adjacent
-            const int64_t offset = g * hd * cache.element_bytes();
+            const int64_t offset = cache.value_offset(g * hd);
             for (int64_t j = 0; j < n_keys; ++j) {
                 const uint8_t* key = cache.k_row(layer, j) + offset;
                 for (int64_t h = 0; h < group; ++h) {
                     const float* qh = qg + h * hd;
-                    const float dot = f16 ? fk.dot_f16(qh, reinterpret_cast<const uint16_t*>(key), hd)
-                                          : fk.dot_f32(qh, reinterpret_cast<const float*>(key), hd);
-                    scores[h * n_keys + j] = dot * inv_sqrt;
+                    scores[h * n_keys + j] = dot(qh, key) * inv_sqrt;
                 }
             }
             float* og = out + t * c.n_embd + g * group * hd;
@@ -49,12 +64,7 @@ void attention(const kernels::FloatKernels& fk, const KvCache& cache, int64_t la
             for (int64_t j = 0; j < n_keys; ++j) {
                 const uint8_t* value = cache.v_row(layer, j) + offset;
                 for (int64_t h = 0; h < group; ++h) {
-                    const float p = scores[h * n_keys + j];
-                    if (f16) {
-                        fk.axpy_f16(og + h * hd, p, reinterpret_cast<const uint16_t*>(value), hd);
-                    } else {
-                        fk.axpy_f32(og + h * hd, p, reinterpret_cast<const float*>(value), hd);
-                    }
+                    axpy(og + h * hd, scores[h * n_keys + j], value);
                 }
             }
         }

@@ -7,8 +7,11 @@
 namespace tern {
 
 KvCache::KvCache(KvCacheType type, int64_t n_layer, int64_t n_ctx, int64_t kv_dim)
-    : type_(type), n_ctx_(n_ctx), kv_dim_(kv_dim), element_bytes_(type == KvCacheType::f16 ? 2 : 4) {
-    const auto bytes = static_cast<size_t>(n_layer * n_ctx * kv_dim * element_bytes_);
+    : type_(type),
+      n_ctx_(n_ctx),
+      kv_dim_(kv_dim),
+      row_bytes_(type == KvCacheType::f32 ? 4 * kv_dim : type == KvCacheType::f16 ? 2 * kv_dim : kv_dim / 32 * 34) {
+    const auto bytes = static_cast<size_t>(n_layer * n_ctx * row_bytes_);
     // Not cleared: a position is always written before attention reads it, and untouched pages of
     // a large context then cost no memory.
     k_ = kernels::AlignedBuffer::allocate(bytes);
@@ -23,8 +26,22 @@ void KvCache::store(const kernels::FloatKernels& fk, int64_t layer, int64_t pos,
         std::memcpy(vd, v, static_cast<size_t>(kv_dim_ * 4));
         return;
     }
+    if (type_ == KvCacheType::q8_0) {
+        kernels::quantize_q8_0(k, kv_dim_, kd);
+        kernels::quantize_q8_0(v, kv_dim_, vd);
+        return;
+    }
     fk.to_f16(k, reinterpret_cast<uint16_t*>(kd), kv_dim_);
     fk.to_f16(v, reinterpret_cast<uint16_t*>(vd), kv_dim_);
+}
+
+int64_t KvCache::value_offset(int64_t first) const {
+    switch (type_) {
+        case KvCacheType::f32: return 4 * first;
+        case KvCacheType::f16: return 2 * first;
+        case KvCacheType::q8_0: return first / 32 * 34;
+    }
+    return 0;
 }
 
 }  // namespace tern

@@ -1,22 +1,24 @@
 #!/usr/bin/env bash
 # Logits must be bit-identical for every kernel set, ternary layout and thread count the host
-# can run. Usage: same_logits.sh TERN_LOGITS MODEL
+# can run, for each KV cache type. Usage: same_logits.sh TERN_LOGITS MODEL
 set -euo pipefail
 logits=$1 model=$2
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 prompt=1,17,300,42,99,7,512,3,250,11 decode=5,9,33
-TERN_ISA=scalar TERN_KERNEL=ref "$logits" "$model" "$work/base.f32" $prompt $decode --threads 1
 runs=0
-for isa in scalar avx2 avxvnni neon; do
-    for kernel in ref mad lut; do
-        for threads in 1 2 3; do
-            if TERN_ISA=$isa TERN_KERNEL=$kernel "$logits" "$model" "$work/x.f32" $prompt $decode --threads $threads 2>/dev/null; then
-                cmp -s "$work/base.f32" "$work/x.f32" || { echo "DIFFERENT: isa=$isa kernel=$kernel threads=$threads"; exit 1; }
-                runs=$((runs + 1))
-            fi
+for kv in f16 q8 f32; do
+    TERN_ISA=scalar TERN_KERNEL=ref "$logits" "$model" "$work/base.f32" $prompt $decode --threads 1 --kv $kv
+    for isa in scalar avx2 avxvnni neon; do
+        for kernel in ref mad lut; do
+            for threads in 1 2 3; do
+                if TERN_ISA=$isa TERN_KERNEL=$kernel "$logits" "$model" "$work/x.f32" $prompt $decode --threads $threads --kv $kv 2>/dev/null; then
+                    cmp -s "$work/base.f32" "$work/x.f32" || { echo "DIFFERENT: kv=$kv isa=$isa kernel=$kernel threads=$threads"; exit 1; }
+                    runs=$((runs + 1))
+                fi
+            done
         done
     done
 done
 echo "identical logits in $runs configurations"
-[ "$runs" -ge 9 ]
+[ "$runs" -ge 27 ]

@@ -78,6 +78,23 @@ TEST(Session, F32KvCacheIsCloseToF16) {
     EXPECT_LT(max_diff, 0.05f);
 }
 
+TEST(Session, Q8KvCacheIsCloseToF16) {
+    Fixture f;
+    const auto h = logits_by_batches(f.model, 512, 1, KvCacheType::f16);
+    const auto q = logits_by_batches(f.model, 512, 1, KvCacheType::q8_0);
+    EXPECT_EQ(logits_by_batches(f.model, 3, 2, KvCacheType::q8_0), q);  // batching and threads never matter
+    float max_diff = 0, max_abs = 0;
+    for (size_t i = 0; i < h.size(); ++i) {
+        max_diff = std::max(max_diff, std::fabs(h[i] - q[i]));
+        max_abs = std::max(max_abs, std::fabs(h[i]));
+    }
+    EXPECT_GT(max_diff, 0.0f);
+    EXPECT_LT(max_diff, 0.05f * max_abs);
+    Session s(f.model, {.n_ctx = 256, .kv_type = KvCacheType::q8_0});
+    Session t(f.model, {.n_ctx = 256, .kv_type = KvCacheType::f16});
+    EXPECT_LT(s.kv_cache_bytes(), t.kv_cache_bytes() * 6 / 10);  // 34 vs 64 bytes per 32 values
+}
+
 TEST(Session, ContextFullLeavesTheSessionUnchanged) {
     Fixture f;
     SessionOptions options;

@@ -1,6 +1,6 @@
 // Test tool: runs a model on given token ids and writes the logits as raw little-endian float32.
 //
-// Usage: tern_logits MODEL OUT.f32 PROMPT_IDS [DECODE_IDS] [--threads N] [--kv f16|f32] [--batch B]
+// Usage: tern_logits MODEL OUT.f32 PROMPT_IDS [DECODE_IDS] [--threads N] [--kv f16|f32|q8] [--batch B]
 //   PROMPT_IDS and DECODE_IDS are comma-separated token ids. The prompt is evaluated in batched
 //   passes, then each decode id is fed one at a time. OUT receives (1 + #decode) rows of n_vocab
 //   floats: the logits after the prompt, then after each decode token.
@@ -29,7 +29,7 @@ std::vector<tern::Token> parse_ids(const std::string& text) {
 
 int main(int argc, char** argv) {
     if (argc < 4) {
-        std::cerr << "usage: tern_logits MODEL OUT.f32 PROMPT_IDS [DECODE_IDS] [--threads N] [--kv f16|f32] [--batch B]\n";
+        std::cerr << "usage: tern_logits MODEL OUT.f32 PROMPT_IDS [DECODE_IDS] [--threads N] [--kv f16|f32|q8] [--batch B]\n";
         return 2;
     }
     std::vector<std::string> positional;
@@ -40,7 +40,8 @@ int main(int argc, char** argv) {
         if (arg == "--threads" && i + 1 < argc) options.n_threads = std::stoi(argv[++i]);
         else if (arg == "--batch" && i + 1 < argc) options.n_batch = std::stoi(argv[++i]);
         else if (arg == "--kv" && i + 1 < argc) {
-            options.kv_type = std::strcmp(argv[++i], "f32") == 0 ? tern::KvCacheType::f32 : tern::KvCacheType::f16;
+            const std::string kv = argv[++i];
+            options.kv_type = kv == "f32" ? tern::KvCacheType::f32 : kv == "q8" ? tern::KvCacheType::q8_0 : tern::KvCacheType::f16;
         } else positional.push_back(arg);
     }
     try {

@@ -214,7 +214,7 @@ Command add_bench_command(CLI::App& app) {
         ->capture_default_str();
     sub->add_option("-o,--output", flags->output, "md, json (llama-bench field names) or csv")->capture_default_str();
     sub->add_option("--save", flags->save, "Also write the output to this file (atomically)");
-    sub->add_option("--kv", flags->kv, "KV cache type: f16 or f32")->capture_default_str();
+    sub->add_option("--kv", flags->kv, "KV cache type: f16, q8 or f32")->capture_default_str();
     sub->add_option("--lm-head", flags->lm_head, "Output layer: file (lossless) or q8 (Q8_0 at load)")
         ->capture_default_str();
     sub->add_flag("--no-bandwidth", flags->no_bandwidth, "Skip the memory bandwidth probe");

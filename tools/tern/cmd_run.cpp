@@ -43,7 +43,7 @@ int run(const RunFlags& f) {
                   << " layers, d=" << c.n_embd << ", " << model->n_params() << " parameters)\n"
                   << "tokenizer: " << tokenizer.description() << "\n"
                   << "session: context " << session.context_size() << ", " << session.n_threads()
-                  << " threads, kv " << f.gen.kv << "\n"
+                  << " threads, KV cache " << f.gen.kv << " " << session.kv_cache_bytes() / (1 << 20) << " MiB\n"
                   << "sampling: temp " << sampling.temperature << ", top-k " << sampling.top_k << ", top-p "
                   << sampling.top_p << ", min-p " << sampling.min_p << ", repeat-penalty " << sampling.repeat_penalty
                   << ", seed " << sampling.seed << "\n"

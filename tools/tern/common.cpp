@@ -119,7 +119,7 @@ void add_generation_flags(CLI::App& sub, GenerationFlags& f, bool seed_short) {
     sub.add_option("--presence-penalty", f.presence_penalty, "Subtract this once per seen token (0: off)")
         ->capture_default_str();
     sub.add_option(seed_short ? "-s,--seed" : "--seed", f.seed, "Random seed (-1: random)")->capture_default_str();
-    sub.add_option("--kv", f.kv, "KV cache type: f16 or f32")->capture_default_str();
+    sub.add_option("--kv", f.kv, "KV cache type: f16, q8 or f32")->capture_default_str();
     sub.add_option("--stop", f.stop, "Stop when the output contains this text (repeatable)");
     sub.add_option("--lm-head", f.lm_head, "Output layer: file (lossless) or q8 (Q8_0 at load: faster)")
         ->capture_default_str();
@@ -149,7 +149,8 @@ SessionOptions session_options(const GenerationFlags& f, int threads) {
     SessionOptions options;
     if (f.kv == "f16") options.kv_type = KvCacheType::f16;
     else if (f.kv == "f32") options.kv_type = KvCacheType::f32;
-    else throw Error(ErrorCode::invalid_argument, "--kv must be f16 or f32, got '" + f.kv + "'");
+    else if (f.kv == "q8") options.kv_type = KvCacheType::q8_0;
+    else throw Error(ErrorCode::invalid_argument, "--kv must be f16, q8 or f32, got '" + f.kv + "'");
     options.n_ctx = f.ctx;
     options.n_threads = threads;
     options.n_batch = f.batch;

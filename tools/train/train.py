@@ -53,7 +53,7 @@ import torch  # noqa: E402
 
 import data  # noqa: E402
 from export import export_gguf  # noqa: E402
-from model import BitLinear, BitNetLM, Config, cross_entropy  # noqa: E402
+from model import BitLinear, BitNetLM, Config, ExactMode, cross_entropy  # noqa: E402
 
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 
@@ -147,6 +147,29 @@ def param_groups(model: BitNetLM, weight_decay: float):
             {"params": other, "weight_decay": 0.0, "wd0": 0.0}]
 
 
+def evaluate_export(args, sp, valid_ids: np.ndarray, valid_txt: str) -> dict:
+    """Step 6: the exported GGUF, rebuilt in PyTorch in exact mode, and `tern perplexity`."""
+    g = BitNetLM.from_gguf(args.out)
+    g.exact = True
+    t1 = time.time()
+    val_loss = mean_nll(g, eval_windows(valid_ids, args.ctx))
+    with open(valid_txt, encoding="utf-8") as f:
+        valid_tokens = sp.encode(f.read())
+    tstyle = {}
+    for kv in ("f32", "f16"):        # K/V kept in float32, or rounded to float16 like tern's default cache
+        g.exact = ExactMode(kv_f16=kv == "f16")
+        tstyle[kv] = tern_style_ppl(g, valid_tokens, sp.bos_id(), args.ppl_ctx)
+    log(f"exported model (exact eval, {time.time() - t1:.0f} s): val loss {val_loss:.4f} ppl {math.exp(val_loss):.3f}; "
+        f"tern-style ppl (c={args.ppl_ctx}) {tstyle['f32']['ppl']:.4f} (f32 K/V), {tstyle['f16']['ppl']:.4f} "
+        f"(f16 K/V) over {tstyle['f32']['tokens_scored']} tokens")
+    tern_ppl = None
+    if args.tern and os.path.exists(args.tern):
+        tern_ppl = {kv: run_tern_perplexity(args.tern, args.out, valid_txt, args.ppl_ctx, kv) for kv in ("f32", "f16")}
+        for kv, r in tern_ppl.items():
+            log(f"tern perplexity (--kv {kv}): {r}")
+    return {"val_loss": val_loss, "val_ppl": math.exp(val_loss), "tern_style": tstyle, "tern": tern_ppl}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--corpus", default=os.path.join(REPO, "..", "shared", "corpus", "tinystories-5000-lower.txt"))
@@ -180,6 +203,9 @@ def main(argv=None) -> int:
     ap.add_argument("--ppl-ctx", type=int, default=256)
     ap.add_argument("--tern", default=os.path.join(REPO, "build", "release", "bin", "tern"),
                     help="tern CLI for the final `tern perplexity` ('' to skip)")
+    ap.add_argument("--eval-only", action="store_true",
+                    help="only step 6, on the existing --out and --work (spm.model, valid.txt); "
+                         "writes work/eval.json")
     args = ap.parse_args(argv)
 
     t_start = time.time()
@@ -188,6 +214,17 @@ def main(argv=None) -> int:
     rng = np.random.default_rng(args.seed)
     os.makedirs(args.work, exist_ok=True)
     log(f"torch {torch.__version__}, {torch.get_num_threads()} threads, OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}")
+
+    if args.eval_only:
+        import sentencepiece as spm
+        sp = spm.SentencePieceProcessor(model_file=os.path.join(args.work, "spm.model"))
+        valid_txt = os.path.join(args.work, "valid.txt")
+        with open(valid_txt, encoding="utf-8") as f:
+            valid_ids, _ = encode_stories(sp, data.split_stories(f.read()))
+        result = evaluate_export(args, sp, valid_ids, valid_txt)
+        with open(os.path.join(args.work, "eval.json"), "w") as f:
+            json.dump(result, f, indent=1)
+        return 0
 
     # 1-3: data and tokenizer
     splits = data.prepare_splits(args.corpus, args.work, args.valid_fraction,
@@ -274,19 +311,7 @@ def main(argv=None) -> int:
     log(f"exported {args.out}: {size} bytes")
 
     # 6: evaluation of the exported file (exact integer mode)
-    g = BitNetLM.from_gguf(args.out)
-    g.exact = True
-    t1 = time.time()
-    val_loss = mean_nll(g, val_windows)
-    with open(valid_txt, encoding="utf-8") as f:
-        valid_text = f.read()
-    tstyle = tern_style_ppl(g, sp.encode(valid_text), sp.bos_id(), args.ppl_ctx)
-    log(f"exported model (exact eval, {time.time() - t1:.0f} s): val loss {val_loss:.4f} ppl {math.exp(val_loss):.3f}; "
-        f"tern-style ppl (c={args.ppl_ctx}) {tstyle['ppl']:.4f} over {tstyle['tokens_scored']} tokens")
-    tern_ppl = None
-    if args.tern and os.path.exists(args.tern):
-        tern_ppl = run_tern_perplexity(args.tern, args.out, valid_txt, args.ppl_ctx)
-        log(f"tern perplexity: {tern_ppl}")
+    evaluation = evaluate_export(args, sp, valid_ids, valid_txt)
     results = {
         "config": c.to_dict(), "parameters": model.n_params(), "gguf_bytes": size,
         "args": vars(args), "hardware": {"cpu": platform.processor() or platform.machine(),
@@ -296,7 +321,7 @@ def main(argv=None) -> int:
                  "train_tokens": int(len(train_ids)), "valid_tokens": int(len(valid_ids))},
         "training": {"steps": step, "tokens": tokens, "epochs": tokens / len(train_ids),
                      "seconds": round(train_seconds, 1), "best": best, "history": history},
-        "eval": {"val_loss": val_loss, "val_ppl": math.exp(val_loss), "tern_style": tstyle, "tern": tern_ppl},
+        "eval": evaluation,
         "total_seconds": round(time.time() - t_start, 1),
     }
     with open(os.path.join(args.work, "results.json"), "w") as f:
