@@ -5,7 +5,6 @@
 #include <tern/types.h>
 
 #include <cstdint>
-#include <deque>
 #include <random>
 #include <span>
 #include <vector>
@@ -38,9 +37,10 @@ public:
 private:
     SamplerParams params_;
     std::mt19937_64 rng_;
-    std::deque<Token> recent_;
+    std::vector<Token> recent_;  // the penalty window, oldest first (capacity reserved once)
     std::vector<float> adjusted_;                      // logits after penalties, reused
     std::vector<std::pair<float, Token>> candidates_;  // reused between calls
+    std::vector<double> probs_;                        // reused between calls
 };
 
 }  // namespace tern

@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <unordered_map>
 
 namespace tern {
 
@@ -19,6 +18,7 @@ void check(bool ok, const std::string& what) {
 }  // namespace
 
 Sampler::Sampler(const SamplerParams& params) : params_(params), rng_(params.seed) {
+    recent_.reserve(static_cast<size_t>(std::max(0, params.penalty_last_n)) + 1);
     check(std::isfinite(params.temperature) && params.temperature >= 0.0f,
           cat("temperature must be a finite number >= 0, got ", params.temperature));
     check(params.top_p > 0.0f && params.top_p <= 1.0f, cat("top-p must be in (0, 1], got ", params.top_p));
@@ -32,8 +32,8 @@ Sampler::Sampler(const SamplerParams& params) : params_(params), rng_(params.see
 
 void Sampler::accept(Token token) {
     if (params_.penalty_last_n == 0) return;
+    if (recent_.size() == static_cast<size_t>(params_.penalty_last_n)) recent_.erase(recent_.begin());
     recent_.push_back(token);
-    while (recent_.size() > static_cast<size_t>(params_.penalty_last_n)) recent_.pop_front();
 }
 
 void Sampler::reset() {
@@ -48,11 +48,15 @@ Token Sampler::sample(std::span<const float> logits) {
                                                params_.presence_penalty != 0.0f);
     if (penalise) {
         adjusted_.assign(logits.begin(), logits.end());
-        std::unordered_map<Token, int> counts;
-        for (Token t : recent_) {
-            if (t >= 0 && static_cast<size_t>(t) < adjusted_.size()) ++counts[t];
-        }
-        for (const auto& [t, count] : counts) {
+        // Each distinct recent token once, with its count (the window is small: a linear scan).
+        for (size_t i = 0; i < recent_.size(); ++i) {
+            const Token t = recent_[i];
+            if (t < 0 || static_cast<size_t>(t) >= adjusted_.size()) continue;
+            if (std::find(recent_.begin(), recent_.begin() + static_cast<std::ptrdiff_t>(i), t) !=
+                recent_.begin() + static_cast<std::ptrdiff_t>(i)) {
+                continue;  // already penalised
+            }
+            const auto count = std::count(recent_.begin(), recent_.end(), t);
             float& l = adjusted_[static_cast<size_t>(t)];
             l = l > 0.0f ? l / params_.repeat_penalty : l * params_.repeat_penalty;
             l -= static_cast<float>(count) * params_.frequency_penalty + params_.presence_penalty;
@@ -80,7 +84,8 @@ Token Sampler::sample(std::span<const float> logits) {
     }
     // Truncation uses the probabilities at temperature 1 (double sums for stability).
     const double max_logit = candidates_[0].first;
-    std::vector<double> probs(keep);
+    probs_.resize(keep);
+    std::vector<double>& probs = probs_;
     double total = 0.0;
     for (size_t i = 0; i < keep; ++i) {
         probs[i] = std::exp(static_cast<double>(candidates_[i].first) - max_logit);

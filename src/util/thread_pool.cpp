@@ -50,7 +50,7 @@ ThreadPool::~ThreadPool() {
     for (auto& thread : workers_) thread.join();
 }
 
-void ThreadPool::run(const std::function<void(int, int)>& job) {
+void ThreadPool::run(FunctionRef<void(int, int)> job) {
     if (n_threads_ == 1) {
         job(0, 1);
         return;
@@ -74,7 +74,7 @@ void ThreadPool::worker(int index) {
              ++spin) {
             TERN_CPU_RELAX();
         }
-        const std::function<void(int, int)>* job = nullptr;
+        const FunctionRef<void(int, int)>* job = nullptr;
         {
             std::unique_lock<std::mutex> lock(mutex_);
             wake_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen; });
@@ -87,8 +87,7 @@ void ThreadPool::worker(int index) {
     }
 }
 
-void ThreadPool::parallel_for(int64_t n, int64_t grain,
-                              const std::function<void(int64_t, int64_t)>& body) {
+void ThreadPool::parallel_for(int64_t n, int64_t grain, FunctionRef<void(int64_t, int64_t)> body) {
     if (n <= 0) return;
     grain = std::max<int64_t>(1, grain);
     const int64_t units = (n + grain - 1) / grain;

@@ -11,6 +11,24 @@
 
 namespace tern {
 
+// A non-owning reference to a callable: unlike std::function it never allocates, so handing a
+// lambda with many captures to the pool costs nothing per call. The callable must outlive it.
+template <typename Signature>
+class FunctionRef;
+
+template <typename R, typename... Args>
+class FunctionRef<R(Args...)> {
+public:
+    template <typename F>
+    FunctionRef(const F& f)  // NOLINT(google-explicit-constructor): used like std::function
+        : object_(&f), call_([](const void* o, Args... args) -> R { return (*static_cast<const F*>(o))(args...); }) {}
+    R operator()(Args... args) const { return call_(object_, args...); }
+
+private:
+    const void* object_;
+    R (*call_)(const void*, Args...);
+};
+
 // Number of physical CPU cores (hyper-threads not counted); at least 1.
 int physical_core_count();
 
@@ -26,12 +44,12 @@ public:
 
     // Calls job(thread_index, n_threads) once on every thread (the caller is thread 0) and returns
     // when all have finished. Jobs must not throw. Not re-entrant.
-    void run(const std::function<void(int thread, int n_threads)>& job);
+    void run(FunctionRef<void(int thread, int n_threads)> job);
 
     // Splits [0, n) into contiguous chunks, one per thread, aligned to `grain` (except the end),
     // and calls body(begin, end) for each non-empty chunk. The split depends only on n, grain and
     // the thread count, so results computed per element are independent of it.
-    void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& body);
+    void parallel_for(int64_t n, int64_t grain, FunctionRef<void(int64_t, int64_t)> body);
 
 private:
     void worker(int index);
@@ -40,7 +58,7 @@ private:
     std::vector<std::thread> workers_;
     std::mutex mutex_;
     std::condition_variable wake_;
-    const std::function<void(int, int)>* job_ = nullptr;
+    const FunctionRef<void(int, int)>* job_ = nullptr;
     std::atomic<uint64_t> generation_{0};
     std::atomic<int> pending_{0};
     bool stopping_ = false;

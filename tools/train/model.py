@@ -138,6 +138,8 @@ class ExactMode:
     check_exact.py needs to compare with another implementation:
 
     kv_f16: store K and V rounded to float16 (tern's default KV cache) instead of float32.
+    attention_f64: attention in float64 rounded to float32 (default), else in float32 through
+        oneDNN -- much faster for long sequences, differences of order 1e-7.
     tie_window > 0: record every rounding whose input lies within that relative distance of the
         midpoint of its two possible results -- an int8 activation code x * s_a near a .5 tie, a
         K/V value near a float16 midpoint (with kv_f16) -- as NearTie(key, kind, position, ...).
@@ -146,8 +148,9 @@ class ExactMode:
     element) for the call-th K/V rounding; `position` (set by the caller) labels the ties."""
 
     def __init__(self, kv_f16: bool = False, tie_window: float = 0.0, kv_tie_window: float = 0.0,
-                 forced=()):
+                 forced=(), attention_f64: bool = True):
         self.kv_f16 = kv_f16
+        self.attention_f64 = attention_f64
         self.tie_window = tie_window
         self.kv_tie_window = kv_tie_window
         self.forced = {}
@@ -318,11 +321,19 @@ class Block(nn.Module):
             rep = c.n_heads // c.n_kv_heads
             k = k.repeat_interleave(rep, dim=1)
             v = v.repeat_interleave(rep, dim=1)
-        if exact is not None:                       # attention in float64, rounded to float32
+        if exact is not None and exact.attention_f64:   # float64, rounded to float32
             scores = torch.matmul(q.double(), k.double().transpose(-1, -2)) / math.sqrt(hd)
             if mask is not None:
                 scores = scores + mask.double()
             o = torch.matmul(torch.softmax(scores, dim=-1), v.double()).float()
+        elif exact is not None:                     # float32 through oneDNN (fast evaluation)
+            o = torch.empty_like(q)
+            for b in range(B):
+                for hh in range(c.n_heads):
+                    scores = float_linear(q[b, hh], k[b, hh]) * (1.0 / math.sqrt(hd))
+                    if mask is not None:
+                        scores = scores + mask
+                    o[b, hh] = float_linear(torch.softmax(scores, dim=-1), v[b, hh].t())
         else:                                       # bfloat16 matmuls (see BitLinearGroupFn)
             q = q * (1.0 / math.sqrt(hd))
             scores = torch.matmul(q.to(torch.bfloat16), k.to(torch.bfloat16).transpose(-1, -2)).float()

@@ -150,14 +150,14 @@ def param_groups(model: BitNetLM, weight_decay: float):
 def evaluate_export(args, sp, valid_ids: np.ndarray, valid_txt: str) -> dict:
     """Step 6: the exported GGUF, rebuilt in PyTorch in exact mode, and `tern perplexity`."""
     g = BitNetLM.from_gguf(args.out)
-    g.exact = True
+    g.exact = ExactMode(attention_f64=False)      # integer BitLinear, float32 attention (fast)
     t1 = time.time()
     val_loss = mean_nll(g, eval_windows(valid_ids, args.ctx))
     with open(valid_txt, encoding="utf-8") as f:
         valid_tokens = sp.encode(f.read())
     tstyle = {}
     for kv in ("f32", "f16"):        # K/V kept in float32, or rounded to float16 like tern's default cache
-        g.exact = ExactMode(kv_f16=kv == "f16")
+        g.exact = ExactMode(kv_f16=kv == "f16", attention_f64=False)
         tstyle[kv] = tern_style_ppl(g, valid_tokens, sp.bos_id(), args.ppl_ctx)
     log(f"exported model (exact eval, {time.time() - t1:.0f} s): val loss {val_loss:.4f} ppl {math.exp(val_loss):.3f}; "
         f"tern-style ppl (c={args.ppl_ctx}) {tstyle['f32']['ppl']:.4f} (f32 K/V), {tstyle['f16']['ppl']:.4f} "
