@@ -105,16 +105,22 @@ void ternary_forward(const TernaryMatrix& m, QuantizedActivations& qx, int64_t n
 
 constexpr int64_t kFloatRowGrain = 64;
 
-// Rows split across threads; each chunk of rows is dotted with every token while it is in cache.
+// Rows split across threads; each block of rows is dotted with every token while it is in cache.
+// A prompt's outputs are [n_tokens][rows], so a block's results go through a stack buffer.
 void dense_forward(const FloatMatrix& m, const float* x, int64_t n_tokens, float* out, ThreadPool& pool) {
     const kernels::FloatKernels& fk = *active_kernels().floats;
-    thread_local std::vector<float> row_out;
     pool.parallel_for(m.rows, kFloatRowGrain, [&](int64_t begin, int64_t end) {
-        row_out.resize(static_cast<size_t>(end - begin));
-        for (int64_t t = 0; t < n_tokens; ++t) {
-            fk.gemv(m.format, m.data + begin * m.row_bytes, m.row_bytes, end - begin, m.cols, x + t * m.cols,
-                    n_tokens == 1 ? out + begin : row_out.data());
-            if (n_tokens > 1) std::copy(row_out.begin(), row_out.end(), out + t * m.rows + begin);
+        if (n_tokens == 1) {
+            fk.gemv(m.format, m.data + begin * m.row_bytes, m.row_bytes, end - begin, m.cols, x, out + begin);
+            return;
+        }
+        float block_out[kFloatRowGrain];
+        for (int64_t b = begin; b < end; b += kFloatRowGrain) {
+            const int64_t rows = std::min(kFloatRowGrain, end - b);
+            for (int64_t t = 0; t < n_tokens; ++t) {
+                fk.gemv(m.format, m.data + b * m.row_bytes, m.row_bytes, rows, m.cols, x + t * m.cols, block_out);
+                std::copy(block_out, block_out + rows, out + t * m.rows + b);
+            }
         }
     });
 }

@@ -41,7 +41,11 @@ TernaryMatrix pack(const TensorView& tensor, const kernels::KernelSet& set, Thre
         for (int64_t t0 = begin; t0 < end; t0 += tiles_per_task) {
             const int64_t t1 = std::min(end, t0 + tiles_per_task);
             const int64_t first = t0 * tile, count = std::min(rows, t1 * tile) - first;
-            if (count > 0 && !decode(first, count, trits.data())) valid = false;
+            // An invalid code leaves trits outside {-1, 0, 1}, which the packers must never see.
+            if (count > 0 && !decode(first, count, trits.data())) {
+                valid = false;
+                return;
+            }
             std::fill(trits.begin() + std::max<int64_t>(0, count) * cols, trits.end(), int8_t{0});
             kernels::pack_row_tiles(m.packed, t0, t1, trits.data());
         }
