@@ -19,8 +19,7 @@ namespace {
 
 class WeightLoader {
 public:
-    WeightLoader(const GgufFile& file, const ModelConfig& config, ThreadPool& pool)
-        : file_(file), config_(config), pool_(pool) {}
+    WeightLoader(const GgufFile& file, ThreadPool& pool) : file_(file), pool_(pool) {}
 
     const TensorView& require(const std::string& name) const {
         const TensorView* tensor = file_.find_tensor(name);
@@ -124,7 +123,6 @@ public:
 
 private:
     const GgufFile& file_;
-    const ModelConfig& config_;
     ThreadPool& pool_;
 };
 
@@ -185,7 +183,7 @@ void requantize_q8_0(ModelWeights& w, ThreadPool& pool) {
 ModelWeights load_weights(const GgufFile& file, const ModelConfig& c, ThreadPool& pool,
                           const ModelLoadOptions& options) {
     const auto& log = options.log;
-    WeightLoader loader(file, c, pool);
+    WeightLoader loader(file, pool);
     ModelWeights w;
     const TensorView& embd = loader.require("token_embd.weight");
     loader.check_shape(embd, {c.n_embd, c.n_vocab});
