@@ -9,19 +9,23 @@
 
 namespace tern {
 
+void check_prompt_fits(const Session& session, std::span<const Token> prompt) {
+    if (prompt.empty()) throw Error(ErrorCode::invalid_argument, "the prompt has no tokens");
+    if (session.position() + static_cast<int64_t>(prompt.size()) > session.context_size()) {
+        throw Error(ErrorCode::context_full,
+                    cat("the prompt has ", prompt.size(), " tokens but the context holds ",
+                        session.context_size() - session.position(),
+                        " more (raise it with -c, up to the model's ", session.model().config().n_ctx_train, ")"));
+    }
+}
+
 GenerationStats generate(Session& session, Sampler& sampler, std::span<const Token> prompt,
                          const GenerationParams& params, const TokenCallback& on_token) {
     using Clock = std::chrono::steady_clock;
     const Model& model = session.model();
     const Tokenizer& tokenizer = model.tokenizer();
     GenerationStats stats;
-    if (prompt.empty()) throw Error(ErrorCode::invalid_argument, "the prompt has no tokens");
-    if (session.position() + static_cast<int64_t>(prompt.size()) > session.context_size()) {
-        throw Error(ErrorCode::context_full,
-                    cat("the prompt has ", prompt.size(), " tokens but the context holds ",
-                        session.context_size() - session.position(),
-                        " more (raise it with -c, up to the model's ", model.config().n_ctx_train, ")"));
-    }
+    check_prompt_fits(session, prompt);
 
     auto start = Clock::now();
     std::span<const float> logits = session.eval(prompt);

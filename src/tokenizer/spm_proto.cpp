@@ -9,6 +9,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <string>
 
 namespace tern {
 
@@ -59,9 +60,17 @@ std::string serialize_spm_model(const Vocab& vocab) {
     for (int64_t i = 0; i < vocab.size(); ++i) {
         const auto index = static_cast<size_t>(i);
         std::string piece;
-        put_bytes(piece, 1, vocab.text[index]);
-        put_float(piece, 2, vocab.scores[index]);
-        put_int(piece, 3, static_cast<int64_t>(vocab.types[index]));
+        if (vocab.text[index].empty()) {
+            // sentencepiece refuses empty pieces; an empty token can never be produced anyway, so
+            // it becomes an unused placeholder that keeps every id in place (decodes to nothing).
+            put_bytes(piece, 1, "<tern:empty:" + std::to_string(i) + ">");
+            put_float(piece, 2, 0.0f);
+            put_int(piece, 3, static_cast<int64_t>(TokenType::unused));
+        } else {
+            put_bytes(piece, 1, vocab.text[index]);
+            put_float(piece, 2, vocab.scores[index]);
+            put_int(piece, 3, static_cast<int64_t>(vocab.types[index]));
+        }
         put_bytes(model, 1, piece);
     }
     std::string trainer;

@@ -1,6 +1,7 @@
 // Read-only whole-file memory mapping (POSIX mmap).
 #include "util/mapped_file.h"
 
+#include "util/sigbus_guard.h"
 #include "util/strings.h"
 
 #include <tern/error.h>
@@ -40,6 +41,7 @@ MappedFile::MappedFile(const std::filesystem::path& path) {
             throw Error(ErrorCode::io, cat("cannot map ", path.string(), ": ", std::strerror(err)));
         }
         data_ = static_cast<const uint8_t*>(mapping);
+        register_mapping(data_, size_, path.string());
     }
     ::close(fd);
 }
@@ -48,6 +50,7 @@ MappedFile::MappedFile(MappedFile&& other) noexcept
     : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}
 
 MappedFile::~MappedFile() {
+    unregister_mapping(data_);
     if (data_ != nullptr) ::munmap(const_cast<uint8_t*>(data_), size_);
 }
 

@@ -132,6 +132,11 @@ void write_bad_models(const std::filesystem::path& dir) {
     rewrite_gguf(valid, dir / "i2s_in_qwen.gguf", qwen);
 
     std::ofstream(dir / "invalid_utf8.txt", std::ios::binary) << "ab\xff" "c";
+    std::ofstream(dir / "nul_bytes.txt", std::ios::binary) << std::string("a\0b\0", 4);
+    {
+        std::ofstream huge(dir / "prompt_1mb.txt", std::ios::binary);  // 1 MiB of text
+        for (int i = 0; i < (1 << 20) / 16; ++i) huge << "the little dog. ";
+    }
     std::ofstream story(dir / "story.txt");
     for (int i = 0; i < 20; ++i) story << "Once upon a time, there was a little girl named Lily. She liked to play.\n";
 }

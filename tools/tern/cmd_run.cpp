@@ -50,6 +50,7 @@ int run(const RunFlags& f) {
                   << "prompt: " << tokens.size() << " tokens\n";
     }
 
+    check_prompt_fits(session, tokens);  // before echoing: a refused prompt prints nothing
     std::fwrite(prompt.data(), 1, prompt.size(), stdout);
     std::fflush(stdout);
     GenerationParams params;
