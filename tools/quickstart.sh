@@ -6,4 +6,4 @@ cd "$(dirname "$0")/.."
 tools/setup.sh
 cmake --preset release >/dev/null
 cmake --build --preset release --target tern_cli
-exec build/release/bin/tern run -p "Once upon a time" -n 96 "$@"
+exec build/release/bin/tern run -p "Once upon a time" -n 256 "$@"

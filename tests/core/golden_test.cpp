@@ -1,6 +1,7 @@
-// Golden output: the checked-in tiny model must keep producing exactly these tokens. The
-// numbers themselves are proven right by the NumPy reference comparison (tests/reference); this
-// test pins them so any change in numerics, tokenizer or sampler shows up at once.
+// Golden outputs: the checked-in models must keep producing exactly these tokens. The numbers
+// themselves are proven right by the NumPy reference comparison (tests/reference) and, for the
+// trained default model, against PyTorch (tests/exact); these tests pin them so any change in
+// numerics, tokenizer or sampler shows up at once.
 #include <tern/tern.h>
 
 #include <gtest/gtest.h>
@@ -32,6 +33,23 @@ TEST(Golden, SeededSamplingTokens) {
                                          435, 412, 458, 313, 209, 189, 201, 458, 699, 228, 663, 41};
     EXPECT_EQ(run(params, 1), expected);
     EXPECT_EQ(run(params, 2), expected);
+}
+
+// The default model (tools/train): greedy continuation of the quick-start prompt, identical to
+// PyTorch's greedy tokens (tests/exact checks that where torch is installed).
+TEST(Golden, DefaultModelTellsTheSameStory) {
+    auto model = Model::load(std::string(TERN_MODELS_DIR) + "/tinystories-bitnet.gguf");
+    for (int threads : {1, 2}) {
+        SessionOptions options;
+        options.n_threads = threads;
+        Session session(model, options);
+        Sampler sampler({.temperature = 0.0f});
+        const auto prompt = model->tokenizer().encode("Once upon a time", true);
+        const auto tokens = generate(session, sampler, prompt, {.max_tokens = 32}, {}).tokens;
+        EXPECT_EQ(model->tokenizer().decode(tokens),
+                  ", there was a little girl named Lily. She loved to play with her toys and eat snacks. One day, "
+                  "she found a big box in the garden.");
+    }
 }
 
 }  // namespace

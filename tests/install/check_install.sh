@@ -10,7 +10,7 @@ cmake --install "$build" --prefix "$work/prefix" >/dev/null
 test -f "$work/prefix/include/tern/tern.h"
 test -f "$work/prefix/lib/cmake/tern/ternConfig.cmake"
 test -x "$work/prefix/bin/tern"
-test -f "$work/prefix/share/tern/models/tiny-random-bitnet.gguf"
+test -f "$work/prefix/share/tern/models/tinystories-bitnet.gguf"
 cmake -S "$source/tests/install/consumer" -B "$work/consumer" -G Ninja -DCMAKE_BUILD_TYPE=Release \
     -DCMAKE_PREFIX_PATH="$work/prefix" -DEXAMPLE_SOURCE="$source/tools/example/generate_example.cpp" >/dev/null
 cmake --build "$work/consumer" >/dev/null

@@ -15,8 +15,9 @@
 
 namespace tern::cli {
 
-// The model file `tern run` uses without -m (shipped in models/).
-inline constexpr const char* kDefaultModelFile = "tiny-random-bitnet.gguf";
+// The model file `tern run` and `tern chat` use without -m: the story model trained by
+// tools/train (shipped in models/, model card models/tinystories-bitnet.md).
+inline constexpr const char* kDefaultModelFile = "tinystories-bitnet.gguf";
 
 // Resolves -m: the given path, or the default model found beside the install prefix, in the
 // source tree's models/ directory, or at $TERN_MODEL. Throws Error(io) if none exists.

@@ -11,7 +11,7 @@ int main(int argc, char** argv) {
     app.footer(
         "Examples:\n"
         "  tern run -p \"Once upon a time\" -n 64\n"
-        "  tern inspect models/tiny-random-bitnet.gguf\n"
+        "  tern inspect models/tinystories-bitnet.gguf\n"
         "  tern chat -m model.gguf -s \"You are a helpful assistant.\"\n"
         "  tern bench -m model.gguf -p 128 -n 128 -t 1,2\n"
         "  tern perplexity -m model.gguf -f text.txt\n"

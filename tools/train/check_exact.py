@@ -161,7 +161,7 @@ def main(argv=None) -> int:
     ap.add_argument("--tern", required=True)
     ap.add_argument("--tern-logits", required=True)
     ap.add_argument("--model", default=os.path.join(REPO, "models", "tinystories-bitnet.gguf"))
-    ap.add_argument("--prompt", default="once upon a time")
+    ap.add_argument("--prompt", default="Once upon a time")
     ap.add_argument("--n", type=int, default=32)
     ap.add_argument("--tol", type=float, default=1e-4)
     ap.add_argument("--max-flips", type=int, default=3)
