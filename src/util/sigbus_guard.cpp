@@ -42,10 +42,13 @@ void on_sigbus(int signal, siginfo_t* info, void* context) {
     const auto address = reinterpret_cast<uintptr_t>(info->si_addr);
     for (Slot& slot : g_slots) {
         const uintptr_t begin = slot.begin.load(std::memory_order_acquire);
-        if (begin == 0 || address < begin || address - begin >= slot.size.load(std::memory_order_relaxed)) continue;
+        if (begin == 0 || address < begin ||
+            address - begin >= slot.size.load(std::memory_order_relaxed))
+            continue;
         static constexpr char kHead[] = "tern: error: ";
         static constexpr char kTail[] =
-            " changed on disk while in use (truncated or rewritten in place); stopped. Replace model files by "
+            " changed on disk while in use (truncated or rewritten in place); stopped. Replace "
+            "model files by "
             "renaming a new file over them, never by writing into them.\n";
         write_all(kHead, sizeof kHead - 1);
         write_all(slot.path, ::strnlen(slot.path, kMaxPath));

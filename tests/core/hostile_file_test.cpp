@@ -90,7 +90,8 @@ TEST(HostileFileDeathTest, TruncatedWhileMappedIsAnErrorNotACrash) {
         session.eval(prompt);  // reads token_embd rows from the mapping
         std::exit(0);
     };
-    EXPECT_EXIT(truncate_then_eval(), ::testing::ExitedWithCode(1), "tern: error: .*m.gguf changed on disk while in use");
+    EXPECT_EXIT(truncate_then_eval(), ::testing::ExitedWithCode(1),
+                "tern: error: .*m.gguf changed on disk while in use");
 }
 
 }  // namespace

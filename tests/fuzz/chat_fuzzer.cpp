@@ -16,11 +16,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (size == 0) return 0;
     const std::string_view rest(reinterpret_cast<const char*>(data + 1), size - 1);
     (void)tern::parse_chat_template(rest.substr(0, 16));
-    constexpr tern::ChatTemplate kTemplates[] = {tern::ChatTemplate::bitnet, tern::ChatTemplate::llama3,
-                                                 tern::ChatTemplate::llama2, tern::ChatTemplate::falcon3,
-                                                 tern::ChatTemplate::plain};
+    constexpr tern::ChatTemplate kTemplates[] = {
+        tern::ChatTemplate::bitnet, tern::ChatTemplate::llama3, tern::ChatTemplate::llama2,
+        tern::ChatTemplate::falcon3, tern::ChatTemplate::plain};
     const tern::ChatTemplate t = kTemplates[data[0] % 5];
-    const tern::Tokenizer& tok = (data[0] & 8) ? tern::fuzz::bpe_tokenizer() : tern::fuzz::spm_tokenizer();
+    const tern::Tokenizer& tok =
+        (data[0] & 8) ? tern::fuzz::bpe_tokenizer() : tern::fuzz::spm_tokenizer();
     const bool generation_prompt = data[0] & 16;
 
     constexpr const char* kRoles[] = {"system", "user", "assistant", "tool"};
@@ -29,7 +30,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         size_t end = rest.find('\x1e', begin);
         if (end == std::string_view::npos) end = rest.size();
         const std::string_view m = rest.substr(begin, end - begin);
-        if (!m.empty()) messages.push_back({kRoles[static_cast<uint8_t>(m[0]) % 4], std::string(m.substr(1))});
+        if (!m.empty())
+            messages.push_back({kRoles[static_cast<uint8_t>(m[0]) % 4], std::string(m.substr(1))});
         begin = end + 1;
     }
     try {

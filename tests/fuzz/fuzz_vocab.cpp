@@ -5,21 +5,22 @@
 
 #include <tern/dummy.h>
 
+#include <unistd.h>
 #include <fstream>
 #include <iterator>
 #include <set>
 #include <string>
-#include <unistd.h>
 
 namespace tern::fuzz {
 namespace {
 
 // Words whose letter-by-letter merges the BPE vocabulary learns (with and without a leading space).
 constexpr const char* kWords[] = {
-    "the", "and", "was", "she", "he", "they", "said", "little", "girl", "boy", "day", "once", "upon",
-    "time", "there", "her", "his", "with", "to", "of", "in", "it", "a", "ing", "ed", "er", "play",
-    "happy", "friend", "tree", "mom", "dog", "cat", "sun", "big", "went", "saw", "want", "help",
-    "def", "return", "int", "for", "if", "else", "while", "(", ")", "{", "}", "::", "->", "  ", "\n\n",
+    "the",  "and",   "was",  "she",   "he",   "they",  "said",   "little", "girl", "boy",  "day",
+    "once", "upon",  "time", "there", "her",  "his",   "with",   "to",     "of",   "in",   "it",
+    "a",    "ing",   "ed",   "er",    "play", "happy", "friend", "tree",   "mom",  "dog",  "cat",
+    "sun",  "big",   "went", "saw",   "want", "help",  "def",    "return", "int",  "for",  "if",
+    "else", "while", "(",    ")",     "{",    "}",     "::",     "->",     "  ",   "\n\n",
 };
 
 std::vector<uint8_t> file_bytes(const std::filesystem::path& path) {
@@ -30,8 +31,9 @@ std::vector<uint8_t> file_bytes(const std::filesystem::path& path) {
 // Writes through a temporary file (GgufWriter writes files) and returns the bytes.
 template <typename Write>
 std::vector<uint8_t> via_temp_file(const char* stem, Write write) {
-    const auto path = std::filesystem::temp_directory_path() /
-                      (std::string("tern-fuzz-") + stem + "-" + std::to_string(::getpid()) + ".gguf");
+    const auto path =
+        std::filesystem::temp_directory_path() /
+        (std::string("tern-fuzz-") + stem + "-" + std::to_string(::getpid()) + ".gguf");
     write(path);
     std::vector<uint8_t> bytes = file_bytes(path);
     std::filesystem::remove(path);
@@ -65,8 +67,9 @@ std::vector<uint8_t> bpe_vocab_gguf() {
             }
         }
     }
-    for (const char* special : {"<|begin_of_text|>", "<|end_of_text|>", "<|start_header_id|>", "<|end_header_id|>",
-                                "<|eot_id|>", "<|system|>", "<|user|>", "<|assistant|>"}) {
+    for (const char* special :
+         {"<|begin_of_text|>", "<|end_of_text|>", "<|start_header_id|>", "<|end_header_id|>",
+          "<|eot_id|>", "<|system|>", "<|user|>", "<|assistant|>"}) {
         tokens.push_back(special);
         types.push_back(3);  // control
     }

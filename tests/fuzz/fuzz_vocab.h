@@ -20,7 +20,8 @@ std::vector<uint8_t> bpe_vocab_gguf();
 
 // A complete tiny model (built-in sentencepiece vocabulary, 256 wide, 1 layer; TQ formats need
 // rows of 256) with the given weight type and architecture.
-std::vector<uint8_t> tiny_model_gguf(TensorType type = TensorType::i2_s, Architecture arch = Architecture::bitnet_b158);
+std::vector<uint8_t> tiny_model_gguf(TensorType type = TensorType::i2_s,
+                                     Architecture arch = Architecture::bitnet_b158);
 
 // Tokenizers built from those images, once per process.
 const Tokenizer& spm_tokenizer();

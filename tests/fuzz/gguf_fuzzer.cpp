@@ -23,12 +23,22 @@ void touch(const tern::GgufArray& array) {
     for (uint64_t i = 0; i < n; ++i) {
         try {
             switch (array.element_type()) {
-                case GgufValueType::string: (void)array.string_at(i).size(); break;
-                case GgufValueType::array: touch(array.array_at(i)); break;
-                case GgufValueType::boolean: (void)array.bool_at(i); break;
+                case GgufValueType::string:
+                    (void)array.string_at(i).size();
+                    break;
+                case GgufValueType::array:
+                    touch(array.array_at(i));
+                    break;
+                case GgufValueType::boolean:
+                    (void)array.bool_at(i);
+                    break;
                 case GgufValueType::f32:
-                case GgufValueType::f64: (void)array.float_at(i); break;
-                default: (void)array.int_at(i); break;
+                case GgufValueType::f64:
+                    (void)array.float_at(i);
+                    break;
+                default:
+                    (void)array.int_at(i);
+                    break;
             }
         } catch (const tern::Error&) {  // e.g. a u64 beyond int64's range
         }
@@ -39,7 +49,8 @@ void touch(const tern::GgufArray& array) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     try {
-        const tern::GgufFile file = tern::GgufFile::parse(std::span<const uint8_t>(data, size), "fuzz.gguf");
+        const tern::GgufFile file =
+            tern::GgufFile::parse(std::span<const uint8_t>(data, size), "fuzz.gguf");
         for (const auto& [key, value] : file.metadata()) {
             if (const auto* array = std::get_if<tern::GgufArray>(&value.data)) touch(*array);
         }

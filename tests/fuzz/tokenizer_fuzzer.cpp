@@ -20,10 +20,13 @@
 
 namespace {
 
-const tern::Tokenizer& tokenizer() { return TERN_FUZZ_BPE ? tern::fuzz::bpe_tokenizer() : tern::fuzz::spm_tokenizer(); }
+const tern::Tokenizer& tokenizer() {
+    return TERN_FUZZ_BPE ? tern::fuzz::bpe_tokenizer() : tern::fuzz::spm_tokenizer();
+}
 
 [[noreturn]] void fail(const char* what, std::string_view text, const std::string& got) {
-    std::fprintf(stderr, "%s\n  text: %zu bytes\n  got:  %zu bytes\n", what, text.size(), got.size());
+    std::fprintf(stderr, "%s\n  text: %zu bytes\n  got:  %zu bytes\n", what, text.size(),
+                 got.size());
     std::abort();
 }
 
@@ -37,7 +40,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
     // Token ids from the same bytes: 16-bit values, some beyond the vocabulary or negative.
     std::vector<tern::Token> ids;
-    for (size_t i = 1; i + 1 < size; i += 2) ids.push_back(static_cast<int16_t>(data[i] | (data[i + 1] << 8)));
+    for (size_t i = 1; i + 1 < size; i += 2)
+        ids.push_back(static_cast<int16_t>(data[i] | (data[i + 1] << 8)));
     const std::string decoded = tok.decode(ids);
     tern::Utf8StreamDecoder stream;
     std::string streamed;
@@ -52,11 +56,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         return 0;  // invalid UTF-8 is refused
     }
     for (tern::Token t : tokens) {
-        if (t < 0 || t >= tok.n_vocab()) fail("encode produced an id outside the vocabulary", text, {});
+        if (t < 0 || t >= tok.n_vocab())
+            fail("encode produced an id outside the vocabulary", text, {});
     }
     const std::string round_trip = tok.decode(tokens);
     // Sentencepiece stores a space as U+2581, so a typed U+2581 comes back as a space: exempt.
-    const bool spm_space_in_text = !TERN_FUZZ_BPE && text.find("\xe2\x96\x81") != std::string_view::npos;
-    if (!parse_special && !spm_space_in_text && round_trip != text) fail("decode(encode(text)) != text", text, round_trip);
+    const bool spm_space_in_text =
+        !TERN_FUZZ_BPE && text.find("\xe2\x96\x81") != std::string_view::npos;
+    if (!parse_special && !spm_space_in_text && round_trip != text)
+        fail("decode(encode(text)) != text", text, round_trip);
     return 0;
 }
