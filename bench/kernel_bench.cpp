@@ -9,6 +9,8 @@
 #include "kernels/ternary_matmul.h"
 #include "util/thread_pool.h"
 
+#include <tern/system.h>
+
 #include <benchmark/benchmark.h>
 
 #if defined(__x86_64__)
@@ -16,8 +18,6 @@
 #endif
 
 #include <algorithm>
-#include <atomic>
-#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -34,37 +34,6 @@ using namespace tern::kernels;
 // ---- memory read bandwidth -------------------------------------------------------------------
 
 double g_bandwidth[3] = {0, 0, 0};  // GB/s by thread count (1, 2)
-
-// Sums a buffer with 64-bit loads unrolled 8 ways (the compiler vectorises it at -O2/-O3).
-uint64_t read_sum(const uint64_t* p, size_t n) {
-    uint64_t s[8] = {};
-    for (size_t i = 0; i + 8 <= n; i += 8) {
-        for (int j = 0; j < 8; ++j) s[j] += p[i + j];
-    }
-    return s[0] + s[1] + s[2] + s[3] + s[4] + s[5] + s[6] + s[7];
-}
-
-double measure_bandwidth(ThreadPool& pool) {
-    const size_t bytes = size_t{1} << 30;  // 1 GiB, far beyond any cache
-    const size_t words = bytes / 8;
-    std::unique_ptr<uint64_t[]> buffer(new uint64_t[words]);
-    pool.parallel_for(static_cast<int64_t>(words), 4096, [&](int64_t b, int64_t e) {
-        for (int64_t i = b; i < e; ++i) buffer[static_cast<size_t>(i)] = static_cast<uint64_t>(i);
-    });
-    std::vector<double> rates;
-    std::atomic<uint64_t> sink{0};
-    for (int rep = 0; rep < 7; ++rep) {
-        const auto start = std::chrono::steady_clock::now();
-        pool.parallel_for(static_cast<int64_t>(words), 4096, [&](int64_t b, int64_t e) {
-            sink += read_sum(buffer.get() + b, static_cast<size_t>(e - b));
-        });
-        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        rates.push_back(static_cast<double>(bytes) / s / 1e9);
-    }
-    std::sort(rates.begin(), rates.end());
-    benchmark::DoNotOptimize(sink.load());
-    return rates[rates.size() / 2];  // median
-}
 
 // ---- ternary matmul --------------------------------------------------------------------------
 
@@ -208,9 +177,8 @@ void register_all() {
 int main(int argc, char** argv) {
     benchmark::Initialize(&argc, argv);
     for (int threads : {1, 2}) {
-        ThreadPool pool(threads);
-        g_bandwidth[threads] = measure_bandwidth(pool);
-        std::printf("memory read bandwidth, %d thread%s: %.1f GB/s (median of 7 reads of 1 GiB)\n", threads,
+        g_bandwidth[threads] = measure_read_bandwidth(threads, size_t{1} << 30, 7);  // 1 GiB, beyond any cache
+        std::printf("memory read bandwidth, %d thread%s: %.1f GB/s (best of 7 reads of 1 GiB)\n", threads,
                     threads > 1 ? "s" : "", g_bandwidth[threads]);
     }
     std::printf("kernel set: %s\n", best_set().isa);
