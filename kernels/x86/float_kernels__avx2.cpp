@@ -77,6 +77,19 @@ void gemv_f16(const uint8_t* w, int64_t row_bytes, int64_t m_rows, int64_t k, co
     for (; m < m_rows; ++m) out[m] = dot_f16(x, reinterpret_cast<const uint16_t*>(w + m * row_bytes), k);
 }
 
+// The 32 weights of one Q8_0 block (fp16 d, int8 q[32]) as d * q, eight per vector, exactly as
+// the scalar decoder computes them.
+inline void q8_0_block_weights(const uint8_t* block, __m256 w[4]) {
+    uint16_t h;
+    std::memcpy(&h, block, 2);
+    const __m256 d = _mm256_set1_ps(half_to_float(h));
+    const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 2));
+    const __m128i lo = _mm256_castsi256_si128(q), hi = _mm256_extracti128_si256(q, 1);
+    const __m256i parts[4] = {_mm256_cvtepi8_epi32(lo), _mm256_cvtepi8_epi32(_mm_srli_si128(lo, 8)),
+                              _mm256_cvtepi8_epi32(hi), _mm256_cvtepi8_epi32(_mm_srli_si128(hi, 8))};
+    for (int j = 0; j < 4; ++j) w[j] = _mm256_mul_ps(d, _mm256_cvtepi32_ps(parts[j]));
+}
+
 // Q8_0 rows (blocks of 32: fp16 d, int8 q[32]); each weight is d * q as the scalar decoder
 // computes it, then multiplied and added in the canonical order (32 elements = one block).
 float dot_q8_0(const float* x, const uint8_t* row, int64_t k) {
@@ -84,16 +97,10 @@ float dot_q8_0(const float* x, const uint8_t* row, int64_t k) {
     for (int64_t b = 0; b < k / 32; ++b) {
         const uint8_t* block = row + b * 34;
         _mm_prefetch(reinterpret_cast<const char*>(block) + 1024, _MM_HINT_NTA);
-        uint16_t h;
-        std::memcpy(&h, block, 2);
-        const __m256 d = _mm256_set1_ps(half_to_float(h));
-        const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 2));
-        const __m128i lo = _mm256_castsi256_si128(q), hi = _mm256_extracti128_si256(q, 1);
-        const __m256i parts[4] = {_mm256_cvtepi8_epi32(lo), _mm256_cvtepi8_epi32(_mm_srli_si128(lo, 8)),
-                                  _mm256_cvtepi8_epi32(hi), _mm256_cvtepi8_epi32(_mm_srli_si128(hi, 8))};
+        __m256 wv[4];
+        q8_0_block_weights(block, wv);
         for (int j = 0; j < 4; ++j) {
-            const __m256 wv = _mm256_mul_ps(d, _mm256_cvtepi32_ps(parts[j]));
-            acc[j] = _mm256_add_ps(acc[j], _mm256_mul_ps(_mm256_loadu_ps(x + 32 * b + 8 * j), wv));
+            acc[j] = _mm256_add_ps(acc[j], _mm256_mul_ps(_mm256_loadu_ps(x + 32 * b + 8 * j), wv[j]));
         }
     }
     return finish(acc, nullptr, nullptr, 0, false, nullptr);
@@ -103,17 +110,11 @@ void axpy_q8_0(float* y, float a, const uint8_t* blocks, int64_t n) {
     const __m256 av = _mm256_set1_ps(a);
     for (int64_t b = 0; b < n / 32; ++b) {
         const uint8_t* block = blocks + 34 * b;
-        uint16_t h;
-        std::memcpy(&h, block, 2);
-        const __m256 d = _mm256_set1_ps(half_to_float(h));
-        const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 2));
-        const __m128i lo = _mm256_castsi256_si128(q), hi = _mm256_extracti128_si256(q, 1);
-        const __m256i parts[4] = {_mm256_cvtepi8_epi32(lo), _mm256_cvtepi8_epi32(_mm_srli_si128(lo, 8)),
-                                  _mm256_cvtepi8_epi32(hi), _mm256_cvtepi8_epi32(_mm_srli_si128(hi, 8))};
+        __m256 wv[4];
+        q8_0_block_weights(block, wv);
         for (int j = 0; j < 4; ++j) {
             float* yj = y + 32 * b + 8 * j;
-            const __m256 wv = _mm256_mul_ps(d, _mm256_cvtepi32_ps(parts[j]));
-            _mm256_storeu_ps(yj, _mm256_add_ps(_mm256_loadu_ps(yj), _mm256_mul_ps(av, wv)));
+            _mm256_storeu_ps(yj, _mm256_add_ps(_mm256_loadu_ps(yj), _mm256_mul_ps(av, wv[j])));
         }
     }
 }
