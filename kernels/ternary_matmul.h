@@ -74,6 +74,7 @@ struct KernelSet {
     NamedKernel i2_gemv, i2_gemm;    // i2 layout: one token / many tokens
     NamedKernel tl3_gemv, tl3_gemm;  // tl3 layout: one token / many tokens
     const FloatKernels* floats = nullptr;  // the graph's float operations, canonical order
+    bool prefer_mad = false;  // its multiply-add (i2) kernels beat its LUT (tl3) ones (kernel_bench)
 };
 
 // Sizes `a` for n_tokens x k (zeroing the padding columns) and forgets any tables.

@@ -26,6 +26,7 @@ KernelSet neon_set(bool dotprod) {
     if (dotprod) {
         s.i2_gemv = {i2_gemv_4x128__neondot, "i2_gemv_4x128__neondot"};
         s.i2_gemm = {i2_gemm_1x128x4__neondot, "i2_gemm_1x128x4__neondot"};
+        s.prefer_mad = true;
     } else {
         s.i2_gemv = {i2_gemv_4x128__neon, "i2_gemv_4x128__neon"};
         s.i2_gemm = {i2_gemm_1x128x4__neon, "i2_gemm_1x128x4__neon"};

@@ -54,7 +54,7 @@ kernels::TernaryLayout choose_layout(const kernels::KernelSet& set, bool grouped
     }
     if (grouped_scales) return mad ? TernaryLayout::i2 : TernaryLayout::ref;
     if (std::strcmp(set.isa, "scalar") == 0) return TernaryLayout::ref;
-    if (mad && std::strstr(set.i2_gemv.name, "neondot") != nullptr) return TernaryLayout::i2;
+    if (mad && set.prefer_mad) return TernaryLayout::i2;
     if (lut) return TernaryLayout::tl3;
     return mad ? TernaryLayout::i2 : TernaryLayout::ref;
 }

@@ -14,12 +14,12 @@ namespace tern {
 const kernels::KernelSet& active_kernels();
 
 // The layout a rows x cols ternary matrix is packed in. Per-group weight scales need column
-// ranges, which the ref and i2 kernels support. Otherwise, from the kernel benchmarks
-// (bench/kernel_bench; figures in the README): on x86 the LUT (tl3) GEMM runs 1.2-1.3x the
-// multiply-add GEMM (maddubs or AVX-VNNI) at every model shape, while the multiply-add GEMV is
-// ahead by 5-25% at one thread and about level at two (tl3 reads 17% fewer bytes), so tl3 wins
-// a whole prompt-plus-generation; on NEON with dotprod the sdot kernels (i2) are used (not
-// measured on Arm hardware here), and tl3 without dotprod.
+// ranges, which the ref and i2 kernels support. Otherwise the set decides (KernelSet::prefer_mad,
+// from bench/kernel_bench): with AVX-VNNI the multiply-add kernels win at every 2B-4T shape
+// (GEMM 1.3-1.6x the LUT GEMM, GEMV 1.2-1.5x at 1 and 2 threads although i2 reads 20% more
+// bytes); with plain AVX2 the LUT kernels win a whole prompt-plus-generation; on NEON the sdot
+// kernels (i2) are used where the CPU has dotprod (not measured on Arm hardware here), tl3
+// otherwise.
 // TERN_KERNEL=lut|mad|ref overrides the rule (for benchmarking).
 kernels::TernaryLayout choose_layout(const kernels::KernelSet& set, bool grouped_scales);
 
