@@ -1,5 +1,6 @@
 // AVX-VNNI i2 kernels: GEMV (4 rows per step, shared activation loads) and GEMM (a tile's four
-// rows against three tokens, 12 accumulators). Compiled with -mavxvnni; chosen only when the CPU has it.
+// rows against three tokens, 12 accumulators). Compiled with -mavxvnni; chosen only when the CPU
+// has it.
 #include "kernels/x86/i2_gemm__avxvnni.h"
 #include "kernels/x86/i2_unpack__avx2.h"
 
@@ -36,9 +37,11 @@ template <int S, int T>
 inline void slice(const uint8_t* rows, const int8_t* const* qb, __m256i (&acc)[kI2RowTile][T]) {
     const __m256i mask = _mm256_set1_epi8(3);
     __m256i a[T];
-    for (int j = 0; j < T; ++j) a[j] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qb[j] + 32 * S));
+    for (int j = 0; j < T; ++j)
+        a[j] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qb[j] + 32 * S));
     for (int r = 0; r < kI2RowTile; ++r) {
-        const __m256i x = _mm256_load_si256(reinterpret_cast<const __m256i*>(rows + r * kI2BlockBytes));
+        const __m256i x =
+            _mm256_load_si256(reinterpret_cast<const __m256i*>(rows + r * kI2BlockBytes));
         const __m256i codes = _mm256_and_si256(_mm256_srli_epi16(x, 6 - 2 * S), mask);
         for (int j = 0; j < T; ++j) acc[r][j] = _mm256_dpbusd_avx_epi32(acc[r][j], codes, a[j]);
     }
@@ -79,19 +82,23 @@ void i2_gemv_4x128__avxvnni(const MatmulArgs& args) {
         const int8_t* q = args.a->token_q(t);
         const int32_t offset = offset_of(args, t);
         for (int64_t tile = args.tile_begin; tile < args.tile_end; ++tile) {
-            __m256i acc[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
-                              _mm256_setzero_si256()};
+            __m256i acc[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(),
+                              _mm256_setzero_si256(), _mm256_setzero_si256()};
             const uint8_t* base = w.data.get() + tile * w.col_units * kI2RowTile * kI2BlockBytes;
             for (int64_t b = args.unit_begin; b < args.unit_end; ++b) {
                 const uint8_t* rows = base + b * kI2RowTile * kI2BlockBytes;
                 _mm_prefetch(reinterpret_cast<const char*>(rows + kPrefetchBytes), _MM_HINT_NTA);
-                _mm_prefetch(reinterpret_cast<const char*>(rows + kPrefetchBytes + 64), _MM_HINT_NTA);
+                _mm_prefetch(reinterpret_cast<const char*>(rows + kPrefetchBytes + 64),
+                             _MM_HINT_NTA);
                 const int8_t* qb = q + b * kI2ColBlock;
-                for (int r = 0; r < 4; ++r) acc[r] = block_dot(acc[r], unpack_i2_block(rows + r * 32), qb);
+                for (int r = 0; r < 4; ++r)
+                    acc[r] = block_dot(acc[r], unpack_i2_block(rows + r * 32), qb);
             }
-            const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(acc[0], acc[1]), _mm256_hadd_epi32(acc[2], acc[3]));
-            const __m128i sums = _mm_sub_epi32(_mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1)),
-                                               _mm_set1_epi32(offset));
+            const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(acc[0], acc[1]),
+                                                _mm256_hadd_epi32(acc[2], acc[3]));
+            const __m128i sums = _mm_sub_epi32(
+                _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1)),
+                _mm_set1_epi32(offset));
             alignas(16) int32_t rows_out[4];
             _mm_store_si128(reinterpret_cast<__m128i*>(rows_out), sums);
             const int64_t first = tile * kI2RowTile;
