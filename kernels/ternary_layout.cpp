@@ -36,6 +36,14 @@ AlignedBuffer AlignedBuffer::allocate(size_t size) {
     return buffer;
 }
 
+AlignedBuffer AlignedBuffer::borrow(const uint8_t* bytes, size_t size) {
+    AlignedBuffer buffer;
+    buffer.data = {const_cast<uint8_t*>(bytes), [](void*) {}};  // kernels only read weights
+    buffer.size = size;
+    buffer.borrowed = true;
+    return buffer;
+}
+
 int64_t layout_row_tile(TernaryLayout layout) {
     switch (layout) {
         case TernaryLayout::ref: return 1;
@@ -57,13 +65,13 @@ int8_t trit_at(const PackedTernary& m, const int8_t* trits, int64_t first_row, i
 
 void pack_i2_tile(PackedTernary& m, int64_t tile, const int8_t* trits) {
     const int64_t first_row = tile * kI2RowTile;
-    for (int64_t b = 0; b < m.col_units; ++b) {
-        for (int64_t r = 0; r < kI2RowTile; ++r) {
-            uint8_t* out = m.data.get() + ((tile * m.col_units + b) * kI2RowTile + r) * kI2BlockBytes;
+    for (int64_t row = first_row; row < first_row + kI2RowTile; ++row) {
+        for (int64_t b = 0; b < m.col_units; ++b) {
+            uint8_t* out = m.data.get() + (row * m.col_units + b) * kI2BlockBytes;
             for (int64_t j = 0; j < 32; ++j) {
                 uint8_t byte = 0;
                 for (int q = 0; q < 4; ++q) {
-                    const int8_t t = trit_at(m, trits, first_row, first_row + r, b * kI2ColBlock + j + 32 * q);
+                    const int8_t t = trit_at(m, trits, first_row, row, b * kI2ColBlock + j + 32 * q);
                     byte |= static_cast<uint8_t>((t + 1) << (6 - 2 * q));
                 }
                 out[j] = byte;
@@ -171,11 +179,9 @@ void unpack_row(const PackedTernary& m, int64_t row, int8_t* trits) {
             return;
         }
         case TernaryLayout::i2: {
-            const int64_t tile = row / kI2RowTile, r = row % kI2RowTile;
             for (int64_t c = 0; c < m.cols; ++c) {
                 const int64_t b = c / kI2ColBlock, within = c % kI2ColBlock;
-                const uint8_t byte =
-                    m.data.get()[((tile * m.col_units + b) * kI2RowTile + r) * kI2BlockBytes + within % 32];
+                const uint8_t byte = i2_block(m, row, b)[within % 32];
                 trits[c] = static_cast<int8_t>(((byte >> (6 - 2 * (within / 32))) & 3) - 1);
             }
             return;

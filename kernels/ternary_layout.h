@@ -6,12 +6,14 @@
 // ref: 2-bit codes t+1, row-major, element k in byte k/4 at bits 2*(k%4); rows padded to 128
 //      elements with code 1. Read only by the scalar reference kernel.
 //
-// i2 (multiply-add kernels): rows in tiles of 4 (padding rows are all-zero weights), columns
-//      padded to a multiple of 128 with zero weights. For tile t, 128-column block b and row r
-//      of the tile, 32 bytes at ((t * blocks + b) * 4 + r) * 32 hold the codes t+1 of columns
-//      b*128 + j + 32*q in byte j at bit shift 6 - 2q (q = 0..3): the I2_S interleave, so one
-//      32-byte load, three shifts and four masks give four vectors of 32 consecutive codes.
-//
+// i2 (multiply-add kernels): rows padded to a multiple of 4 (padding rows are all-zero weights),
+//      columns padded to a multiple of 128 with zero weights. Row r's 128-column blocks are
+//      contiguous: the 32 bytes at (r * blocks + b) * 32 hold the codes t+1 of columns
+//      b*128 + j + 32*q in byte j at bit shift 6 - 2q (q = 0..3), so one 32-byte load, three
+//      shifts and four masks give four vectors of 32 consecutive codes. This is exactly the I2_S
+//      file layout of a row-major tensor, so an I2_S tensor with 128-multiple rows, a
+//      4-multiple row count and 32-byte alignment is used in place, straight from the mapped
+//      file. Kernels take rows four at a time (a "tile").
 // tl3 (lookup-table kernels): columns padded to a multiple of 24 with zero weights and cut into
 //      groups of 3; a group's weights (w0, w1, w2) become v = 9 w0 + 3 w1 + w2 in [-13, 13],
 //      stored as index |v| (4 bits) and sign (v < 0). Rows in tiles of 32. For tile t and octet o
@@ -41,11 +43,13 @@ constexpr int64_t kTl3GroupCols = 3;
 constexpr int64_t kTl3OctetCols = 24;
 constexpr int64_t kTl3OctetBytes = 160;
 
-// 64-byte aligned bytes, owned.
+// 64-byte aligned bytes, owned; or bytes borrowed from elsewhere (a mapped file), not freed.
 struct AlignedBuffer {
     std::unique_ptr<uint8_t, void (*)(void*)> data{nullptr, std::free};
     size_t size = 0;
+    bool borrowed = false;
     static AlignedBuffer allocate(size_t size);
+    static AlignedBuffer borrow(const uint8_t* bytes, size_t size);
     uint8_t* get() const { return data.get(); }
 };
 
@@ -61,6 +65,11 @@ struct PackedTernary {
 
     uint64_t bytes() const { return data.size + neg_count.size() * sizeof(int32_t); }
 };
+
+// The 32 bytes of i2 row `row`, 128-column block `b`.
+inline const uint8_t* i2_block(const PackedTernary& m, int64_t row, int64_t b) {
+    return m.data.get() + (row * m.col_units + b) * kI2BlockBytes;
+}
 
 // Allocates a packed matrix (contents undefined until packed).
 PackedTernary allocate_packed(TernaryLayout layout, int64_t rows, int64_t cols);

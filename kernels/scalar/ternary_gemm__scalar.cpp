@@ -33,7 +33,7 @@ void i2_gemm__scalar(const MatmulArgs& args) {
                 if (row >= w.rows) break;
                 int32_t sum = 0;  // sum of (t + 1) * q, then minus sum of q
                 for (int64_t b = args.unit_begin; b < args.unit_end; ++b) {
-                    const uint8_t* bytes = w.data.get() + ((tile * w.col_units + b) * kI2RowTile + r) * kI2BlockBytes;
+                    const uint8_t* bytes = i2_block(w, row, b);
                     for (int q4 = 0; q4 < 4; ++q4) {
                         for (int j = 0; j < 32; ++j) {
                             const int code = (bytes[j] >> (6 - 2 * q4)) & 3;

@@ -23,13 +23,13 @@ void row_tokens(const MatmulArgs& args, int64_t tile, int64_t r, int64_t t0) {
         q[j] = args.a->token_q(t0 + j);
         acc32[j] = _mm256_setzero_si256();
     }
-    const uint8_t* row = w.data.get() + (tile * w.col_units * kI2RowTile + r) * kI2BlockBytes;
+    const uint8_t* row = i2_block(w, tile * kI2RowTile + r, 0);
     for (int64_t b = args.unit_begin; b < args.unit_end;) {
         const int64_t chunk_end = std::min(args.unit_end, b + kI2BlocksPerWiden);
         __m256i acc16[T];
         for (int j = 0; j < T; ++j) acc16[j] = _mm256_setzero_si256();
         for (; b < chunk_end; ++b) {
-            const I2Codes codes = unpack_i2_block(row + b * kI2RowTile * kI2BlockBytes);
+            const I2Codes codes = unpack_i2_block(row + b * kI2BlockBytes);
             for (int j = 0; j < T; ++j) acc16[j] = _mm256_add_epi16(acc16[j], i2_block_dot(codes, q[j] + b * kI2ColBlock));
         }
         for (int j = 0; j < T; ++j) acc32[j] = _mm256_add_epi32(acc32[j], _mm256_madd_epi16(acc16[j], ones));

@@ -9,8 +9,8 @@ namespace tern::kernels {
 using namespace avx2;
 
 namespace {
-// How far ahead of the current block the weight stream is prefetched (non-temporal, so the
-// activations stay in L1). Tuned on the 2B-4T shapes.
+// How far ahead of the current block each row's weight stream is prefetched (non-temporal, so
+// the activations stay in L1). Tuned on the 2B-4T shapes.
 constexpr int64_t kPrefetchBytes = 4096;
 }  // namespace
 
@@ -23,30 +23,34 @@ void i2_gemv_4x128__avx2(const MatmulArgs& args) {
         int32_t offset = 0;
         for (int64_t b = args.unit_begin; b < args.unit_end; ++b) offset += block_sums[b];
         for (int64_t tile = args.tile_begin; tile < args.tile_end; ++tile) {
-            __m256i acc32[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
-                                _mm256_setzero_si256()};
-            const uint8_t* base = w.data.get() + tile * w.col_units * kI2RowTile * kI2BlockBytes;
+            __m256i acc32[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(),
+                                _mm256_setzero_si256(), _mm256_setzero_si256()};
+            const uint8_t* row0 = i2_block(w, tile * kI2RowTile, 0);
+            const int64_t row_bytes = w.col_units * kI2BlockBytes;
             for (int64_t b = args.unit_begin; b < args.unit_end;) {
                 const int64_t chunk_end = std::min(args.unit_end, b + kI2BlocksPerWiden);
-                __m256i acc16[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
-                                    _mm256_setzero_si256()};
+                __m256i acc16[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(),
+                                    _mm256_setzero_si256(), _mm256_setzero_si256()};
                 for (; b < chunk_end; ++b) {
-                    const uint8_t* rows = base + b * kI2RowTile * kI2BlockBytes;
+                    const uint8_t* blocks =
+                        row0 + b * kI2BlockBytes;  // row r's block at + r * row_bytes
                     const int8_t* qb = q + b * kI2ColBlock;
-                    _mm_prefetch(reinterpret_cast<const char*>(rows + kPrefetchBytes), _MM_HINT_NTA);
-                    _mm_prefetch(reinterpret_cast<const char*>(rows + kPrefetchBytes + 64), _MM_HINT_NTA);
+                    if (b % 2 == 0) prefetch_rows(blocks + kPrefetchBytes, row_bytes);
                     for (int r = 0; r < 4; ++r) {
-                        acc16[r] = _mm256_add_epi16(acc16[r], i2_block_dot(unpack_i2_block(rows + r * 32), qb));
+                        acc16[r] = _mm256_add_epi16(
+                            acc16[r], i2_block_dot(unpack_i2_block(blocks + r * row_bytes), qb));
                     }
                 }
-                for (int r = 0; r < 4; ++r) acc32[r] = _mm256_add_epi32(acc32[r], _mm256_madd_epi16(acc16[r], ones));
+                for (int r = 0; r < 4; ++r)
+                    acc32[r] = _mm256_add_epi32(acc32[r], _mm256_madd_epi16(acc16[r], ones));
             }
             // Horizontal sums of the 4 rows at once: lanes [r0 r1 r2 r3] after the adds.
             const __m256i h01 = _mm256_hadd_epi32(acc32[0], acc32[1]);
             const __m256i h23 = _mm256_hadd_epi32(acc32[2], acc32[3]);
             const __m256i h = _mm256_hadd_epi32(h01, h23);
-            const __m128i sums = _mm_sub_epi32(_mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1)),
-                                               _mm_set1_epi32(offset));
+            const __m128i sums = _mm_sub_epi32(
+                _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1)),
+                _mm_set1_epi32(offset));
             alignas(16) int32_t rows_out[4];
             _mm_store_si128(reinterpret_cast<__m128i*>(rows_out), sums);
             const int64_t first = tile * kI2RowTile;

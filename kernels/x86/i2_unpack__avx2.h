@@ -15,7 +15,8 @@ struct I2Codes {
 inline I2Codes unpack_i2_block(const uint8_t* bytes) {
     const __m256i mask = _mm256_set1_epi8(3);
     const __m256i x = _mm256_load_si256(reinterpret_cast<const __m256i*>(bytes));
-    return {{_mm256_and_si256(_mm256_srli_epi16(x, 6), mask), _mm256_and_si256(_mm256_srli_epi16(x, 4), mask),
+    return {{_mm256_and_si256(_mm256_srli_epi16(x, 6), mask),
+             _mm256_and_si256(_mm256_srli_epi16(x, 4), mask),
              _mm256_and_si256(_mm256_srli_epi16(x, 2), mask), _mm256_and_si256(x, mask)}};
 }
 
@@ -27,6 +28,12 @@ inline __m256i i2_block_dot(const I2Codes& codes, const int8_t* q) {
     const __m256i p2 = _mm256_maddubs_epi16(codes.c[2], _mm256_loadu_si256(a + 2));
     const __m256i p3 = _mm256_maddubs_epi16(codes.c[3], _mm256_loadu_si256(a + 3));
     return _mm256_add_epi16(_mm256_add_epi16(p0, p1), _mm256_add_epi16(p2, p3));
+}
+
+// Prefetches (non-temporal) the cache line at `address` in each of a tile's four i2 rows.
+inline void prefetch_rows(const uint8_t* address, int64_t row_bytes) {
+    for (int r = 0; r < 4; ++r)
+        _mm_prefetch(reinterpret_cast<const char*>(address + r * row_bytes), _MM_HINT_NTA);
 }
 
 // Sum of the 8 int32 lanes.

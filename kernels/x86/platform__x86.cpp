@@ -56,7 +56,7 @@ const KernelSet& avxvnni_set() {
     static const KernelSet set = [] {
         KernelSet s = avx2_set();
         s.isa = "avxvnni";
-        s.i2_gemv = {i2_gemv_4x128__avxvnni, "i2_gemv_4x128__avxvnni"};
+        s.i2_gemv = {i2_gemv_1x128__avxvnni, "i2_gemv_1x128__avxvnni"};
         s.i2_gemm = {i2_gemm_4x32x3__avxvnni, "i2_gemm_4x32x3__avxvnni"};
         s.prefer_mad = true;
         return s;

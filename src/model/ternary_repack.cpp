@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstring>
 #include <functional>
+#include <optional>
 
 namespace tern {
 
@@ -66,9 +67,44 @@ void check_scale(const TensorView& tensor, float scale) {
     }
 }
 
+// An I2_S tensor of whole 128-column blocks per row, a multiple of 4 rows and 32-byte aligned
+// data already is the i2 layout (kernels/ternary_layout.h): it is used in place from the
+// mapped file, after a check that it holds no invalid code. No copy, no extra memory.
+std::optional<TernaryMatrix> borrow_i2s(const TensorView& tensor, const kernels::KernelSet& set, ThreadPool& pool) {
+    const int64_t cols = tensor.ne[0];
+    const int64_t rows = tensor.numel() / std::max<int64_t>(1, cols);
+    const uint8_t* data = tensor.data.data();
+    if (choose_layout(set, false) != kernels::TernaryLayout::i2 || cols % kernels::kI2ColBlock != 0 ||
+        rows % kernels::kI2RowTile != 0 || reinterpret_cast<uintptr_t>(data) % 32 != 0) {
+        return std::nullopt;
+    }
+    const int64_t bytes = rows * cols / 4;
+    const int64_t chunk = int64_t{1} << 20;
+    std::atomic<bool> valid{true};
+    pool.parallel_for((bytes + chunk - 1) / chunk, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t c = begin; c < end; ++c) {
+            if (!kernels::i2s_codes_valid(data + c * chunk, std::min(chunk, bytes - c * chunk))) valid = false;
+        }
+    });
+    if (!valid) invalid_code(tensor);
+    TernaryMatrix m;
+    m.packed.layout = kernels::TernaryLayout::i2;
+    m.packed.rows = rows;
+    m.packed.cols = cols;
+    m.packed.row_tiles = rows / kernels::kI2RowTile;
+    m.packed.col_units = cols / kernels::kI2ColBlock;
+    m.packed.data = kernels::AlignedBuffer::borrow(data, static_cast<size_t>(bytes));
+    m.group_size = cols;
+    return m;
+}
+
 TernaryMatrix repack_i2s(const TensorView& tensor, const kernels::KernelSet& set, ThreadPool& pool) {
     const float scale = kernels::i2s_scale(tensor.data.data(), tensor.numel());
     check_scale(tensor, scale);
+    if (auto borrowed = borrow_i2s(tensor, set, pool)) {
+        borrowed->scales = {scale};
+        return std::move(*borrowed);
+    }
     const int64_t cols = tensor.ne[0];
     TernaryMatrix m = pack(tensor, set, pool, false,
                            [&](int64_t first, int64_t count, int8_t* trits) {

@@ -76,7 +76,8 @@ public:
             w.ternary = true;
             w.quantize_input = true;
             w.ternary_matrix = repack_ternary(tensor, active_kernels(), pool_);
-            file_.release_pages(tensor);  // only the repacked copy is used from now on
+            // Only the repacked copy is used from now on (unless the file's bytes are used in place).
+            if (!w.ternary_matrix.packed.data.borrowed) file_.release_pages(tensor);
         } else if (bitlinear) {
             w.quantize_input = true;
             if (auto matrix = ternarize_float(tensor, active_kernels(), pool_)) {
