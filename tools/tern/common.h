@@ -58,7 +58,7 @@ struct GenerationFlags {
     int64_t n_predict = 128;
     int threads = 0;
     int64_t ctx = 0;
-    int64_t batch = 512;
+    int64_t batch = 128;
     float temperature = 0.8f;
     int top_k = 40;
     float top_p = 0.95f;
