@@ -1,10 +1,13 @@
-// Kernel benchmarks at the BitNet-b1.58-2B-4T and 0.7B shapes: every ternary kernel strategy
-// (LUT, MAD, scalar) as GEMV (1 token) and GEMM (128 tokens) on 1 and 2 threads, with a memory
-// read-bandwidth probe run first in the same process so GEMV figures read as % of the roof.
+// Kernel benchmarks at the BitNet-b1.58-2B-4T and 0.7B shapes: the output layer (F16, Q8_0) and
+// every ternary kernel strategy (LUT, MAD, scalar) as GEMV (1 token) and GEMM (128 tokens) on 1 and
+// 2 threads, with a memory read-bandwidth probe run first in the same process so GEMV figures read
+// as % of the roof.
 //
 // GEMV weights stream from DRAM: each benchmark cycles through enough copies of the matrix
 // (>= 512 MiB) that no cache holds them, as in real decoding where every layer is read once.
 #include "kernels/dispatch.h"
+#include "kernels/float_kernels.h"
+#include "kernels/float_rows.h"
 #include "kernels/ternary_layout.h"
 #include "kernels/ternary_matmul.h"
 #include "util/thread_pool.h"
@@ -44,8 +47,8 @@ struct Shape {
 };
 
 const Shape kShapes[] = {
-    {"2b4t", "qo", 2560, 2560},    {"2b4t", "kv", 640, 2560},     {"2b4t", "gate_up", 6912, 2560},
-    {"2b4t", "down", 2560, 6912},  {"0.7b", "qkvo", 1536, 1536},  {"0.7b", "gate_up", 4096, 1536},
+    {"2b4t", "qo", 2560, 2560},   {"2b4t", "kv", 640, 2560},    {"2b4t", "gate_up", 6912, 2560},
+    {"2b4t", "down", 2560, 6912}, {"0.7b", "qkvo", 1536, 1536}, {"0.7b", "gate_up", 4096, 1536},
     {"0.7b", "down", 1536, 4096},
 };
 
@@ -59,7 +62,9 @@ struct Fixture {
     ActivationBatch acts;
 };
 
-const KernelSet& best_set() { return *supported_kernel_sets().front(); }
+const KernelSet& best_set() {
+    return *supported_kernel_sets().front();
+}
 
 const KernelSet* plain_set() {
     const auto sets = supported_kernel_sets();
@@ -72,7 +77,8 @@ TernaryLayout layout_of(Strategy s) {
 
 Fixture& fixture(const Shape& shape, Strategy strategy, int64_t n_tokens) {
     static std::map<std::string, std::unique_ptr<Fixture>> cache;
-    const std::string key = std::string(shape.model) + shape.name + kStrategyNames[strategy] + std::to_string(n_tokens);
+    const std::string key =
+        std::string(shape.model) + shape.name + kStrategyNames[strategy] + std::to_string(n_tokens);
     auto& slot = cache[key];
     if (slot) return *slot;
     cache.clear();  // keep at most one fixture's copies in memory
@@ -87,7 +93,8 @@ Fixture& fixture(const Shape& shape, Strategy strategy, int64_t n_tokens) {
     for (auto& t : trits) t = static_cast<int8_t>(trit(rng));
     pack_row_tiles(first, 0, first.row_tiles, trits.data());
     const uint64_t bytes = first.bytes();
-    const int64_t copies = n_tokens == 1 ? std::max<int64_t>(1, static_cast<int64_t>((512ull << 20) / bytes)) : 1;
+    const int64_t copies =
+        n_tokens == 1 ? std::max<int64_t>(1, static_cast<int64_t>((512ull << 20) / bytes)) : 1;
     f->copies.push_back(std::move(first));
     for (int64_t c = 1; c < copies; ++c) {
         PackedTernary copy = allocate_packed(layout, shape.m, shape.k);
@@ -106,8 +113,11 @@ Fixture& fixture(const Shape& shape, Strategy strategy, int64_t n_tokens) {
     return *f;
 }
 
-void BM_ternary(benchmark::State& state, Shape shape, Strategy strategy, int64_t n_tokens, int threads) {
-    const KernelSet& set = strategy == kScalar ? scalar_kernels() : strategy == kMadPlain ? *plain_set() : best_set();
+void BM_ternary(benchmark::State& state, Shape shape, Strategy strategy, int64_t n_tokens,
+                int threads) {
+    const KernelSet& set = strategy == kScalar     ? scalar_kernels()
+                           : strategy == kMadPlain ? *plain_set()
+                                                   : best_set();
     const NamedKernel& kernel = strategy == kLut ? (n_tokens == 1 ? set.tl3_gemv : set.tl3_gemm)
                                 : strategy == kScalar ? set.ref_gemm
                                                       : (n_tokens == 1 ? set.i2_gemv : set.i2_gemm);
@@ -126,25 +136,72 @@ void BM_ternary(benchmark::State& state, Shape shape, Strategy strategy, int64_t
     const double iterations = static_cast<double>(state.iterations());
     const double weight_bytes = static_cast<double>(f.copies[0].bytes());
     const double macs = static_cast<double>(shape.m * shape.k * n_tokens);
-    state.counters["tokens/s"] = benchmark::Counter(iterations * static_cast<double>(n_tokens), benchmark::Counter::kIsRate);
-    state.counters["weight_GB/s"] = benchmark::Counter(iterations * weight_bytes / 1e9, benchmark::Counter::kIsRate);
-    state.counters["GMAC/s"] = benchmark::Counter(iterations * macs / 1e9, benchmark::Counter::kIsRate);
+    state.counters["tokens/s"] =
+        benchmark::Counter(iterations * static_cast<double>(n_tokens), benchmark::Counter::kIsRate);
+    state.counters["weight_GB/s"] =
+        benchmark::Counter(iterations * weight_bytes / 1e9, benchmark::Counter::kIsRate);
+    state.counters["GMAC/s"] =
+        benchmark::Counter(iterations * macs / 1e9, benchmark::Counter::kIsRate);
     state.counters["GMAC/s/core"] =
         benchmark::Counter(iterations * macs / 1e9 / threads, benchmark::Counter::kIsRate);
     state.SetLabel(kernel.name);
 }
 
+// ---- output layer (float GEMV) ----------------------------------------------------------------
+
+// The output layer of a model shape, [vocab rows x embd], as F16 (the files' lossless layer) or
+// Q8_0 (--lm-head q8). Too large for any cache, so every call streams it from DRAM; rows split
+// across threads in blocks of 64, as the graph does.
+void BM_output(benchmark::State& state, const char* model, int64_t rows, int64_t k,
+               FloatWeightFormat format, int threads) {
+    static std::map<std::string, std::vector<uint8_t>> cache;
+    const std::string key = std::string(model) + std::to_string(static_cast<int>(format));
+    if (cache.count(key) == 0) {
+        cache.clear();
+        std::vector<uint8_t> bytes(static_cast<size_t>(rows * float_row_bytes(format, k)));
+        std::mt19937 rng(3);
+        for (size_t i = 0; i < bytes.size(); i += 2) {
+            const uint16_t half =
+                static_cast<uint16_t>(0x2c00 + rng() % 0x1000);  // small finite halves
+            std::memcpy(&bytes[i], &half, 2);
+        }
+        cache[key] = std::move(bytes);
+    }
+    const std::vector<uint8_t>& w = cache[key];
+    const int64_t row_bytes = float_row_bytes(format, k);
+    std::vector<float> x(static_cast<size_t>(k), 0.5f), out(static_cast<size_t>(rows));
+    const FloatKernels& fk = *best_set().floats;
+    ThreadPool pool(threads);
+    for (auto _ : state) {
+        pool.parallel_for(rows, 64, [&](int64_t b, int64_t e) {
+            fk.gemv(format, w.data() + b * row_bytes, row_bytes, e - b, k, x.data(),
+                    out.data() + b);
+        });
+        benchmark::DoNotOptimize(out.data());
+    }
+    state.counters["weight_GB/s"] = benchmark::Counter(
+        static_cast<double>(state.iterations()) * static_cast<double>(w.size()) / 1e9,
+        benchmark::Counter::kIsRate);
+    state.counters["GMAC/s"] = benchmark::Counter(
+        static_cast<double>(state.iterations()) * static_cast<double>(rows * k) / 1e9,
+        benchmark::Counter::kIsRate);
+    state.SetLabel(format == FloatWeightFormat::f16 ? "f16" : "q8_0");
+}
+
 // Reported after the runs: achieved weight GB/s of each GEMV as a share of the measured roof.
 class RoofReporter : public benchmark::ConsoleReporter {
-public:
+  public:
     void ReportRuns(const std::vector<Run>& runs) override {
         std::vector<Run> annotated = runs;
         for (Run& run : annotated) {
             const auto it = run.counters.find("weight_GB/s");
-            const auto threads = run.benchmark_name().find("threads:2") != std::string::npos ? 2 : 1;
-            if (it != run.counters.end() && run.benchmark_name().find("/N:1/") != std::string::npos &&
+            const auto threads =
+                run.benchmark_name().find("threads:2") != std::string::npos ? 2 : 1;
+            if (it != run.counters.end() &&
+                run.benchmark_name().find("/N:1/") != std::string::npos &&
                 g_bandwidth[threads] > 0) {
-                run.counters["%roof"] = benchmark::Counter(100.0 * it->second.value / g_bandwidth[threads]);
+                run.counters["%roof"] =
+                    benchmark::Counter(100.0 * it->second.value / g_bandwidth[threads]);
             }
         }
         ConsoleReporter::ReportRuns(annotated);
@@ -152,16 +209,38 @@ public:
 };
 
 void register_all() {
+    const struct {
+        const char* model;
+        int64_t rows, k;
+    } outputs[] = {{"2b4t", 128256, 2560}, {"0.7b", 32002, 1536}};
+    for (const auto& o : outputs) {
+        for (FloatWeightFormat format : {FloatWeightFormat::f16, FloatWeightFormat::q8_0}) {
+            for (int threads : {1, 2}) {
+                const std::string name = std::string("output/") + o.model + "/" +
+                                         std::to_string(o.rows) + "x" + std::to_string(o.k) +
+                                         "/N:1/" +
+                                         (format == FloatWeightFormat::f16 ? "f16" : "q8_0") +
+                                         "/threads:" + std::to_string(threads);
+                benchmark::RegisterBenchmark(name.c_str(), BM_output, o.model, o.rows, o.k, format,
+                                             threads)
+                    ->UseRealTime()
+                    ->Unit(benchmark::kMillisecond)
+                    ->MinTime(0.5);
+            }
+        }
+    }
     for (const Shape& shape : kShapes) {
         for (int64_t n : {int64_t{1}, int64_t{128}}) {
             for (Strategy s : {kLut, kMad, kMadPlain, kScalar}) {
-                if (s == kScalar && n > 1) continue;  // the scalar reference is too slow for GEMM here
+                if (s == kScalar && n > 1)
+                    continue;  // the scalar reference is too slow for GEMM here
                 if (s == kMadPlain && plain_set() == nullptr) continue;
                 for (int threads : {1, 2}) {
-                    const std::string name = std::string("ternary/") + shape.model + "/" + shape.name + "/" +
-                                             std::to_string(shape.m) + "x" + std::to_string(shape.k) + "/N:" +
-                                             std::to_string(n) + "/" + kStrategyNames[s] + "/threads:" +
-                                             std::to_string(threads);
+                    const std::string name = std::string("ternary/") + shape.model + "/" +
+                                             shape.name + "/" + std::to_string(shape.m) + "x" +
+                                             std::to_string(shape.k) + "/N:" + std::to_string(n) +
+                                             "/" + kStrategyNames[s] +
+                                             "/threads:" + std::to_string(threads);
                     benchmark::RegisterBenchmark(name.c_str(), BM_ternary, shape, s, n, threads)
                         ->UseRealTime()
                         ->Unit(benchmark::kMicrosecond)
@@ -177,9 +256,10 @@ void register_all() {
 int main(int argc, char** argv) {
     benchmark::Initialize(&argc, argv);
     for (int threads : {1, 2}) {
-        g_bandwidth[threads] = measure_read_bandwidth(threads, size_t{1} << 30, 7);  // 1 GiB, beyond any cache
-        std::printf("memory read bandwidth, %d thread%s: %.1f GB/s (best of 7 reads of 1 GiB)\n", threads,
-                    threads > 1 ? "s" : "", g_bandwidth[threads]);
+        g_bandwidth[threads] =
+            measure_read_bandwidth(threads, size_t{1} << 30, 7);  // 1 GiB, beyond any cache
+        std::printf("memory read bandwidth, %d thread%s: %.1f GB/s (best of 7 reads of 1 GiB)\n",
+                    threads, threads > 1 ? "s" : "", g_bandwidth[threads]);
     }
     std::printf("kernel set: %s\n", best_set().isa);
     register_all();

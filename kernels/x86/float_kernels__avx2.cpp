@@ -61,8 +61,8 @@ void gemv_f16(const uint8_t* w, int64_t row_bytes, int64_t m_rows, int64_t k, co
         __m256 a0[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
         __m256 a1[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
         for (int64_t i = 0; i < k32; i += 32) {
-            _mm_prefetch(reinterpret_cast<const char*>(r0 + i) + 1024, _MM_HINT_NTA);
-            _mm_prefetch(reinterpret_cast<const char*>(r1 + i) + 1024, _MM_HINT_NTA);
+            _mm_prefetch(reinterpret_cast<const char*>(r0 + i) + 8192, _MM_HINT_NTA);
+            _mm_prefetch(reinterpret_cast<const char*>(r1 + i) + 8192, _MM_HINT_NTA);
             for (int j = 0; j < 4; ++j) {
                 const __m256 xv = _mm256_loadu_ps(x + i + 8 * j);
                 const __m256 w0 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(r0 + i + 8 * j)));
@@ -96,7 +96,7 @@ float dot_q8_0(const float* x, const uint8_t* row, int64_t k) {
     __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
     for (int64_t b = 0; b < k / 32; ++b) {
         const uint8_t* block = row + b * 34;
-        _mm_prefetch(reinterpret_cast<const char*>(block) + 1024, _MM_HINT_NTA);
+        _mm_prefetch(reinterpret_cast<const char*>(block) + 8192, _MM_HINT_NTA);
         __m256 wv[4];
         q8_0_block_weights(block, wv);
         for (int j = 0; j < 4; ++j) {

@@ -28,7 +28,8 @@ using RowDecoder = std::function<bool(int64_t first, int64_t count, int8_t* trit
 // Packs all rows through `decode`, a tile of rows per task, in parallel. Throws `invalid` if the
 // decoder reported an invalid code.
 TernaryMatrix pack(const TensorView& tensor, const kernels::KernelSet& set, ThreadPool& pool,
-                   bool grouped_scales, const RowDecoder& decode, const std::function<void()>& invalid) {
+                   bool grouped_scales, const RowDecoder& decode,
+                   const std::function<void()>& invalid) {
     TernaryMatrix m;
     const int64_t cols = tensor.ne[0];
     const int64_t rows = tensor.numel() / std::max<int64_t>(1, cols);
@@ -56,26 +57,29 @@ TernaryMatrix pack(const TensorView& tensor, const kernels::KernelSet& set, Thre
 }
 
 [[noreturn]] void invalid_code(const TensorView& tensor) {
-    throw Error(ErrorCode::model, cat("tensor ", single_quoted(tensor.name), " (", tensor_type_name(tensor.type),
-                                      ") contains the invalid 2-bit code 3"));
+    throw Error(ErrorCode::model,
+                cat("tensor ", single_quoted(tensor.name), " (", tensor_type_name(tensor.type),
+                    ") contains the invalid 2-bit code 3"));
 }
 
 void check_scale(const TensorView& tensor, float scale) {
     if (!std::isfinite(scale)) {
-        throw Error(ErrorCode::model,
-                    cat("tensor ", single_quoted(tensor.name), " has a non-finite scale (", scale, ")"));
+        throw Error(ErrorCode::model, cat("tensor ", single_quoted(tensor.name),
+                                          " has a non-finite scale (", scale, ")"));
     }
 }
 
 // An I2_S tensor of whole 128-column blocks per row, a multiple of 4 rows and 32-byte aligned
 // data already is the i2 layout (kernels/ternary_layout.h): it is used in place from the
 // mapped file, after a check that it holds no invalid code. No copy, no extra memory.
-std::optional<TernaryMatrix> borrow_i2s(const TensorView& tensor, const kernels::KernelSet& set, ThreadPool& pool) {
+std::optional<TernaryMatrix> borrow_i2s(const TensorView& tensor, const kernels::KernelSet& set,
+                                        ThreadPool& pool) {
     const int64_t cols = tensor.ne[0];
     const int64_t rows = tensor.numel() / std::max<int64_t>(1, cols);
     const uint8_t* data = tensor.data.data();
-    if (choose_layout(set, false) != kernels::TernaryLayout::i2 || cols % kernels::kI2ColBlock != 0 ||
-        rows % kernels::kI2RowTile != 0 || reinterpret_cast<uintptr_t>(data) % 32 != 0) {
+    if (choose_layout(set, false) != kernels::TernaryLayout::i2 ||
+        cols % kernels::kI2ColBlock != 0 || rows % kernels::kI2RowTile != 0 ||
+        reinterpret_cast<uintptr_t>(data) % 32 != 0) {
         return std::nullopt;
     }
     const int64_t bytes = rows * cols / 4;
@@ -83,7 +87,8 @@ std::optional<TernaryMatrix> borrow_i2s(const TensorView& tensor, const kernels:
     std::atomic<bool> valid{true};
     pool.parallel_for((bytes + chunk - 1) / chunk, 1, [&](int64_t begin, int64_t end) {
         for (int64_t c = begin; c < end; ++c) {
-            if (!kernels::i2s_codes_valid(data + c * chunk, std::min(chunk, bytes - c * chunk))) valid = false;
+            if (!kernels::i2s_codes_valid(data + c * chunk, std::min(chunk, bytes - c * chunk)))
+                valid = false;
         }
     });
     if (!valid) invalid_code(tensor);
@@ -98,7 +103,8 @@ std::optional<TernaryMatrix> borrow_i2s(const TensorView& tensor, const kernels:
     return m;
 }
 
-TernaryMatrix repack_i2s(const TensorView& tensor, const kernels::KernelSet& set, ThreadPool& pool) {
+TernaryMatrix repack_i2s(const TensorView& tensor, const kernels::KernelSet& set,
+                         ThreadPool& pool) {
     const float scale = kernels::i2s_scale(tensor.data.data(), tensor.numel());
     check_scale(tensor, scale);
     if (auto borrowed = borrow_i2s(tensor, set, pool)) {
@@ -106,11 +112,12 @@ TernaryMatrix repack_i2s(const TensorView& tensor, const kernels::KernelSet& set
         return std::move(*borrowed);
     }
     const int64_t cols = tensor.ne[0];
-    TernaryMatrix m = pack(tensor, set, pool, false,
-                           [&](int64_t first, int64_t count, int8_t* trits) {
-                               return kernels::i2s_decode(tensor.data.data(), first * cols, count * cols, trits);
-                           },
-                           [&] { invalid_code(tensor); });
+    TernaryMatrix m = pack(
+        tensor, set, pool, false,
+        [&](int64_t first, int64_t count, int8_t* trits) {
+            return kernels::i2s_decode(tensor.data.data(), first * cols, count * cols, trits);
+        },
+        [&] { invalid_code(tensor); });
     m.scales = {scale};
     return m;
 }
@@ -167,25 +174,36 @@ TernaryMatrix repack_tq(const TensorView& tensor, const kernels::KernelSet& set,
 
 }  // namespace
 
-TernaryMatrix repack_ternary(const TensorView& tensor, const kernels::KernelSet& set, ThreadPool& pool) {
+TernaryMatrix repack_ternary(const TensorView& tensor, const kernels::KernelSet& set,
+                             ThreadPool& pool) {
     switch (tensor.type) {
-        case TensorType::i2_s: return repack_i2s(tensor, set, pool);
+        case TensorType::i2_s:
+            return repack_i2s(tensor, set, pool);
         case TensorType::tq1_0:
-        case TensorType::tq2_0: return repack_tq(tensor, set, pool);
-        default: break;
+        case TensorType::tq2_0:
+            return repack_tq(tensor, set, pool);
+        default:
+            break;
     }
     throw Error(ErrorCode::model, cat("tensor ", single_quoted(tensor.name), " of type ",
                                       tensor_type_name(tensor.type), " is not ternary"));
 }
 
-std::optional<TernaryMatrix> ternarize_float(const TensorView& tensor, const kernels::KernelSet& set,
-                                             ThreadPool& pool) {
+std::optional<TernaryMatrix> ternarize_float(const TensorView& tensor,
+                                             const kernels::KernelSet& set, ThreadPool& pool) {
     kernels::FloatWeightFormat format;
     switch (tensor.type) {
-        case TensorType::f32: format = kernels::FloatWeightFormat::f32; break;
-        case TensorType::f16: format = kernels::FloatWeightFormat::f16; break;
-        case TensorType::bf16: format = kernels::FloatWeightFormat::bf16; break;
-        default: return std::nullopt;
+        case TensorType::f32:
+            format = kernels::FloatWeightFormat::f32;
+            break;
+        case TensorType::f16:
+            format = kernels::FloatWeightFormat::f16;
+            break;
+        case TensorType::bf16:
+            format = kernels::FloatWeightFormat::bf16;
+            break;
+        default:
+            return std::nullopt;
     }
     const int64_t cols = tensor.ne[0];
     const int64_t rows = tensor.numel() / std::max<int64_t>(1, cols);
@@ -209,7 +227,8 @@ std::optional<TernaryMatrix> ternarize_float(const TensorView& tensor, const ker
         [&](int64_t first, int64_t count, int8_t* trits) {
             std::vector<float> values(static_cast<size_t>(cols));
             for (int64_t r = 0; r < count; ++r) {
-                kernels::dequantize_row(format, tensor.data.data() + (first + r) * row_bytes, cols, values.data());
+                kernels::dequantize_row(format, tensor.data.data() + (first + r) * row_bytes, cols,
+                                        values.data());
                 for (int64_t c = 0; c < cols; ++c) {
                     const float v = values[static_cast<size_t>(c)];
                     if (v != 0.0f && v != scale && v != -scale) return false;

@@ -1,9 +1,9 @@
 // Preparing ternary tensors at load: I2_S used in place as the i2 layout, or repacked, with the
 // same weights either way and the same check for invalid codes.
+#include "model/ternary_repack.h"
 #include "graph/kernel_choice.h"
 #include "kernels/ternary_formats.h"
 #include "kernels/ternary_layout.h"
-#include "model/ternary_repack.h"
 #include "support/gguf_edit.h"
 #include "util/thread_pool.h"
 
@@ -24,7 +24,7 @@ using ::testing::HasSubstr;
 
 // Sets TERN_KERNEL for the life of the object.
 class ForcedKernel {
-public:
+  public:
     explicit ForcedKernel(const char* kernel) { ::setenv("TERN_KERNEL", kernel, 1); }
     ~ForcedKernel() { ::unsetenv("TERN_KERNEL"); }
 };
@@ -41,7 +41,8 @@ TEST(TernaryRepack, I2sIsUsedInPlaceAsTheI2LayoutAndHoldsTheSameWeights) {
     write_dummy_model(tiny_spec(), dir / "a.gguf");
     const GgufFile file = GgufFile::open(dir / "a.gguf");
     ThreadPool pool(2);
-    for (const char* name : {"blk.0.attn_q.weight", "blk.0.attn_k.weight", "blk.1.ffn_down.weight"}) {
+    for (const char* name :
+         {"blk.0.attn_q.weight", "blk.0.attn_k.weight", "blk.1.ffn_down.weight"}) {
         SCOPED_TRACE(name);
         const TensorView& tensor = *file.find_tensor(name);
         const int64_t cols = tensor.ne[0], rows = tensor.numel() / cols;
@@ -61,7 +62,8 @@ TEST(TernaryRepack, I2sIsUsedInPlaceAsTheI2LayoutAndHoldsTheSameWeights) {
             std::vector<int8_t> row(static_cast<size_t>(cols));
             for (int64_t r = 0; r < rows; ++r) {
                 kernels::unpack_row(m.packed, r, row.data());
-                ASSERT_TRUE(std::equal(row.begin(), row.end(), expected.begin() + r * cols)) << "row " << r;
+                ASSERT_TRUE(std::equal(row.begin(), row.end(), expected.begin() + r * cols))
+                    << "row " << r;
             }
         }
     }
@@ -75,7 +77,8 @@ TEST(TernaryRepack, InvalidCodeIsRejectedWhetherUsedInPlaceOrRepacked) {
     const TensorView* down = image.find_tensor("blk.1.ffn_down.weight");
     const size_t first = static_cast<size_t>(down->data.data() - bytes.data());
     const size_t last = first + static_cast<size_t>(down->numel() / 4) - 1;
-    for (const auto& [at, value] : {std::pair{first, uint8_t{0xC0}}, std::pair{last, uint8_t{0x03}}}) {
+    for (const auto& [at, value] :
+         {std::pair{first, uint8_t{0xC0}}, std::pair{last, uint8_t{0x03}}}) {
         std::vector<uint8_t> bad = bytes;
         bad[at] = value;  // one code 3: the first code of the tensor, then the last
         write_bytes(dir / "bad.gguf", bad);
@@ -88,7 +91,9 @@ TEST(TernaryRepack, InvalidCodeIsRejectedWhetherUsedInPlaceOrRepacked) {
                 repack_ternary(*file.find_tensor("blk.1.ffn_down.weight"), active_kernels(), pool);
                 ADD_FAILURE() << "no error for a code 3 at byte " << at;
             } catch (const Error& e) {
-                EXPECT_THAT(e.what(), HasSubstr("'blk.1.ffn_down.weight' (i2_s) contains the invalid 2-bit code 3"));
+                EXPECT_THAT(
+                    e.what(),
+                    HasSubstr("'blk.1.ffn_down.weight' (i2_s) contains the invalid 2-bit code 3"));
             }
         }
     }
