@@ -59,6 +59,9 @@ using QuantizeRowFn = QuantizedRowInfo (*)(const float* x, int64_t n, int8_t* q)
 // Builds tl3 tables for tokens [token_begin, token_end) of a batch (tables already sized).
 using BuildTablesFn = void (*)(ActivationBatch& a, int64_t token_begin, int64_t token_end);
 
+// Packs row tiles [tile_begin, tile_end) into a matrix's layout, as pack_row_tiles does.
+using PackTilesFn = void (*)(PackedTernary& m, int64_t tile_begin, int64_t tile_end, const int8_t* trits);
+
 // A kernel with the name it is reported by (format_op_tile__isa).
 struct NamedKernel {
     MatmulFn fn = nullptr;
@@ -74,6 +77,7 @@ struct KernelSet {
     NamedKernel i2_gemv, i2_gemm;    // i2 layout: one token / many tokens
     NamedKernel tl3_gemv, tl3_gemm;  // tl3 layout: one token / many tokens
     const FloatKernels* floats = nullptr;  // the graph's float operations, canonical order
+    PackTilesFn pack_tl3 = pack_row_tiles;  // a faster tl3 packer where the ISA has one
     bool prefer_mad = false;  // its multiply-add (i2) kernels beat its LUT (tl3) ones (kernel_bench)
 };
 

@@ -27,14 +27,16 @@ std::vector<int8_t> make_trits(int64_t n, Weights kind, uint32_t seed) {
     std::mt19937 rng(seed);
     std::uniform_int_distribution<int> dist(-1, 1);
     for (auto& v : t) {
-        v = kind == Weights::random ? static_cast<int8_t>(dist(rng))
-            : kind == Weights::all_plus ? int8_t{1}
-            : kind == Weights::all_minus ? int8_t{-1} : int8_t{0};
+        v = kind == Weights::random      ? static_cast<int8_t>(dist(rng))
+            : kind == Weights::all_plus  ? int8_t{1}
+            : kind == Weights::all_minus ? int8_t{-1}
+                                         : int8_t{0};
     }
     return t;
 }
 
-void fill_batch(ActivationBatch& a, int64_t n, int64_t k, Acts kind, uint32_t seed, int64_t q_offset) {
+void fill_batch(ActivationBatch& a, int64_t n, int64_t k, Acts kind, uint32_t seed,
+                int64_t q_offset) {
     a.q_offset = q_offset;
     resize_batch(a, n, k);
     std::mt19937 rng(seed);
@@ -42,9 +44,10 @@ void fill_batch(ActivationBatch& a, int64_t n, int64_t k, Acts kind, uint32_t se
     for (int64_t t = 0; t < n; ++t) {
         auto* q = const_cast<int8_t*>(a.token_q(t));
         for (int64_t c = 0; c < k; ++c) {
-            q[c] = kind == Acts::random ? static_cast<int8_t>(dist(rng))
+            q[c] = kind == Acts::random    ? static_cast<int8_t>(dist(rng))
                    : kind == Acts::all_max ? int8_t{127}
-                   : kind == Acts::all_min ? int8_t{-128} : int8_t{0};
+                   : kind == Acts::all_min ? int8_t{-128}
+                                           : int8_t{0};
         }
         finish_token(a, t);
     }
@@ -61,7 +64,8 @@ PackedTernary pack(TernaryLayout layout, const std::vector<int8_t>& trits, int64
 
 // Runs one kernel over the whole matrix and all tokens, split into a few uneven calls (tile and
 // token sub-ranges), the way threads split it.
-std::vector<int32_t> run(const NamedKernel& kernel, const PackedTernary& w, const ActivationBatch& a) {
+std::vector<int32_t> run(const NamedKernel& kernel, const PackedTernary& w,
+                         const ActivationBatch& a) {
     std::vector<int32_t> out(static_cast<size_t>(a.n_tokens * w.rows), INT32_MIN);
     const int64_t tiles = w.row_tiles;
     const int64_t split_tile = tiles > 2 ? tiles / 3 : 0;
@@ -76,10 +80,12 @@ std::vector<int32_t> run(const NamedKernel& kernel, const PackedTernary& w, cons
     return out;
 }
 
-std::vector<int32_t> reference(const std::vector<int8_t>& trits, int64_t m, int64_t k, const ActivationBatch& a) {
+std::vector<int32_t> reference(const std::vector<int8_t>& trits, int64_t m, int64_t k,
+                               const ActivationBatch& a) {
     const int64_t row_bytes = ternary_ref_row_bytes(k);
     std::vector<uint8_t> codes(static_cast<size_t>(m * row_bytes));
-    for (int64_t r = 0; r < m; ++r) ternary_ref_pack_row(trits.data() + r * k, k, codes.data() + r * row_bytes);
+    for (int64_t r = 0; r < m; ++r)
+        ternary_ref_pack_row(trits.data() + r * k, k, codes.data() + r * row_bytes);
     std::vector<int32_t> out(static_cast<size_t>(a.n_tokens * m));
     for (int64_t t = 0; t < a.n_tokens; ++t) {
         ternary_gemm_ref(codes.data(), row_bytes, m, k, a.token_q(t), 0, 1, out.data() + t * m, 0);
@@ -97,7 +103,8 @@ struct Case {
 std::string describe(const Case& c) {
     return "M=" + std::to_string(c.m) + " K=" + std::to_string(c.k) + " N=" + std::to_string(c.n) +
            " weights=" + std::to_string(static_cast<int>(c.weights)) +
-           " acts=" + std::to_string(static_cast<int>(c.acts)) + " q_offset=" + std::to_string(c.q_offset);
+           " acts=" + std::to_string(static_cast<int>(c.acts)) +
+           " q_offset=" + std::to_string(c.q_offset);
 }
 
 void check_all_kernels(const Case& c) {
@@ -113,8 +120,10 @@ void check_all_kernels(const Case& c) {
         const struct {
             TernaryLayout layout;
             const NamedKernel* kernel;
-        } runs[] = {{TernaryLayout::ref, &set->ref_gemm}, {TernaryLayout::i2, &set->i2_gemv},
-                    {TernaryLayout::i2, &set->i2_gemm}, {TernaryLayout::tl3, &set->tl3_gemv},
+        } runs[] = {{TernaryLayout::ref, &set->ref_gemm},
+                    {TernaryLayout::i2, &set->i2_gemv},
+                    {TernaryLayout::i2, &set->i2_gemm},
+                    {TernaryLayout::tl3, &set->tl3_gemv},
                     {TernaryLayout::tl3, &set->tl3_gemm}};
         for (const auto& r : runs) {
             SCOPED_TRACE(r.kernel->name);
@@ -138,8 +147,8 @@ TEST(TernaryKernels, SmallAndOddShapes) {
 
 TEST(TernaryKernels, ModelShapes) {
     // 2B-4T (2560, 6912), 0.7B (1536, 4096), 3B (3200, 8640) widths and depths.
-    const std::pair<int64_t, int64_t> shapes[] = {{640, 2560}, {2560, 2560}, {96, 6912}, {640, 1536},
-                                                  {40, 4096}, {64, 3200}, {35, 8640}};
+    const std::pair<int64_t, int64_t> shapes[] = {
+        {640, 2560}, {2560, 2560}, {96, 6912}, {640, 1536}, {40, 4096}, {64, 3200}, {35, 8640}};
     for (const auto& [m, k] : shapes) {
         check_all_kernels({m, k, 1});
         check_all_kernels({m, k, 8});
@@ -159,7 +168,8 @@ TEST(TernaryKernels, ExtremeActivationsAndWeightsDoNotOverflow) {
 }
 
 TEST(TernaryKernels, UnalignedActivations) {
-    for (int64_t offset : {1, 3, 17, 31}) check_all_kernels({37, 1000, 9, Weights::random, Acts::random, offset});
+    for (int64_t offset : {1, 3, 17, 31})
+        check_all_kernels({37, 1000, 9, Weights::random, Acts::random, offset});
 }
 
 TEST(TernaryKernels, ColumnRangesForGroupedScales) {
@@ -182,7 +192,8 @@ TEST(TernaryKernels, ColumnRangesForGroupedScales) {
                 for (int64_t t = 0; t < n; ++t) {
                     for (int64_t r = 0; r < m; ++r) {
                         int32_t expected = 0;
-                        for (int64_t col = b0 * 128; col < b1 * 128; ++col) expected += trits[r * k + col] * a.token_q(t)[col];
+                        for (int64_t col = b0 * 128; col < b1 * 128; ++col)
+                            expected += trits[r * k + col] * a.token_q(t)[col];
                         ASSERT_EQ(out[t * m + r], expected) << "blocks " << b0 << ".." << b1;
                     }
                 }
@@ -206,6 +217,34 @@ TEST(TernaryLayouts, PackingRoundTrips) {
     }
 }
 
+TEST(TernaryLayouts, EverySetsTl3PackerWritesThePortableBytes) {
+    for (auto [m, k] : {std::pair<int64_t, int64_t>{1, 1},
+                        {5, 130},
+                        {33, 24},
+                        {64, 2560},
+                        {70, 1000},
+                        {40, 6912}}) {
+        for (Weights kind : {Weights::random, Weights::all_minus, Weights::all_plus}) {
+            const auto trits = make_trits(m * k, kind, static_cast<uint32_t>(m * k));
+            const PackedTernary expected = pack(TernaryLayout::tl3, trits, m, k);
+            for (const KernelSet* set : supported_kernel_sets()) {
+                SCOPED_TRACE(std::string(set->isa) + " " + std::to_string(m) + "x" +
+                             std::to_string(k));
+                PackedTernary got = allocate_packed(TernaryLayout::tl3, m, k);
+                std::memset(got.data.get(), 0xAB, got.data.size);  // no byte may be left unwritten
+                std::fill(got.neg_count.begin(), got.neg_count.end(), -7);
+                // Two calls, the second starting mid-matrix, as the loader's tasks do; only the
+                // live rows of the last tile are present in `trits`.
+                const int64_t split = got.row_tiles / 2;
+                set->pack_tl3(got, 0, split, trits.data());
+                set->pack_tl3(got, split, got.row_tiles, trits.data() + split * kTl3RowTile * k);
+                ASSERT_EQ(std::memcmp(got.data.get(), expected.data.get(), got.data.size), 0);
+                ASSERT_EQ(got.neg_count, expected.neg_count);
+            }
+        }
+    }
+}
+
 TEST(TernaryLayouts, I2sFilesWithBlocksAcrossRowsRepackCorrectly) {
     // bitnet.cpp's I2_S cuts the flattened tensor into 128-element blocks; with K = 3200 or 8640
     // blocks span rows. Decoding per row and repacking must still give the true weights.
@@ -215,7 +254,8 @@ TEST(TernaryLayouts, I2sFilesWithBlocksAcrossRowsRepackCorrectly) {
         std::vector<uint8_t> file(static_cast<size_t>(m * k / 4 + kI2sTailBytes));
         i2s_encode(trits.data(), m * k, 0.5f, file.data());
         std::vector<int8_t> decoded(static_cast<size_t>(m * k));
-        for (int64_t r = 0; r < m; ++r) ASSERT_TRUE(i2s_decode(file.data(), r * k, k, decoded.data() + r * k));
+        for (int64_t r = 0; r < m; ++r)
+            ASSERT_TRUE(i2s_decode(file.data(), r * k, k, decoded.data() + r * k));
         ASSERT_EQ(decoded, trits);
         ActivationBatch a;
         fill_batch(a, 2, k, Acts::random, 1, 0);
@@ -223,8 +263,10 @@ TEST(TernaryLayouts, I2sFilesWithBlocksAcrossRowsRepackCorrectly) {
             size_tables(a);
             set->build_tl3_tables(a, 0, 2);
             const auto expected = reference(trits, m, k, a);
-            EXPECT_EQ(run(set->i2_gemv, pack(TernaryLayout::i2, decoded, m, k), a), expected) << set->isa;
-            EXPECT_EQ(run(set->tl3_gemv, pack(TernaryLayout::tl3, decoded, m, k), a), expected) << set->isa;
+            EXPECT_EQ(run(set->i2_gemv, pack(TernaryLayout::i2, decoded, m, k), a), expected)
+                << set->isa;
+            EXPECT_EQ(run(set->tl3_gemv, pack(TernaryLayout::tl3, decoded, m, k), a), expected)
+                << set->isa;
         }
     }
 }
@@ -242,7 +284,8 @@ TEST(Tl3Tables, EverySetBuildsTheScalarTables) {
     for (const KernelSet* set : supported_kernel_sets()) {
         std::memset(a.tables.get(), 0xAB, expected.size());
         set->build_tl3_tables(a, 0, 3);
-        EXPECT_EQ(std::vector<uint8_t>(a.tables.get(), a.tables.get() + expected.size()), expected) << set->isa;
+        EXPECT_EQ(std::vector<uint8_t>(a.tables.get(), a.tables.get() + expected.size()), expected)
+            << set->isa;
     }
 }
 
@@ -253,11 +296,11 @@ TEST(ActivationQuantKernels, EverySetMatchesTheScalarQuantiser) {
         std::vector<std::vector<float>> rows;
         rows.emplace_back(n);
         for (auto& v : rows.back()) v = normal(rng);
-        rows.emplace_back(n, 0.0f);                       // all zero
-        rows.emplace_back(n);                             // exact .5 ties at scale 1
+        rows.emplace_back(n, 0.0f);  // all zero
+        rows.emplace_back(n);        // exact .5 ties at scale 1
         for (int64_t i = 0; i < n; ++i) rows.back()[i] = static_cast<float>(i % 250) - 124.5f;
         rows.back()[0] = 127.0f;
-        rows.emplace_back(n, -1e30f);                     // huge magnitudes
+        rows.emplace_back(n, -1e30f);  // huge magnitudes
         for (const auto& x : rows) {
             std::vector<int8_t> expected(n), got(n);
             const auto ref = quantize_row_i8_scalar(x.data(), n, expected.data());
@@ -280,7 +323,8 @@ namespace {
 TEST(Dispatch, EveryUsableSetIsTestedAndScalarComesLast) {
     const auto sets = supported_kernel_sets();
     std::string names;
-    for (const KernelSet* set : sets) names += std::string(set->isa) + "(" + set->i2_gemv.name + ") ";
+    for (const KernelSet* set : sets)
+        names += std::string(set->isa) + "(" + set->i2_gemv.name + ") ";
     std::printf("kernel sets under test: %s\n", names.c_str());
     ASSERT_FALSE(sets.empty());
     EXPECT_STREQ(sets.back()->isa, "scalar");
