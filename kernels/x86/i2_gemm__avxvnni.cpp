@@ -14,15 +14,6 @@ namespace {
 
 constexpr int64_t kPrefetchBytes = 4096;  // per row stream
 
-// Adds sum over 128 columns of code * q into the int32 lanes of acc.
-inline __m256i block_dot(__m256i acc, const I2Codes& codes, const int8_t* q) {
-    const auto* a = reinterpret_cast<const __m256i*>(q);
-    acc = _mm256_dpbusd_avx_epi32(acc, codes.c[0], _mm256_loadu_si256(a));
-    acc = _mm256_dpbusd_avx_epi32(acc, codes.c[1], _mm256_loadu_si256(a + 1));
-    acc = _mm256_dpbusd_avx_epi32(acc, codes.c[2], _mm256_loadu_si256(a + 2));
-    return _mm256_dpbusd_avx_epi32(acc, codes.c[3], _mm256_loadu_si256(a + 3));
-}
-
 int32_t offset_of(const MatmulArgs& args, int64_t t) {
     const int32_t* block_sums = args.a->token_block_sums(t);
     int32_t offset = 0;
