@@ -14,17 +14,18 @@ namespace tern::kernels {
 // Buffers only grow, so a batch reused every layer allocates nothing after warm-up.
 struct ActivationBatch {
     int64_t n_tokens = 0;
-    int64_t k = 0;        // valid columns
-    int64_t stride = 0;   // columns per token in q: k rounded up to 128, zero padded
-    AlignedBuffer q;      // [n_tokens][stride] int8, starting q_offset bytes in
-    int64_t q_offset = 0; // 0 normally; tests set it to check unaligned activation loads
-    AlignedBuffer scale;  // [n_tokens] float: 127 / absmax
-    AlignedBuffer sum;    // [n_tokens] int32: sum of q
+    int64_t k = 0;            // valid columns
+    int64_t stride = 0;       // columns per token in q: k rounded up to 128, zero padded
+    AlignedBuffer q;          // [n_tokens][stride] int8, starting q_offset bytes in
+    int64_t q_offset = 0;     // 0 normally; tests set it to check unaligned activation loads
+    AlignedBuffer scale;      // [n_tokens] float: 127 / absmax
+    AlignedBuffer sum;        // [n_tokens] int32: sum of q
     AlignedBuffer block_sum;  // [n_tokens][stride / 128] int32: sums of q per 128 columns
     // tl3 lookup tables, built on demand: [n_tokens][groups][32 bytes] where groups = k rounded
-    // up to 24, divided by 3 (columns past `stride` count as zero activations). A group's 32 bytes are the low bytes then the high bytes of the 16 int16
-    // entries T[i] = w0 a0 + w1 a1 + w2 a2 over the balanced-ternary digits (w0, w1, w2) of
-    // i = 9 w0 + 3 w1 + w2 (i < 14; T[14] = T[15] = 0) for the group's activations (a0, a1, a2).
+    // up to 24, divided by 3 (columns past `stride` count as zero activations). A group's 32 bytes
+    // are the low bytes then the high bytes of the 16 int16 entries T[i] = w0 a0 + w1 a1 + w2 a2
+    // over the balanced-ternary digits (w0, w1, w2) of i = 9 w0 + 3 w1 + w2 (i < 14; T[14] = T[15]
+    // = 0) for the group's activations (a0, a1, a2).
     AlignedBuffer tables;
     int64_t table_groups = 0;
     bool has_tables = false;
@@ -59,8 +60,9 @@ using QuantizeRowFn = QuantizedRowInfo (*)(const float* x, int64_t n, int8_t* q)
 // Builds tl3 tables for tokens [token_begin, token_end) of a batch (tables already sized).
 using BuildTablesFn = void (*)(ActivationBatch& a, int64_t token_begin, int64_t token_end);
 
-// Packs row tiles [tile_begin, tile_end) into a matrix's layout, as pack_row_tiles does.
-using PackTilesFn = void (*)(PackedTernary& m, int64_t tile_begin, int64_t tile_end, const int8_t* trits);
+// Packs row tiles [tile_begin, tile_end) into a matrix's layout, byte-identical to pack_row_tiles.
+using PackTilesFn = void (*)(PackedTernary& m, int64_t tile_begin, int64_t tile_end,
+                             const int8_t* trits);
 
 // A kernel with the name it is reported by (format_op_tile__isa).
 struct NamedKernel {
@@ -73,12 +75,13 @@ struct KernelSet {
     const char* isa = "scalar";
     QuantizeRowFn quantize_row = nullptr;
     BuildTablesFn build_tl3_tables = nullptr;
-    NamedKernel ref_gemm;            // ref layout, any token count
-    NamedKernel i2_gemv, i2_gemm;    // i2 layout: one token / many tokens
-    NamedKernel tl3_gemv, tl3_gemm;  // tl3 layout: one token / many tokens
-    const FloatKernels* floats = nullptr;  // the graph's float operations, canonical order
-    PackTilesFn pack_tl3 = pack_row_tiles;  // a faster tl3 packer where the ISA has one
-    bool prefer_mad = false;  // its multiply-add (i2) kernels beat its LUT (tl3) ones (kernel_bench)
+    NamedKernel ref_gemm;                     // ref layout, any token count
+    NamedKernel i2_gemv, i2_gemm;             // i2 layout: one token / many tokens
+    NamedKernel tl3_gemv, tl3_gemm;           // tl3 layout: one token / many tokens
+    const FloatKernels* floats = nullptr;     // the graph's float operations, canonical order
+    PackTilesFn pack_tiles = pack_row_tiles;  // the portable packer, or one faster for some layouts
+    bool prefer_mad =
+        false;  // its multiply-add (i2) kernels beat its LUT (tl3) ones (kernel_bench)
 };
 
 // Sizes `a` for n_tokens x k (zeroing the padding columns) and forgets any tables.

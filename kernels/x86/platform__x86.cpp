@@ -40,7 +40,7 @@ const KernelSet& avx2_set() {
         s.isa = "avx2";
         s.quantize_row = quantize_row_i8__avx2;
         s.build_tl3_tables = build_tl3_tables__avx2;
-        s.pack_tl3 = pack_tl3_tiles__avx2;
+        s.pack_tiles = pack_tiles__avx2;
         s.ref_gemm = {ref_gemm__scalar, "ref_gemm_1x1__scalar"};
         s.i2_gemv = {i2_gemv_4x128__avx2, "i2_gemv_4x128__avx2"};
         s.i2_gemm = {i2_gemm_1x128x8__avx2, "i2_gemm_1x128x8__avx2"};

@@ -9,8 +9,9 @@ namespace tern::kernels {
 void tl3_gemv_32x3__avx2(const MatmulArgs& args);
 // The same lookups for 4 tokens per step, each group's indices and signs decoded once.
 void tl3_gemm_32x3x4__avx2(const MatmulArgs& args);
-// pack_row_tiles for the tl3 layout with AVX2 (byte-identical to the portable packer).
-void pack_tl3_tiles__avx2(PackedTernary& m, int64_t tile_begin, int64_t tile_end, const int8_t* trits);
+// pack_row_tiles with the tl3 layout packed by AVX2 (byte-identical); other layouts go to the
+// portable packer.
+void pack_tiles__avx2(PackedTernary& m, int64_t tile_begin, int64_t tile_end, const int8_t* trits);
 // Builds the tables with AVX2 (bit-identical to build_tl3_tables_scalar).
 void build_tl3_tables__avx2(ActivationBatch& a, int64_t token_begin, int64_t token_end);
 

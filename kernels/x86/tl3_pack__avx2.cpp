@@ -45,8 +45,11 @@ inline uint64_t octet_codes(const uint8_t* code) {
 
 }  // namespace
 
-void pack_tl3_tiles__avx2(PackedTernary& m, int64_t tile_begin, int64_t tile_end,
-                          const int8_t* trits) {
+void pack_tiles__avx2(PackedTernary& m, int64_t tile_begin, int64_t tile_end, const int8_t* trits) {
+    if (m.layout != TernaryLayout::tl3) {
+        pack_row_tiles(m, tile_begin, tile_end, trits);
+        return;
+    }
     const int64_t padded_cols = m.col_units * kTl3OctetCols;
     const int64_t code_cols = (padded_cols + 31) / 32 * 32;
     // One row's trits, zero past m.cols, and its position codes; 32 spare bytes for the wide loads.

@@ -49,11 +49,7 @@ TernaryMatrix pack(const TensorView& tensor, const kernels::KernelSet& set, Thre
                 return;
             }
             std::fill(trits.begin() + std::max<int64_t>(0, count) * cols, trits.end(), int8_t{0});
-            if (m.packed.layout == kernels::TernaryLayout::tl3) {
-                set.pack_tl3(m.packed, t0, t1, trits.data());
-            } else {
-                kernels::pack_row_tiles(m.packed, t0, t1, trits.data());
-            }
+            set.pack_tiles(m.packed, t0, t1, trits.data());
         }
     });
     if (!valid) invalid();

@@ -217,7 +217,7 @@ TEST(TernaryLayouts, PackingRoundTrips) {
     }
 }
 
-TEST(TernaryLayouts, EverySetsTl3PackerWritesThePortableBytes) {
+TEST(TernaryLayouts, EverySetsPackerWritesThePortableBytes) {
     for (auto [m, k] : {std::pair<int64_t, int64_t>{1, 1},
                         {5, 130},
                         {33, 24},
@@ -226,20 +226,25 @@ TEST(TernaryLayouts, EverySetsTl3PackerWritesThePortableBytes) {
                         {40, 6912}}) {
         for (Weights kind : {Weights::random, Weights::all_minus, Weights::all_plus}) {
             const auto trits = make_trits(m * k, kind, static_cast<uint32_t>(m * k));
-            const PackedTernary expected = pack(TernaryLayout::tl3, trits, m, k);
-            for (const KernelSet* set : supported_kernel_sets()) {
-                SCOPED_TRACE(std::string(set->isa) + " " + std::to_string(m) + "x" +
-                             std::to_string(k));
-                PackedTernary got = allocate_packed(TernaryLayout::tl3, m, k);
-                std::memset(got.data.get(), 0xAB, got.data.size);  // no byte may be left unwritten
-                std::fill(got.neg_count.begin(), got.neg_count.end(), -7);
-                // Two calls, the second starting mid-matrix, as the loader's tasks do; only the
-                // live rows of the last tile are present in `trits`.
-                const int64_t split = got.row_tiles / 2;
-                set->pack_tl3(got, 0, split, trits.data());
-                set->pack_tl3(got, split, got.row_tiles, trits.data() + split * kTl3RowTile * k);
-                ASSERT_EQ(std::memcmp(got.data.get(), expected.data.get(), got.data.size), 0);
-                ASSERT_EQ(got.neg_count, expected.neg_count);
+            for (TernaryLayout layout :
+                 {TernaryLayout::tl3, TernaryLayout::i2, TernaryLayout::ref}) {
+                const PackedTernary expected = pack(layout, trits, m, k);
+                for (const KernelSet* set : supported_kernel_sets()) {
+                    SCOPED_TRACE(std::string(set->isa) + " " + ternary_layout_name(layout) + " " +
+                                 std::to_string(m) + "x" + std::to_string(k));
+                    PackedTernary got = allocate_packed(layout, m, k);
+                    std::memset(got.data.get(), 0xAB,
+                                got.data.size);  // no byte may be left unwritten
+                    std::fill(got.neg_count.begin(), got.neg_count.end(), -7);
+                    // Two calls, the second starting mid-matrix, as the loader's tasks do; only
+                    // the live rows of the last tile are present in `trits`.
+                    const int64_t split = got.row_tiles / 2;
+                    set->pack_tiles(got, 0, split, trits.data());
+                    set->pack_tiles(got, split, got.row_tiles,
+                                    trits.data() + split * layout_row_tile(layout) * k);
+                    ASSERT_EQ(std::memcmp(got.data.get(), expected.data.get(), got.data.size), 0);
+                    ASSERT_EQ(got.neg_count, expected.neg_count);
+                }
             }
         }
     }
