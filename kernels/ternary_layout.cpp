@@ -156,6 +156,21 @@ PackedTernary allocate_packed(TernaryLayout layout, int64_t rows, int64_t cols) 
     return m;
 }
 
+bool borrow_i2(const uint8_t* bytes, int64_t rows, int64_t cols, PackedTernary* out) {
+    if (cols % kI2ColBlock != 0 || rows % kI2RowTile != 0 ||
+        reinterpret_cast<uintptr_t>(bytes) % 32 != 0) {
+        return false;
+    }
+    out->layout = TernaryLayout::i2;
+    out->rows = rows;
+    out->cols = cols;
+    out->row_tiles = rows / kI2RowTile;
+    out->col_units = cols / kI2ColBlock;
+    out->data = AlignedBuffer::borrow(bytes, static_cast<size_t>(rows * cols / 4));
+    out->neg_count.clear();
+    return true;
+}
+
 void pack_row_tiles(PackedTernary& m, int64_t tile_begin, int64_t tile_end, const int8_t* trits) {
     for (int64_t tile = tile_begin; tile < tile_end; ++tile) {
         const int8_t* tile_trits = trits + (tile - tile_begin) * layout_row_tile(m.layout) * m.cols;

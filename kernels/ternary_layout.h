@@ -58,8 +58,8 @@ struct PackedTernary {
     TernaryLayout layout = TernaryLayout::ref;
     int64_t rows = 0;
     int64_t cols = 0;
-    int64_t row_tiles = 0;     // i2 / tl3: padded rows / tile height
-    int64_t col_units = 0;     // ref and i2: 128-column blocks; tl3: octets of 24 columns
+    int64_t row_tiles = 0;  // i2 / tl3: padded rows / tile height
+    int64_t col_units = 0;  // ref and i2: 128-column blocks; tl3: octets of 24 columns
     AlignedBuffer data;
     std::vector<int32_t> neg_count;  // tl3 only: [row_tiles * 32]
 
@@ -73,6 +73,11 @@ inline const uint8_t* i2_block(const PackedTernary& m, int64_t row, int64_t b) {
 
 // Allocates a packed matrix (contents undefined until packed).
 PackedTernary allocate_packed(TernaryLayout layout, int64_t rows, int64_t cols);
+
+// A rows x cols i2 matrix over `bytes` that already are that layout (I2_S data), borrowed, not
+// copied; false if the shape or alignment does not allow it (columns not a multiple of 128,
+// rows not a multiple of 4, data not 32-byte aligned).
+bool borrow_i2(const uint8_t* bytes, int64_t rows, int64_t cols, PackedTernary* out);
 
 // Packs rows [tile_begin * tile, tile_end * tile) of `m` (tile = the layout's row tile; 1 for
 // ref). `trits` holds those rows' weights, row-major with `cols` per row; rows past m.rows are

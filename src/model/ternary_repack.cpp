@@ -69,20 +69,19 @@ void check_scale(const TensorView& tensor, float scale) {
     }
 }
 
-// An I2_S tensor of whole 128-column blocks per row, a multiple of 4 rows and 32-byte aligned
-// data already is the i2 layout (kernels/ternary_layout.h): it is used in place from the
-// mapped file, after a check that it holds no invalid code. No copy, no extra memory.
+// With the i2 layout, an I2_S tensor whose shape allows it (kernels::borrow_i2) is used in place
+// from the mapped file after a parallel scan for the invalid code 3: no copy, no extra memory.
 std::optional<TernaryMatrix> borrow_i2s(const TensorView& tensor, const kernels::KernelSet& set,
                                         ThreadPool& pool) {
     const int64_t cols = tensor.ne[0];
     const int64_t rows = tensor.numel() / std::max<int64_t>(1, cols);
-    const uint8_t* data = tensor.data.data();
+    TernaryMatrix m;
     if (choose_layout(set, false) != kernels::TernaryLayout::i2 ||
-        cols % kernels::kI2ColBlock != 0 || rows % kernels::kI2RowTile != 0 ||
-        reinterpret_cast<uintptr_t>(data) % 32 != 0) {
+        !kernels::borrow_i2(tensor.data.data(), rows, cols, &m.packed)) {
         return std::nullopt;
     }
-    const int64_t bytes = rows * cols / 4;
+    const uint8_t* data = m.packed.data.get();
+    const auto bytes = static_cast<int64_t>(m.packed.data.size);
     const int64_t chunk = int64_t{1} << 20;
     std::atomic<bool> valid{true};
     pool.parallel_for((bytes + chunk - 1) / chunk, 1, [&](int64_t begin, int64_t end) {
@@ -92,13 +91,6 @@ std::optional<TernaryMatrix> borrow_i2s(const TensorView& tensor, const kernels:
         }
     });
     if (!valid) invalid_code(tensor);
-    TernaryMatrix m;
-    m.packed.layout = kernels::TernaryLayout::i2;
-    m.packed.rows = rows;
-    m.packed.cols = cols;
-    m.packed.row_tiles = rows / kernels::kI2RowTile;
-    m.packed.col_units = cols / kernels::kI2ColBlock;
-    m.packed.data = kernels::AlignedBuffer::borrow(data, static_cast<size_t>(bytes));
     m.group_size = cols;
     return m;
 }
