@@ -14,7 +14,10 @@ namespace {
 
 constexpr int64_t kPrefetchBytes = 4096;  // per row stream
 
+// Sum of token t's activations over the call's blocks (the w+1 codes' excess). The GEMM asks
+// once per tile and token, so the whole-row case, the usual one, reads the precomputed sum.
 int32_t offset_of(const MatmulArgs& args, int64_t t) {
+    if (args.unit_begin == 0 && args.unit_end == args.w->col_units) return args.a->token_sum(t);
     const int32_t* block_sums = args.a->token_block_sums(t);
     int32_t offset = 0;
     for (int64_t b = args.unit_begin; b < args.unit_end; ++b) offset += block_sums[b];
