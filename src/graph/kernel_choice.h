@@ -15,9 +15,10 @@ const kernels::KernelSet& active_kernels();
 
 // The layout a rows x cols ternary matrix is packed in. Per-group weight scales need column
 // ranges, which the ref and i2 kernels support. Otherwise the set decides (KernelSet::prefer_mad,
-// from bench/kernel_bench): with AVX-VNNI the multiply-add kernels win at every 2B-4T shape
-// (GEMM 1.3-1.6x the LUT GEMM, GEMV 1.2-1.5x at 1 and 2 threads although i2 reads 20% more
-// bytes); with plain AVX2 the LUT kernels win a whole prompt-plus-generation; on NEON the sdot
+// from bench/kernel_bench, figures in the README): with AVX-VNNI the multiply-add GEMM runs
+// 1.25-1.55x the LUT GEMM at every shape and its GEMV is level or ahead although i2 reads 20%
+// more bytes, and I2_S files then need no repacking; with plain AVX2 the maddubs GEMM is
+// 0.65-0.85x the LUT GEMM, so tl3 wins a whole prompt-plus-generation; on NEON the sdot
 // kernels (i2) are used where the CPU has dotprod (not measured on Arm hardware here), tl3
 // otherwise.
 // TERN_KERNEL=lut|mad|ref overrides the rule (for benchmarking).
