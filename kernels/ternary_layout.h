@@ -11,9 +11,8 @@
 //      contiguous: the 32 bytes at (r * blocks + b) * 32 hold the codes t+1 of columns
 //      b*128 + j + 32*q in byte j at bit shift 6 - 2q (q = 0..3), so one 32-byte load, three
 //      shifts and four masks give four vectors of 32 consecutive codes. This is exactly the I2_S
-//      file layout of a row-major tensor, so an I2_S tensor with 128-multiple rows, a
-//      4-multiple row count and 32-byte alignment is used in place, straight from the mapped
-//      file. Kernels take rows four at a time (a "tile").
+//      file layout of a row-major tensor, so an I2_S tensor with 128-multiple rows and a
+//      4-multiple row count is copied as is. Kernels take rows four at a time (a "tile").
 // tl3 (lookup-table kernels): columns padded to a multiple of 24 with zero weights and cut into
 //      groups of 3; a group's weights (w0, w1, w2) become v = 9 w0 + 3 w1 + w2 in [-13, 13],
 //      stored as index |v| (4 bits) and sign (v < 0). Rows in tiles of 32. For tile t and octet o
@@ -43,13 +42,11 @@ constexpr int64_t kTl3GroupCols = 3;
 constexpr int64_t kTl3OctetCols = 24;
 constexpr int64_t kTl3OctetBytes = 160;
 
-// 64-byte aligned bytes, owned; or bytes borrowed from elsewhere (a mapped file), not freed.
+// 64-byte aligned owned bytes (2 MiB aligned and on transparent huge pages when that large).
 struct AlignedBuffer {
     std::unique_ptr<uint8_t, void (*)(void*)> data{nullptr, std::free};
     size_t size = 0;
-    bool borrowed = false;
     static AlignedBuffer allocate(size_t size);
-    static AlignedBuffer borrow(const uint8_t* bytes, size_t size);
     uint8_t* get() const { return data.get(); }
 };
 
@@ -74,10 +71,10 @@ inline const uint8_t* i2_block(const PackedTernary& m, int64_t row, int64_t b) {
 // Allocates a packed matrix (contents undefined until packed).
 PackedTernary allocate_packed(TernaryLayout layout, int64_t rows, int64_t cols);
 
-// A rows x cols i2 matrix over `bytes` that already are that layout (I2_S data), borrowed, not
-// copied; false if the shape or alignment does not allow it (columns not a multiple of 128,
-// rows not a multiple of 4, data not 32-byte aligned).
-bool borrow_i2(const uint8_t* bytes, int64_t rows, int64_t cols, PackedTernary* out);
+// True if the I2_S data of a row-major rows x cols tensor is the i2 layout byte for byte (columns
+// a multiple of 128, so no block runs across rows, and rows a multiple of 4, so no padding rows);
+// allocate_packed(i2, rows, cols) then holds exactly rows * cols / 4 bytes to copy it into.
+bool i2s_is_i2_layout(int64_t rows, int64_t cols);
 
 // Packs rows [tile_begin * tile, tile_end * tile) of `m` (tile = the layout's row tile; 1 for
 // ref). `trits` holds those rows' weights, row-major with `cols` per row; rows past m.rows are

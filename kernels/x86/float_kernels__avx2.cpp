@@ -37,10 +37,13 @@ float dot_f32(const float* a, const float* b, int64_t n) {
     return finish(acc, a + i, b + i, n - i, false, nullptr);
 }
 
-float dot_f16(const float* a, const uint16_t* b, int64_t n) {
+// One F16 row against x; with `stream`, prefetches (non-temporal) 8 KiB ahead along the row.
+template <bool stream>
+inline float dot_f16_row(const float* a, const uint16_t* b, int64_t n) {
     __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
     int64_t i = 0;
     for (; i + 32 <= n; i += 32) {
+        if (stream) _mm_prefetch(reinterpret_cast<const char*>(b + i) + 8192, _MM_HINT_NTA);
         for (int j = 0; j < 4; ++j) {
             const __m256 w = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + i + 8 * j)));
             acc[j] = _mm256_add_ps(acc[j], _mm256_mul_ps(_mm256_loadu_ps(a + i + 8 * j), w));
@@ -49,32 +52,16 @@ float dot_f16(const float* a, const uint16_t* b, int64_t n) {
     return finish(acc, a + i, nullptr, n - i, true, b + i);
 }
 
+float dot_f16(const float* a, const uint16_t* b, int64_t n) { return dot_f16_row<false>(a, b, n); }
+
 float sum_squares(const float* x, int64_t n) { return dot_f32(x, x, n); }
 
-// Two rows at a time share the activation loads; each row keeps its own four accumulators.
+// One row at a time: the weights are read as one sequential stream, which this machine's
+// hardware prefetchers follow best (two interleaved rows sharing the activation loads streamed
+// 18-23 GB/s here against 23-28 for one row, same run).
 void gemv_f16(const uint8_t* w, int64_t row_bytes, int64_t m_rows, int64_t k, const float* x, float* out) {
-    int64_t m = 0;
-    const int64_t k32 = k / 32 * 32;
-    for (; m + 2 <= m_rows; m += 2) {
-        const auto* r0 = reinterpret_cast<const uint16_t*>(w + m * row_bytes);
-        const auto* r1 = reinterpret_cast<const uint16_t*>(w + (m + 1) * row_bytes);
-        __m256 a0[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
-        __m256 a1[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
-        for (int64_t i = 0; i < k32; i += 32) {
-            _mm_prefetch(reinterpret_cast<const char*>(r0 + i) + 8192, _MM_HINT_NTA);
-            _mm_prefetch(reinterpret_cast<const char*>(r1 + i) + 8192, _MM_HINT_NTA);
-            for (int j = 0; j < 4; ++j) {
-                const __m256 xv = _mm256_loadu_ps(x + i + 8 * j);
-                const __m256 w0 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(r0 + i + 8 * j)));
-                const __m256 w1 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(r1 + i + 8 * j)));
-                a0[j] = _mm256_add_ps(a0[j], _mm256_mul_ps(xv, w0));
-                a1[j] = _mm256_add_ps(a1[j], _mm256_mul_ps(xv, w1));
-            }
-        }
-        out[m] = finish(a0, x + k32, nullptr, k - k32, true, r0 + k32);
-        out[m + 1] = finish(a1, x + k32, nullptr, k - k32, true, r1 + k32);
-    }
-    for (; m < m_rows; ++m) out[m] = dot_f16(x, reinterpret_cast<const uint16_t*>(w + m * row_bytes), k);
+    for (int64_t m = 0; m < m_rows; ++m)
+        out[m] = dot_f16_row<true>(x, reinterpret_cast<const uint16_t*>(w + m * row_bytes), k);
 }
 
 // The 32 weights of one Q8_0 block (fp16 d, int8 q[32]) as d * q, eight per vector, exactly as

@@ -13,8 +13,7 @@ namespace tern {
 // I2_S blocks that run across rows (K not a multiple of 128) are handled here. TQ block scales
 // collapse to one per-tensor scale when every non-zero block scale is equal (all-zero-scale
 // blocks then contribute nothing); otherwise one scale per 256-column group is kept.
-// I2_S tensors that already are the i2 layout are used in place (the matrix borrows the mapped
-// bytes, so the file must stay mapped while it is used).
+// I2_S tensors that already are the i2 layout are copied as they are, without decoding.
 // Throws Error(model) for invalid codes or non-finite scales.
 TernaryMatrix repack_ternary(const TensorView& tensor, const kernels::KernelSet& set, ThreadPool& pool);
 

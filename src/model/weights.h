@@ -1,5 +1,6 @@
 // The model's weights as the graph uses them: ternary matrices repacked once at load, float
-// matrices as views into the mapped file, norm vectors as floats.
+// matrices copied once at load (or, for the embedding, views into the mapped file), norm vectors
+// as floats.
 #pragma once
 
 #include "kernels/float_rows.h"
@@ -29,7 +30,8 @@ struct TernaryMatrix {
     int64_t cols() const { return packed.cols; }
 };
 
-// A rows x cols matrix whose rows are stored in a float-like format in the mapped file.
+// A rows x cols matrix whose rows are stored in a float-like format (F32, F16, BF16, Q8_0, Q4_K,
+// Q6_K), row r at data + r * row_bytes: a view of the mapped file or of ModelWeights::storage.
 struct FloatMatrix {
     int64_t rows = 0;
     int64_t cols = 0;
@@ -59,7 +61,9 @@ struct ModelWeights {
     FloatMatrix token_embd;  // n_vocab x n_embd
     std::vector<float> output_norm;
     LinearWeight output;     // n_vocab x n_embd; a view of token_embd when tied
-    kernels::AlignedBuffer output_storage;  // the requantized output layer, when asked for
+    // The bytes of the float matrices copied at load (dense linears, the output layer as the
+    // file has it or requantized); FloatMatrix views point into them.
+    std::vector<kernels::AlignedBuffer> storage;
     std::vector<LayerWeights> layers;
     uint64_t n_params = 0;
 };

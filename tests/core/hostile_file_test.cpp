@@ -77,13 +77,36 @@ TEST(HostileVocabulary, EmptyBpeTokenIsInert) {
 
 // The file shrinks under a live mapping: reading a page past the new end raises SIGBUS, which
 // tern reports as one line naming the file, exit status 1.
+// After a lossless load nothing is read from the file: the ternary and output layers are copies
+// of the model's own and the tied embedding reads the output layer's copy. A file truncated
+// under a loaded model therefore changes nothing.
+TEST(HostileFile, TruncatedAfterLoadChangesNothingWhenNothingIsReadFromIt) {
+    TempDir dir;
+    write_dummy_model(tiny_spec(), dir / "m.gguf");
+    const auto path = dir / "m.gguf";
+    auto model = Model::load(path);
+    const std::vector<Token> prompt = {1, 300, 301};
+    Session before(model, SessionOptions{});
+    const auto span = before.eval(prompt);
+    const std::vector<float> expected(span.begin(), span.end());
+    std::filesystem::resize_file(path, 4096);
+    Session after(model, SessionOptions{});
+    const auto logits = after.eval(prompt);
+    ASSERT_EQ(logits.size(), expected.size());
+    EXPECT_TRUE(std::equal(logits.begin(), logits.end(), expected.begin()));
+}
+
+// With a requantized output layer the tied embedding's rows are still read from the mapping; a
+// file truncated under it is then a clean error naming the file, not a SIGBUS crash.
 TEST(HostileFileDeathTest, TruncatedWhileMappedIsAnErrorNotACrash) {
     GTEST_FLAG_SET(death_test_style, "threadsafe");
     TempDir dir;
     write_dummy_model(tiny_spec(), dir / "m.gguf");
     const auto path = dir / "m.gguf";
     auto truncate_then_eval = [&] {
-        auto model = Model::load(path);
+        ModelLoadOptions options;
+        options.output_type = OutputLayerType::q8_0;
+        auto model = Model::load(path, options);
         Session session(model, SessionOptions{});
         std::filesystem::resize_file(path, 4096);
         const std::vector<Token> prompt = {1, 300, 301};

@@ -1,4 +1,4 @@
-// Preparing ternary tensors at load: I2_S used in place as the i2 layout, or repacked, with the
+// Preparing ternary tensors at load: I2_S copied as is into the i2 layout, or repacked, with the
 // same weights either way and the same check for invalid codes.
 #include "model/ternary_repack.h"
 #include "graph/kernel_choice.h"
@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -36,7 +37,7 @@ std::vector<int8_t> file_trits(const TensorView& tensor) {
     return trits;
 }
 
-TEST(TernaryRepack, I2sIsUsedInPlaceAsTheI2LayoutAndHoldsTheSameWeights) {
+TEST(TernaryRepack, I2sIsCopiedAsTheI2LayoutAndHoldsTheSameWeights) {
     TempDir dir;
     write_dummy_model(tiny_spec(), dir / "a.gguf");
     const GgufFile file = GgufFile::open(dir / "a.gguf");
@@ -51,13 +52,14 @@ TEST(TernaryRepack, I2sIsUsedInPlaceAsTheI2LayoutAndHoldsTheSameWeights) {
             SCOPED_TRACE(kernel);
             const ForcedKernel forced(kernel);
             const TernaryMatrix m = repack_ternary(tensor, active_kernels(), pool);
-            // With the i2 layout these shapes (128-multiple columns, 4-multiple rows) need no copy.
-            const bool in_place = std::string(kernel) == "mad";
-            EXPECT_EQ(m.packed.layout == kernels::TernaryLayout::i2, in_place);
-            EXPECT_EQ(m.packed.data.borrowed, in_place);
-            if (in_place) {
-                EXPECT_EQ(m.packed.data.get(), tensor.data.data());
-                EXPECT_EQ(m.packed.data.size, static_cast<size_t>(tensor.numel() / 4));
+            // With the i2 layout these shapes (128-multiple columns, 4-multiple rows) are the
+            // file's bytes exactly, in memory of the matrix's own.
+            const bool as_is = std::string(kernel) == "mad";
+            EXPECT_EQ(m.packed.layout == kernels::TernaryLayout::i2, as_is);
+            if (as_is) {
+                EXPECT_NE(m.packed.data.get(), tensor.data.data());
+                ASSERT_EQ(m.packed.data.size, static_cast<size_t>(tensor.numel() / 4));
+                EXPECT_EQ(0, std::memcmp(m.packed.data.get(), tensor.data.data(), m.packed.data.size));
             }
             std::vector<int8_t> row(static_cast<size_t>(cols));
             for (int64_t r = 0; r < rows; ++r) {
@@ -69,7 +71,7 @@ TEST(TernaryRepack, I2sIsUsedInPlaceAsTheI2LayoutAndHoldsTheSameWeights) {
     }
 }
 
-TEST(TernaryRepack, InvalidCodeIsRejectedWhetherUsedInPlaceOrRepacked) {
+TEST(TernaryRepack, InvalidCodeIsRejectedWhetherCopiedOrRepacked) {
     TempDir dir;
     write_dummy_model(tiny_spec(), dir / "a.gguf");
     std::vector<uint8_t> bytes = read_bytes(dir / "a.gguf");
