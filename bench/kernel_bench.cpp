@@ -58,6 +58,7 @@ enum Strategy { kLut, kMad, kMadPlain, kScalar };
 const char* kStrategyNames[] = {"lut", "mad", "mad_plain", "scalar"};
 
 struct Fixture {
+    WeightArena arena;                  // the copies' bytes, on huge pages as in a loaded model
     std::vector<PackedTernary> copies;  // weights, cycled so GEMV reads from DRAM
     ActivationBatch acts;
 };
@@ -87,7 +88,7 @@ Fixture& fixture(const Shape& shape, Strategy strategy, int64_t n_tokens) {
     std::mt19937 rng(1);
     std::uniform_int_distribution<int> trit(-1, 1), act(-127, 127);
     const TernaryLayout layout = layout_of(strategy);
-    PackedTernary first = allocate_packed(layout, shape.m, shape.k);
+    PackedTernary first = allocate_packed(layout, shape.m, shape.k, &f->arena);
     const int64_t tile = layout_row_tile(layout);
     std::vector<int8_t> trits(static_cast<size_t>(first.row_tiles * tile * shape.k));
     for (auto& t : trits) t = static_cast<int8_t>(trit(rng));
@@ -97,7 +98,7 @@ Fixture& fixture(const Shape& shape, Strategy strategy, int64_t n_tokens) {
         n_tokens == 1 ? std::max<int64_t>(1, static_cast<int64_t>((512ull << 20) / bytes)) : 1;
     f->copies.push_back(std::move(first));
     for (int64_t c = 1; c < copies; ++c) {
-        PackedTernary copy = allocate_packed(layout, shape.m, shape.k);
+        PackedTernary copy = allocate_packed(layout, shape.m, shape.k, &f->arena);
         std::memcpy(copy.data.get(), f->copies[0].data.get(), copy.data.size);
         copy.neg_count = f->copies[0].neg_count;
         f->copies.push_back(std::move(copy));
@@ -150,42 +151,51 @@ void BM_ternary(benchmark::State& state, Shape shape, Strategy strategy, int64_t
 // ---- output layer (float GEMV) ----------------------------------------------------------------
 
 // The output layer of a model shape, [vocab rows x embd], as F16 (the files' lossless layer) or
-// Q8_0 (--lm-head q8). Too large for any cache, so every call streams it from DRAM; rows split
-// across threads in blocks of 64, as the graph does.
+// Q8_0 against Q8 activations (--lm-head q8). Too large for any cache, so every call streams it
+// from DRAM (huge pages, as in a loaded model); rows split across threads in blocks of 64, as
+// the graph does.
 void BM_output(benchmark::State& state, const char* model, int64_t rows, int64_t k,
                FloatWeightFormat format, int threads) {
-    static std::map<std::string, std::vector<uint8_t>> cache;
+    static std::map<std::string, AlignedBuffer> cache;
     const std::string key = std::string(model) + std::to_string(static_cast<int>(format));
+    const int64_t row_bytes = float_row_bytes(format, k);
     if (cache.count(key) == 0) {
         cache.clear();
-        std::vector<uint8_t> bytes(static_cast<size_t>(rows * float_row_bytes(format, k)));
+        AlignedBuffer bytes = AlignedBuffer::allocate(static_cast<size_t>(rows * row_bytes));
         std::mt19937 rng(3);
-        for (size_t i = 0; i < bytes.size(); i += 2) {
+        for (size_t i = 0; i < bytes.size; i += 2) {
             const uint16_t half =
                 static_cast<uint16_t>(0x2c00 + rng() % 0x1000);  // small finite halves
-            std::memcpy(&bytes[i], &half, 2);
+            std::memcpy(bytes.get() + i, &half, 2);
         }
         cache[key] = std::move(bytes);
     }
-    const std::vector<uint8_t>& w = cache[key];
-    const int64_t row_bytes = float_row_bytes(format, k);
+    const AlignedBuffer& w = cache[key];
     std::vector<float> x(static_cast<size_t>(k), 0.5f), out(static_cast<size_t>(rows));
+    std::vector<int8_t> xq(static_cast<size_t>(k));
+    std::vector<float> xd(static_cast<size_t>(k / 32));
+    quantize_q8_activations(x.data(), k, xq.data(), xd.data());
     const FloatKernels& fk = *best_set().floats;
     ThreadPool pool(threads);
     for (auto _ : state) {
         pool.parallel_for(rows, 64, [&](int64_t b, int64_t e) {
-            fk.gemv(format, w.data() + b * row_bytes, row_bytes, e - b, k, x.data(),
-                    out.data() + b);
+            if (format == FloatWeightFormat::q8_0) {
+                fk.gemv_q8_0_q8(w.get() + b * row_bytes, row_bytes, e - b, k, xq.data(), xd.data(),
+                                out.data() + b);
+            } else {
+                fk.gemv(format, w.get() + b * row_bytes, row_bytes, e - b, k, x.data(),
+                        out.data() + b);
+            }
         });
         benchmark::DoNotOptimize(out.data());
     }
     state.counters["weight_GB/s"] = benchmark::Counter(
-        static_cast<double>(state.iterations()) * static_cast<double>(w.size()) / 1e9,
+        static_cast<double>(state.iterations()) * static_cast<double>(w.size) / 1e9,
         benchmark::Counter::kIsRate);
     state.counters["GMAC/s"] = benchmark::Counter(
         static_cast<double>(state.iterations()) * static_cast<double>(rows * k) / 1e9,
         benchmark::Counter::kIsRate);
-    state.SetLabel(format == FloatWeightFormat::f16 ? "f16" : "q8_0");
+    state.SetLabel(format == FloatWeightFormat::f16 ? "f16" : "q8_0 x q8");
 }
 
 // Reported after the runs: achieved weight GB/s of each GEMV as a share of the measured roof.

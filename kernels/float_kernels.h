@@ -6,6 +6,12 @@
 //   t[l] = (s[l] + s[l+8]) + (s[l+16] + s[l+24])            for l = 0..7
 //   result = ((t0 + t4) + (t2 + t6)) + ((t1 + t5) + (t3 + t7))
 // which is what four 8-lane AVX2 accumulators (or eight 4-lane NEON ones) reduce to naturally.
+// Canonical Q8_0 x Q8 dot product (the --lm-head q8 output layer, int8 activations): per 32-block
+// b, lane j (0..7) takes the exact integer s[b][j] = sum of w_i * x_i over the block's elements
+// 4j..4j+3, and acc[b % 2][j] += float(s[b][j]) * (d_w[b] * d_x[b]) (d_w the block's fp16 scale
+// as float; multiply, then add); with a[j] = acc[0][j] + acc[1][j], result = ((a0 + a4) +
+// (a2 + a6)) + ((a1 + a5) + (a3 + a7)). Two 8-lane AVX2 accumulators (four 4-lane NEON ones)
+// hold acc, so consecutive blocks do not wait on each other's add.
 // canonical_exp is a Cody-Waite range reduction and a degree-6 polynomial, written once as plain
 // float operations and mirrored exactly by every vector implementation.
 #pragma once
@@ -33,6 +39,10 @@ struct FloatKernels {
     // out[m] = dot(row m of W in `format`, x) for m < m_rows (rows `row_bytes` apart).
     void (*gemv)(FloatWeightFormat format, const uint8_t* w, int64_t row_bytes, int64_t m_rows, int64_t k,
                  const float* x, float* out) = nullptr;
+    // out[m] = canonical Q8_0 x Q8 dot of row m (Q8_0 blocks, rows `row_bytes` apart) with the
+    // activations quantised by quantize_q8_activations (xq: k int8, xd: k/32 scales); k % 32 == 0.
+    void (*gemv_q8_0_q8)(const uint8_t* w, int64_t row_bytes, int64_t m_rows, int64_t k, const int8_t* xq,
+                         const float* xd, float* out) = nullptr;
     // x[i] = canonical_exp(x[i] - shift); returns the canonical sum of the results.
     float (*exp_shift_sum)(float* x, int64_t n, float shift) = nullptr;
     // y[i] += a * x[i] (multiply, then add)
@@ -55,5 +65,10 @@ const FloatKernels& scalar_float_kernels();
 // Quantizes n floats (a multiple of 32) to Q8_0 blocks: d = max|x| / 127 rounded to fp16,
 // q = round(x / d). Scalar on every ISA (it is not on a hot path).
 void quantize_q8_0(const float* x, int64_t n, uint8_t* blocks);
+
+// Quantizes n floats (a multiple of 32) to int8 per 32-block, for gemv_q8_0_q8: d[b] = max|x| /
+// 127 (float), q = clamp(round_half_even(x / d[b]), -127, 127), all zero when d[b] is 0. Scalar
+// on every ISA (one vector per token).
+void quantize_q8_activations(const float* x, int64_t n, int8_t* q, float* d);
 
 }  // namespace tern::kernels

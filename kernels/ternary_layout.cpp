@@ -5,9 +5,6 @@
 
 #include <algorithm>
 #include <cstring>
-
-#include <sys/mman.h>
-#include <new>
 #include <vector>
 
 namespace tern::kernels {
@@ -19,27 +16,6 @@ const char* ternary_layout_name(TernaryLayout layout) {
         case TernaryLayout::tl3: return "tl3";
     }
     return "?";
-}
-
-AlignedBuffer AlignedBuffer::allocate(size_t size) {
-    AlignedBuffer buffer;
-    constexpr size_t kHugePage = size_t{2} << 20;
-    // Large buffers are 2 MiB aligned and their whole 2 MiB pages marked for transparent huge
-    // pages: far fewer page faults when weights are packed at load, and fewer TLB misses when
-    // kernels stream them. The last, partial 2 MiB is kept on 4 KiB pages, or a 4.4 MB matrix
-    // would hold 6 MiB (2B-4T: 164 MiB more peak RSS over its 210 matrices).
-    const size_t alignment = size >= kHugePage ? kHugePage : 64;
-    const size_t rounded = (size + alignment - 1) / alignment * alignment;
-    void* memory = std::aligned_alloc(alignment, rounded == 0 ? 64 : rounded);
-    if (memory == nullptr) throw std::bad_alloc();
-    if (alignment == kHugePage) {
-        const size_t whole = size / kHugePage * kHugePage;
-        ::madvise(memory, whole, MADV_HUGEPAGE);
-        if (rounded > whole) ::madvise(static_cast<uint8_t*>(memory) + whole, rounded - whole, MADV_NOHUGEPAGE);
-    }
-    buffer.data.reset(static_cast<uint8_t*>(memory));
-    buffer.size = size;
-    return buffer;
 }
 
 int64_t layout_row_tile(TernaryLayout layout) {
@@ -127,7 +103,10 @@ void pack_tl3_tile(PackedTernary& m, int64_t tile, const int8_t* trits) {
 
 }  // namespace
 
-PackedTernary allocate_packed(TernaryLayout layout, int64_t rows, int64_t cols) {
+PackedTernary allocate_packed(TernaryLayout layout, int64_t rows, int64_t cols, WeightArena* arena) {
+    const auto bytes = [arena](int64_t size) {
+        return arena ? arena->take(static_cast<size_t>(size)) : AlignedBuffer::allocate(static_cast<size_t>(size));
+    };
     PackedTernary m;
     m.layout = layout;
     m.rows = rows;
@@ -136,18 +115,17 @@ PackedTernary allocate_packed(TernaryLayout layout, int64_t rows, int64_t cols) 
         case TernaryLayout::ref:
             m.row_tiles = rows;
             m.col_units = round_up(cols, kI2ColBlock) / kI2ColBlock;
-            m.data = AlignedBuffer::allocate(static_cast<size_t>(rows * ternary_ref_row_bytes(cols)));
+            m.data = bytes(rows * ternary_ref_row_bytes(cols));
             break;
         case TernaryLayout::i2:
             m.row_tiles = round_up(rows, kI2RowTile) / kI2RowTile;
             m.col_units = round_up(cols, kI2ColBlock) / kI2ColBlock;
-            m.data = AlignedBuffer::allocate(
-                static_cast<size_t>(m.row_tiles * m.col_units * kI2RowTile * kI2BlockBytes));
+            m.data = bytes(m.row_tiles * m.col_units * kI2RowTile * kI2BlockBytes);
             break;
         case TernaryLayout::tl3:
             m.row_tiles = round_up(rows, kTl3RowTile) / kTl3RowTile;
             m.col_units = round_up(cols, kTl3OctetCols) / kTl3OctetCols;
-            m.data = AlignedBuffer::allocate(static_cast<size_t>(m.row_tiles * m.col_units * kTl3OctetBytes));
+            m.data = bytes(m.row_tiles * m.col_units * kTl3OctetBytes);
             m.neg_count.assign(static_cast<size_t>(m.row_tiles * kTl3RowTile), 0);
             break;
     }

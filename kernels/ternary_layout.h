@@ -23,9 +23,9 @@
 //      negative groups, its one's complement ~T = -T - 1; adding neg_count restores the sum).
 #pragma once
 
+#include "kernels/weight_memory.h"
+
 #include <cstdint>
-#include <cstdlib>
-#include <memory>
 #include <vector>
 
 namespace tern::kernels {
@@ -41,14 +41,6 @@ constexpr int64_t kTl3RowTile = 32;
 constexpr int64_t kTl3GroupCols = 3;
 constexpr int64_t kTl3OctetCols = 24;
 constexpr int64_t kTl3OctetBytes = 160;
-
-// 64-byte aligned owned bytes (2 MiB aligned and on transparent huge pages when that large).
-struct AlignedBuffer {
-    std::unique_ptr<uint8_t, void (*)(void*)> data{nullptr, std::free};
-    size_t size = 0;
-    static AlignedBuffer allocate(size_t size);
-    uint8_t* get() const { return data.get(); }
-};
 
 // A rows x cols ternary matrix packed in one layout.
 struct PackedTernary {
@@ -68,8 +60,9 @@ inline const uint8_t* i2_block(const PackedTernary& m, int64_t row, int64_t b) {
     return m.data.get() + (row * m.col_units + b) * kI2BlockBytes;
 }
 
-// Allocates a packed matrix (contents undefined until packed).
-PackedTernary allocate_packed(TernaryLayout layout, int64_t rows, int64_t cols);
+// Allocates a packed matrix (contents undefined until packed): its bytes are taken from `arena`
+// if given, otherwise a buffer of its own.
+PackedTernary allocate_packed(TernaryLayout layout, int64_t rows, int64_t cols, WeightArena* arena = nullptr);
 
 // True if the I2_S data of a row-major rows x cols tensor is the i2 layout byte for byte (columns
 // a multiple of 128, so no block runs across rows, and rows a multiple of 4, so no padding rows);

@@ -6,6 +6,7 @@
 
 #include <arm_neon.h>
 
+#include <cstring>
 #include <vector>
 
 namespace tern::kernels {
@@ -42,6 +43,38 @@ float dot_f16(const float* a, const uint16_t* b, int64_t n) {
 }
 
 float sum_squares(const float* x, int64_t n) { return dot_f32(x, x, n); }
+
+// Q8_0 rows against Q8 activations in the canonical Q8 order: widening multiplies, then pairwise
+// adds give the exact 4-element sums (lanes 0..3 from the first 16 elements, 4..7 from the
+// rest); acc += float(sums) * (d_w * d_x), multiply then add.
+void gemv_q8_0_q8(const uint8_t* w, int64_t row_bytes, int64_t m_rows, int64_t k, const int8_t* xq,
+                  const float* xd, float* out) {
+    const auto quad_sums = [](int8x16_t a, int8x16_t b) {
+        const int16x8_t lo = vmull_s8(vget_low_s8(a), vget_low_s8(b));
+        const int16x8_t hi = vmull_high_s8(a, b);
+        return vpaddq_s32(vpaddlq_s16(lo), vpaddlq_s16(hi));
+    };
+    for (int64_t m = 0; m < m_rows; ++m) {
+        const uint8_t* row = w + m * row_bytes;
+        float32x4_t acc[2][2] = {{vdupq_n_f32(0.0f), vdupq_n_f32(0.0f)}, {vdupq_n_f32(0.0f), vdupq_n_f32(0.0f)}};
+        for (int64_t b = 0; b < k / 32; ++b) {
+            const uint8_t* block = row + 34 * b;
+            const auto* q = reinterpret_cast<const int8_t*>(block + 2);
+            const int32x4_t s_lo = quad_sums(vld1q_s8(q), vld1q_s8(xq + 32 * b));
+            const int32x4_t s_hi = quad_sums(vld1q_s8(q + 16), vld1q_s8(xq + 32 * b + 16));
+            uint16_t h;
+            std::memcpy(&h, block, 2);
+            const float w_scale = vgetq_lane_f32(vcvt_f32_f16(vreinterpret_f16_u16(vdup_n_u16(h))), 0);  // exact
+            const float32x4_t d = vdupq_n_f32(w_scale * xd[b]);
+            float32x4_t* a = acc[b % 2];
+            a[0] = vaddq_f32(a[0], vmulq_f32(vcvtq_f32_s32(s_lo), d));
+            a[1] = vaddq_f32(a[1], vmulq_f32(vcvtq_f32_s32(s_hi), d));
+        }
+        const float32x4_t lo = vaddq_f32(acc[0][0], acc[1][0]), hi = vaddq_f32(acc[0][1], acc[1][1]);
+        const float32x4_t s = vaddq_f32(lo, hi);  // a_j + a_j+4
+        out[m] = (vgetq_lane_f32(s, 0) + vgetq_lane_f32(s, 2)) + (vgetq_lane_f32(s, 1) + vgetq_lane_f32(s, 3));
+    }
+}
 
 void gemv(FloatWeightFormat format, const uint8_t* w, int64_t row_bytes, int64_t m_rows, int64_t k, const float* x,
           float* out) {
@@ -168,6 +201,7 @@ const FloatKernels& neon_float_kernels() {
         s.dot_f16 = dot_f16;
         s.sum_squares = sum_squares;
         s.gemv = gemv;
+        s.gemv_q8_0_q8 = gemv_q8_0_q8;
         s.exp_shift_sum = exp_shift_sum;
         s.axpy_f32 = axpy_f32;
         s.axpy_f16 = axpy_f16;

@@ -60,6 +60,28 @@ float dot_q8_0(const float* a, const uint8_t* blocks, int64_t n) {
 
 float sum_squares(const float* x, int64_t n) { return dot_f32(x, x, n); }
 
+void gemv_q8_0_q8(const uint8_t* w, int64_t row_bytes, int64_t m_rows, int64_t k, const int8_t* xq,
+                  const float* xd, float* out) {
+    for (int64_t m = 0; m < m_rows; ++m) {
+        const uint8_t* row = w + m * row_bytes;
+        float acc[2][8] = {};
+        for (int64_t b = 0; b < k / 32; ++b) {
+            uint16_t h;
+            std::memcpy(&h, row + 34 * b, 2);
+            const float d = half_to_float(h) * xd[b];
+            const auto* q = reinterpret_cast<const int8_t*>(row + 34 * b + 2);
+            for (int j = 0; j < 8; ++j) {
+                int32_t sum = 0;
+                for (int i = 4 * j; i < 4 * j + 4; ++i) sum += int32_t{q[i]} * int32_t{xq[32 * b + i]};
+                acc[b % 2][j] += static_cast<float>(sum) * d;
+            }
+        }
+        float a[8];
+        for (int j = 0; j < 8; ++j) a[j] = acc[0][j] + acc[1][j];
+        out[m] = ((a[0] + a[4]) + (a[2] + a[6])) + ((a[1] + a[5]) + (a[3] + a[7]));
+    }
+}
+
 void gemv(FloatWeightFormat format, const uint8_t* w, int64_t row_bytes, int64_t m_rows, int64_t k, const float* x,
           float* out) {
     thread_local std::vector<float> row;
@@ -145,6 +167,18 @@ void quantize_q8_0(const float* x, int64_t n, uint8_t* blocks) {
     }
 }
 
+void quantize_q8_activations(const float* x, int64_t n, int8_t* q, float* d) {
+    for (int64_t b = 0; b < n / 32; ++b) {
+        float amax = 0.0f;
+        for (int i = 0; i < 32; ++i) amax = std::fmax(amax, std::fabs(x[32 * b + i]));
+        d[b] = amax / 127.0f;
+        for (int i = 0; i < 32; ++i) {
+            const float v = d[b] == 0.0f ? 0.0f : std::nearbyint(x[32 * b + i] / d[b]);
+            q[32 * b + i] = static_cast<int8_t>(std::fmin(std::fmax(v, -127.0f), 127.0f));
+        }
+    }
+}
+
 const FloatKernels& scalar_float_kernels() {
     static const FloatKernels k = [] {
         FloatKernels s;
@@ -153,6 +187,7 @@ const FloatKernels& scalar_float_kernels() {
         s.dot_f16 = dot_f16;
         s.sum_squares = sum_squares;
         s.gemv = gemv;
+        s.gemv_q8_0_q8 = gemv_q8_0_q8;
         s.exp_shift_sum = exp_shift_sum;
         s.axpy_f32 = axpy_f32;
         s.axpy_f16 = axpy_f16;

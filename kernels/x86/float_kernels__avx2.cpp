@@ -93,6 +93,40 @@ float dot_q8_0(const float* x, const uint8_t* row, int64_t k) {
     return finish(acc, nullptr, nullptr, 0, false, nullptr);
 }
 
+// Q8_0 rows against Q8 activations in the canonical Q8 order: maddubs(|w|, x * sign(w)) makes
+// exact int16 pair sums (|w| <= 128, |x| <= 127: at most 32512), madd with ones the exact
+// 4-element sums of lanes 0..7; then acc += float(sums) * (d_w * d_x), multiply then add.
+void gemv_q8_0_q8(const uint8_t* w, int64_t row_bytes, int64_t m_rows, int64_t k, const int8_t* xq,
+                  const float* xd, float* out) {
+    const __m256i ones = _mm256_set1_epi16(1);
+    const auto block_product = [&](const uint8_t* block, int64_t b) {
+        const __m256i wq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 2));
+        const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq + 32 * b));
+        const __m256i pairs = _mm256_maddubs_epi16(_mm256_sign_epi8(wq, wq), _mm256_sign_epi8(x, wq));
+        const __m256i sums = _mm256_madd_epi16(pairs, ones);
+        uint16_t h;
+        std::memcpy(&h, block, 2);
+        const __m256 d = _mm256_set1_ps(_cvtsh_ss(h) * xd[b]);  // F16C: exact, as half_to_float
+        return _mm256_mul_ps(_mm256_cvtepi32_ps(sums), d);
+    };
+    const int64_t blocks = k / 32;
+    for (int64_t m = 0; m < m_rows; ++m) {
+        const uint8_t* row = w + m * row_bytes;
+        __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();  // even, odd blocks
+        int64_t b = 0;
+        for (; b + 2 <= blocks; b += 2) {
+            _mm_prefetch(reinterpret_cast<const char*>(row + 34 * b) + 8192, _MM_HINT_NTA);
+            acc0 = _mm256_add_ps(acc0, block_product(row + 34 * b, b));
+            acc1 = _mm256_add_ps(acc1, block_product(row + 34 * b + 34, b + 1));
+        }
+        if (b < blocks) acc0 = _mm256_add_ps(acc0, block_product(row + 34 * b, b));
+        const __m256 a = _mm256_add_ps(acc0, acc1);
+        __m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));  // a_j + a_j+4
+        s = _mm_add_ps(s, _mm_movehl_ps(s, s));  // (a0+a4)+(a2+a6), (a1+a5)+(a3+a7)
+        out[m] = _mm_cvtss_f32(_mm_add_ss(s, _mm_shuffle_ps(s, s, 1)));
+    }
+}
+
 void axpy_q8_0(float* y, float a, const uint8_t* blocks, int64_t n) {
     const __m256 av = _mm256_set1_ps(a);
     for (int64_t b = 0; b < n / 32; ++b) {
@@ -254,6 +288,7 @@ const FloatKernels& avx2_float_kernels() {
         s.dot_f16 = dot_f16;
         s.sum_squares = sum_squares;
         s.gemv = gemv;
+        s.gemv_q8_0_q8 = gemv_q8_0_q8;
         s.exp_shift_sum = exp_shift_sum;
         s.axpy_f32 = axpy_f32;
         s.axpy_f16 = axpy_f16;

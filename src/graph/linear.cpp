@@ -2,6 +2,7 @@
 #include "graph/linear.h"
 
 #include "graph/kernel_choice.h"
+#include "kernels/float_kernels.h"
 #include "kernels/float_rows.h"
 #include "util/thread_pool.h"
 
@@ -105,23 +106,50 @@ void ternary_forward(const TernaryMatrix& m, QuantizedActivations& qx, int64_t n
 
 constexpr int64_t kFloatRowGrain = 64;
 
-// Rows split across threads; each block of rows is dotted with every token while it is in cache.
-// A prompt's outputs are [n_tokens][rows], so a block's results go through a stack buffer.
-void dense_forward(const FloatMatrix& m, const float* x, int64_t n_tokens, float* out, ThreadPool& pool) {
-    const kernels::FloatKernels& fk = *active_kernels().floats;
+// out[t][r] for a float matrix's rows split across threads: `rows_gemv(first, count, t, dst)`
+// computes rows [first, first + count) for token t. Each block of rows is dotted with every token
+// while it is in cache; a prompt's outputs are [n_tokens][rows], so a block's results go through
+// a stack buffer.
+template <typename RowsGemv>
+void float_rows_forward(const FloatMatrix& m, int64_t n_tokens, float* out, ThreadPool& pool,
+                        const RowsGemv& rows_gemv) {
     pool.parallel_for(m.rows, kFloatRowGrain, [&](int64_t begin, int64_t end) {
         if (n_tokens == 1) {
-            fk.gemv(m.format, m.data + begin * m.row_bytes, m.row_bytes, end - begin, m.cols, x, out + begin);
+            rows_gemv(begin, end - begin, 0, out + begin);
             return;
         }
         float block_out[kFloatRowGrain];
         for (int64_t b = begin; b < end; b += kFloatRowGrain) {
             const int64_t rows = std::min(kFloatRowGrain, end - b);
             for (int64_t t = 0; t < n_tokens; ++t) {
-                fk.gemv(m.format, m.data + b * m.row_bytes, m.row_bytes, rows, m.cols, x + t * m.cols, block_out);
+                rows_gemv(b, rows, t, block_out);
                 std::copy(block_out, block_out + rows, out + t * m.rows + b);
             }
         }
+    });
+}
+
+void dense_forward(const FloatMatrix& m, const float* x, int64_t n_tokens, float* out, ThreadPool& pool) {
+    const kernels::FloatKernels& fk = *active_kernels().floats;
+    float_rows_forward(m, n_tokens, out, pool, [&](int64_t first, int64_t count, int64_t t, float* dst) {
+        fk.gemv(m.format, m.data + first * m.row_bytes, m.row_bytes, count, m.cols, x + t * m.cols, dst);
+    });
+}
+
+// A Q8_0 layer against per-32 int8 activations (--lm-head q8): each token quantised once.
+void q8_forward(const FloatMatrix& m, const float* x, int64_t n_tokens, float* out, LinearScratch& scratch,
+                ThreadPool& pool) {
+    const kernels::FloatKernels& fk = *active_kernels().floats;
+    const int64_t blocks = m.cols / 32;
+    scratch.q8.resize(static_cast<size_t>(n_tokens * m.cols));
+    scratch.q8_scales.resize(static_cast<size_t>(n_tokens * blocks));
+    for (int64_t t = 0; t < n_tokens; ++t) {
+        kernels::quantize_q8_activations(x + t * m.cols, m.cols, scratch.q8.data() + t * m.cols,
+                                         scratch.q8_scales.data() + t * blocks);
+    }
+    float_rows_forward(m, n_tokens, out, pool, [&](int64_t first, int64_t count, int64_t t, float* dst) {
+        fk.gemv_q8_0_q8(m.data + first * m.row_bytes, m.row_bytes, count, m.cols, scratch.q8.data() + t * m.cols,
+                        scratch.q8_scales.data() + t * blocks, dst);
     });
 }
 
@@ -131,6 +159,8 @@ void linear_forward(const LinearWeight& w, const float* x, QuantizedActivations&
                     float* out, LinearScratch& scratch, ThreadPool& pool) {
     if (w.ternary) {
         ternary_forward(w.ternary_matrix, qx, n_tokens, out, scratch, pool);
+    } else if (w.q8_activations) {
+        q8_forward(w.dense, x, n_tokens, out, scratch, pool);
     } else {
         dense_forward(w.dense, w.quantize_input ? qx.dequantized() : x, n_tokens, out, pool);
     }

@@ -28,12 +28,12 @@ using RowDecoder = std::function<bool(int64_t first, int64_t count, int8_t* trit
 // Packs all rows through `decode`, a tile of rows per task, in parallel. Throws `invalid` if the
 // decoder reported an invalid code.
 TernaryMatrix pack(const TensorView& tensor, const kernels::KernelSet& set, ThreadPool& pool,
-                   bool grouped_scales, const RowDecoder& decode,
+                   kernels::WeightArena* arena, bool grouped_scales, const RowDecoder& decode,
                    const std::function<void()>& invalid) {
     TernaryMatrix m;
     const int64_t cols = tensor.ne[0];
     const int64_t rows = tensor.numel() / std::max<int64_t>(1, cols);
-    m.packed = kernels::allocate_packed(choose_layout(set, grouped_scales), rows, cols);
+    m.packed = kernels::allocate_packed(choose_layout(set, grouped_scales), rows, cols, arena);
     m.group_size = cols;
     const int64_t tile = kernels::layout_row_tile(m.packed.layout);
     std::atomic<bool> valid{true};
@@ -75,14 +75,14 @@ void check_scale(const TensorView& tensor, float scale) {
 // 2B-4T generation at 9.7-12.0 tok/s against 15.1-15.7 from this 2 MiB-page copy (1 thread,
 // alternating runs), and the copy adds about 0.1 s to the load.
 std::optional<TernaryMatrix> copy_i2s(const TensorView& tensor, const kernels::KernelSet& set,
-                                      ThreadPool& pool) {
+                                      ThreadPool& pool, kernels::WeightArena* arena) {
     const int64_t cols = tensor.ne[0];
     const int64_t rows = tensor.numel() / std::max<int64_t>(1, cols);
     if (choose_layout(set, false) != kernels::TernaryLayout::i2 || !kernels::i2s_is_i2_layout(rows, cols)) {
         return std::nullopt;
     }
     TernaryMatrix m;
-    m.packed = kernels::allocate_packed(kernels::TernaryLayout::i2, rows, cols);
+    m.packed = kernels::allocate_packed(kernels::TernaryLayout::i2, rows, cols, arena);
     m.group_size = cols;
     const uint8_t* source = tensor.data.data();
     uint8_t* target = m.packed.data.get();
@@ -100,16 +100,16 @@ std::optional<TernaryMatrix> copy_i2s(const TensorView& tensor, const kernels::K
 }
 
 TernaryMatrix repack_i2s(const TensorView& tensor, const kernels::KernelSet& set,
-                         ThreadPool& pool) {
+                         ThreadPool& pool, kernels::WeightArena* arena) {
     const float scale = kernels::i2s_scale(tensor.data.data(), tensor.numel());
     check_scale(tensor, scale);
-    if (auto copied = copy_i2s(tensor, set, pool)) {
+    if (auto copied = copy_i2s(tensor, set, pool, arena)) {
         copied->scales = {scale};
         return std::move(*copied);
     }
     const int64_t cols = tensor.ne[0];
     TernaryMatrix m = pack(
-        tensor, set, pool, false,
+        tensor, set, pool, arena, false,
         [&](int64_t first, int64_t count, int8_t* trits) {
             return kernels::i2s_decode(tensor.data.data(), first * cols, count * cols, trits);
         },
@@ -118,7 +118,8 @@ TernaryMatrix repack_i2s(const TensorView& tensor, const kernels::KernelSet& set
     return m;
 }
 
-TernaryMatrix repack_tq(const TensorView& tensor, const kernels::KernelSet& set, ThreadPool& pool) {
+TernaryMatrix repack_tq(const TensorView& tensor, const kernels::KernelSet& set, ThreadPool& pool,
+                        kernels::WeightArena* arena) {
     const bool tq2 = tensor.type == TensorType::tq2_0;
     const int64_t block_bytes = tq2 ? kernels::kTq2BlockBytes : kernels::kTq1BlockBytes;
     const int64_t cols = tensor.ne[0];
@@ -141,7 +142,7 @@ TernaryMatrix repack_tq(const TensorView& tensor, const kernels::KernelSet& set,
         uniform = uniform && d == common;
     }
     TernaryMatrix m = pack(
-        tensor, set, pool, !uniform,
+        tensor, set, pool, arena, !uniform,
         [&](int64_t first, int64_t count, int8_t* trits) {
             bool ok = true;
             for (int64_t b = first * blocks_per_row; b < (first + count) * blocks_per_row; ++b) {
@@ -171,13 +172,13 @@ TernaryMatrix repack_tq(const TensorView& tensor, const kernels::KernelSet& set,
 }  // namespace
 
 TernaryMatrix repack_ternary(const TensorView& tensor, const kernels::KernelSet& set,
-                             ThreadPool& pool) {
+                             ThreadPool& pool, kernels::WeightArena* arena) {
     switch (tensor.type) {
         case TensorType::i2_s:
-            return repack_i2s(tensor, set, pool);
+            return repack_i2s(tensor, set, pool, arena);
         case TensorType::tq1_0:
         case TensorType::tq2_0:
-            return repack_tq(tensor, set, pool);
+            return repack_tq(tensor, set, pool, arena);
         default:
             break;
     }
@@ -218,8 +219,10 @@ std::optional<TernaryMatrix> ternarize_float(const TensorView& tensor,
     }
     if (scale == 0.0f || !std::isfinite(scale)) return std::nullopt;
     bool ternary = true;
+    // Not from an arena: a float tensor often turns out not to be ternary (latent weights), and
+    // the partly packed bytes would stay taken.
     TernaryMatrix m = pack(
-        tensor, set, pool, false,
+        tensor, set, pool, nullptr, false,
         [&](int64_t first, int64_t count, int8_t* trits) {
             std::vector<float> values(static_cast<size_t>(cols));
             for (int64_t r = 0; r < count; ++r) {

@@ -14,8 +14,10 @@ namespace tern {
 // collapse to one per-tensor scale when every non-zero block scale is equal (all-zero-scale
 // blocks then contribute nothing); otherwise one scale per 256-column group is kept.
 // I2_S tensors that already are the i2 layout are copied as they are, without decoding.
-// Throws Error(model) for invalid codes or non-finite scales.
-TernaryMatrix repack_ternary(const TensorView& tensor, const kernels::KernelSet& set, ThreadPool& pool);
+// The packed bytes are taken from `arena` if given. Throws Error(model) for invalid codes or
+// non-finite scales.
+TernaryMatrix repack_ternary(const TensorView& tensor, const kernels::KernelSet& set, ThreadPool& pool,
+                             kernels::WeightArena* arena = nullptr);
 
 // If every value of a float tensor (F32/F16/BF16) is 0 or +-s for one s > 0, returns it as a
 // ternary matrix with per-tensor scale s; otherwise nullopt.

@@ -19,9 +19,9 @@ namespace {
 
 class WeightLoader {
 public:
-    // Copies of float matrices go into `storage`, which must outlive the matrices.
-    WeightLoader(const GgufFile& file, ThreadPool& pool, std::vector<kernels::AlignedBuffer>& storage)
-        : file_(file), pool_(pool), storage_(storage) {}
+    // Prepared matrices take their bytes from `arena`, which must outlive them.
+    WeightLoader(const GgufFile& file, ThreadPool& pool, kernels::WeightArena& arena)
+        : file_(file), pool_(pool), arena_(arena) {}
 
     const TensorView& require(const std::string& name) const {
         const TensorView* tensor = file_.find_tensor(name);
@@ -67,8 +67,8 @@ public:
         return m;
     }
 
-    // dense(tensor), copied into memory of the model's own (2 MiB pages where the system has
-    // transparent huge pages), 1 MiB per task, each chunk's file pages released once copied so
+    // dense(tensor), copied into the arena (2 MiB pages where the system has transparent huge
+    // pages), 1 MiB per task, each chunk's file pages released once copied so
     // the file and the copy are never both resident. For matrices streamed once per token: read
     // from the file mapping's 4 KiB page-cache pages, 2B-4T's F16 output layer made generation
     // 12-23 % slower (13.4 against 16.5 tok/s at 1 thread, 31.6 against 35.5 at 2, alternating
@@ -76,7 +76,7 @@ public:
     FloatMatrix resident(const TensorView& tensor) const {
         FloatMatrix m = dense(tensor);
         const auto bytes = static_cast<int64_t>(tensor.data.size());
-        kernels::AlignedBuffer& copy = storage_.emplace_back(kernels::AlignedBuffer::allocate(static_cast<size_t>(bytes)));
+        const kernels::AlignedBuffer copy = arena_.take(static_cast<size_t>(bytes));
         const int64_t chunk = int64_t{1} << 20;
         pool_.parallel_for((bytes + chunk - 1) / chunk, 1, [&](int64_t begin, int64_t end) {
             for (int64_t c = begin; c < end; ++c) {
@@ -104,7 +104,7 @@ public:
         if (is_ternary(tensor.type)) {
             w.ternary = true;
             w.quantize_input = true;
-            w.ternary_matrix = repack_ternary(tensor, active_kernels(), pool_);
+            w.ternary_matrix = repack_ternary(tensor, active_kernels(), pool_, &arena_);
             // Only the repacked copy is used from now on.
             file_.release_pages(tensor);
         } else if (bitlinear) {
@@ -154,7 +154,7 @@ public:
 private:
     const GgufFile& file_;
     ThreadPool& pool_;
-    std::vector<kernels::AlignedBuffer>& storage_;
+    kernels::WeightArena& arena_;
 };
 
 // Says, once per distinct shape of the first layer, how its linears run.
@@ -178,7 +178,7 @@ void log_kernels(const LayerWeights& layer, const std::function<void(const std::
     }
 }
 
-// Replaces the dense output layer by a Q8_0 copy (kept in w.storage): per 32 weights
+// Replaces the dense output layer by a Q8_0 copy (in w.arena): per 32 weights
 // d = max|w| / 127 (as fp16) and q = round(w / d), ggml's Q8_0 rule. False (nothing done) if the
 // rows are not whole blocks.
 bool requantize_q8_0(ModelWeights& w, ThreadPool& pool) {
@@ -186,8 +186,7 @@ bool requantize_q8_0(ModelWeights& w, ThreadPool& pool) {
     const int64_t k = source.cols;
     if (k % 32 != 0) return false;
     const int64_t row_bytes = kernels::float_row_bytes(kernels::FloatWeightFormat::q8_0, k);
-    kernels::AlignedBuffer& storage =
-        w.storage.emplace_back(kernels::AlignedBuffer::allocate(static_cast<size_t>(source.rows * row_bytes)));
+    const kernels::AlignedBuffer storage = w.arena.take(static_cast<size_t>(source.rows * row_bytes));
     pool.parallel_for(source.rows, 64, [&](int64_t begin, int64_t end) {
         std::vector<float> row(static_cast<size_t>(k));
         for (int64_t r = begin; r < end; ++r) {
@@ -206,6 +205,7 @@ bool requantize_q8_0(ModelWeights& w, ThreadPool& pool) {
             }
         }
     });
+    w.output.q8_activations = true;
     w.output.dense.format = kernels::FloatWeightFormat::q8_0;
     w.output.dense.data = storage.get();
     w.output.dense.row_bytes = row_bytes;
@@ -218,7 +218,7 @@ ModelWeights load_weights(const GgufFile& file, const ModelConfig& c, ThreadPool
                           const ModelLoadOptions& options) {
     const auto& log = options.log;
     ModelWeights w;
-    WeightLoader loader(file, pool, w.storage);
+    WeightLoader loader(file, pool, w.arena);
     const TensorView& embd = loader.require("token_embd.weight");
     loader.check_shape(embd, {c.n_embd, c.n_vocab});
     w.token_embd = loader.dense(embd);  // a few rows read per token: stays a view of the file
@@ -235,7 +235,7 @@ ModelWeights load_weights(const GgufFile& file, const ModelConfig& c, ThreadPool
     if (!w.output.ternary) {
         if (options.output_type == OutputLayerType::q8_0 && w.output.dense.format != kernels::FloatWeightFormat::q8_0 &&
             requantize_q8_0(w, pool)) {
-            if (log) log(cat("output layer requantized to q8_0 (", w.storage.back().size / (1 << 20), " MiB)"));
+            if (log) log(cat("output layer requantized to q8_0 (", w.output.dense.rows * w.output.dense.row_bytes / (1 << 20), " MiB)"));
             if (!c.tied_output) file.release_pages(output_tensor);
         } else {
             w.output.dense = loader.resident(output_tensor);

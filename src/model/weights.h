@@ -31,7 +31,7 @@ struct TernaryMatrix {
 };
 
 // A rows x cols matrix whose rows are stored in a float-like format (F32, F16, BF16, Q8_0, Q4_K,
-// Q6_K), row r at data + r * row_bytes: a view of the mapped file or of ModelWeights::storage.
+// Q6_K), row r at data + r * row_bytes: a view of the mapped file or of ModelWeights::arena.
 struct FloatMatrix {
     int64_t rows = 0;
     int64_t cols = 0;
@@ -45,6 +45,7 @@ struct LinearWeight {
     std::string name;
     bool ternary = false;         // uses `ternary`; otherwise `dense`
     bool quantize_input = false;  // BitLinear: int8 absmax activations
+    bool q8_activations = false;  // Q8_0 weights times per-32 int8 activations (--lm-head q8)
     TernaryMatrix ternary_matrix;
     FloatMatrix dense;
     float output_scale = 1.0f;    // from an optional "<name>.scale" tensor
@@ -58,12 +59,12 @@ struct LayerWeights {
 };
 
 struct ModelWeights {
+    // The bytes of every matrix prepared at load (packed ternary, copied or requantized float),
+    // in the order they were prepared; the matrices below are views into it.
+    kernels::WeightArena arena;
     FloatMatrix token_embd;  // n_vocab x n_embd
     std::vector<float> output_norm;
     LinearWeight output;     // n_vocab x n_embd; a view of token_embd when tied
-    // The bytes of the float matrices copied at load (dense linears, the output layer as the
-    // file has it or requantized); FloatMatrix views point into them.
-    std::vector<kernels::AlignedBuffer> storage;
     std::vector<LayerWeights> layers;
     uint64_t n_params = 0;
 };

@@ -1,11 +1,12 @@
-// Float kernels: every kernel set reproduces the scalar canonical order bit for bit, and the
-// canonical exp is accurate.
+// Float kernels: every kernel set reproduces the scalar canonical order bit for bit (and the Q8
+// output-layer GEMV its written-out definition), and the canonical exp is accurate.
 #include "kernels/dispatch.h"
 #include "kernels/float_kernels.h"
 #include "kernels/fp16.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -98,6 +99,96 @@ TEST(FloatKernels, EverySetMatchesTheScalarOrderBitForBit) {
             k.gemv(f, w.data(), row_bytes, rows, cols, x.data(), o1.data());
             ref.gemv(f, w.data(), row_bytes, rows, cols, x.data(), o2.data());
             EXPECT_EQ(o1, o2) << "format " << static_cast<int>(f);
+        }
+    }
+}
+
+// Q8_0 rows with random bytes (every int8 value, -128 included) and finite block scales.
+std::vector<uint8_t> random_q8_0_rows(int64_t rows, int64_t cols, uint32_t seed) {
+    std::vector<uint8_t> w(static_cast<size_t>(rows * cols / 32 * 34));
+    std::mt19937 rng(seed);
+    for (auto& byte : w) byte = static_cast<uint8_t>(rng());
+    std::uniform_real_distribution<float> scale(-0.05f, 0.05f);
+    for (size_t b = 0; b < w.size() / 34; ++b) {
+        const uint16_t d = float_to_half(b % 7 == 3 ? 0.0f : scale(rng));
+        std::memcpy(w.data() + 34 * b, &d, 2);
+    }
+    return w;
+}
+
+// The canonical Q8_0 x Q8 order of float_kernels.h, written out independently of the kernels.
+float q8_dot_by_the_definition(const uint8_t* row, const int8_t* xq, const float* xd, int64_t k) {
+    float even[8] = {}, odd[8] = {};
+    for (int64_t b = 0; b < k / 32; ++b) {
+        uint16_t h;
+        std::memcpy(&h, row + 34 * b, 2);
+        const float d = half_to_float(h) * xd[b];
+        for (int j = 0; j < 8; ++j) {
+            int32_t s = 0;
+            for (int i = 0; i < 4; ++i) {
+                const auto w = static_cast<int8_t>(row[34 * b + 2 + 4 * j + i]);
+                s += w * xq[32 * b + 4 * j + i];
+            }
+            const float p = static_cast<float>(s) * d;
+            float& acc = b % 2 == 0 ? even[j] : odd[j];
+            acc = acc + p;
+        }
+    }
+    float a[8];
+    for (int j = 0; j < 8; ++j) a[j] = even[j] + odd[j];
+    const float left = (a[0] + a[4]) + (a[2] + a[6]);
+    const float right = (a[1] + a[5]) + (a[3] + a[7]);
+    return left + right;
+}
+
+TEST(FloatKernels, Q8ActivationsFollowTheirDefinition) {
+    std::vector<float> x = random_floats(96, 11, 3.0f);
+    for (int i = 32; i < 64; ++i) x[static_cast<size_t>(i)] = 0.0f;  // an all-zero block: d = 0, q = 0
+    x[70] = -1e-3f;
+    x[71] = 250.0f;  // the block's max: q = 127, and -1e-3 rounds to 0
+    std::vector<int8_t> q(96);
+    std::vector<float> d(3);
+    quantize_q8_activations(x.data(), 96, q.data(), d.data());
+    for (int b = 0; b < 3; ++b) {
+        float amax = 0.0f;
+        for (int i = 0; i < 32; ++i) amax = std::max(amax, std::fabs(x[static_cast<size_t>(32 * b + i)]));
+        EXPECT_EQ(d[static_cast<size_t>(b)], amax / 127.0f);
+    }
+    EXPECT_EQ(d[1], 0.0f);
+    for (int i = 32; i < 64; ++i) EXPECT_EQ(q[static_cast<size_t>(i)], 0);
+    EXPECT_EQ(q[71], 127);
+    EXPECT_EQ(q[70], 0);
+    for (int i = 0; i < 96; ++i) {
+        const float di = d[static_cast<size_t>(i / 32)];
+        if (di == 0.0f) continue;
+        const float expected = std::nearbyint(x[static_cast<size_t>(i)] / di);
+        EXPECT_EQ(q[static_cast<size_t>(i)], static_cast<int8_t>(expected)) << i;
+        EXPECT_LE(std::fabs(q[static_cast<size_t>(i)] * di - x[static_cast<size_t>(i)]), 0.5f * di * 1.0001f) << i;
+    }
+}
+
+TEST(FloatKernels, Q8GemvOfEverySetIsTheCanonicalQ8DotBitForBit) {
+    for (const KernelSet* set : supported_kernel_sets()) {
+        const FloatKernels& k = *set->floats;
+        SCOPED_TRACE(k.isa);
+        for (int64_t cols : {32, 64, 96, 160, 2560}) {
+            for (int64_t rows : {1, 3, 37}) {
+                SCOPED_TRACE(testing::Message() << rows << "x" << cols);
+                const auto w = random_q8_0_rows(rows, cols, static_cast<uint32_t>(rows + cols));
+                auto x = random_floats(cols, static_cast<uint32_t>(cols), 2.0f);
+                x[0] = 1000.0f;  // one block whose other values quantise to small integers
+                std::vector<int8_t> xq(static_cast<size_t>(cols));
+                std::vector<float> xd(static_cast<size_t>(cols / 32));
+                quantize_q8_activations(x.data(), cols, xq.data(), xd.data());
+                const int64_t row_bytes = cols / 32 * 34;
+                std::vector<float> out(static_cast<size_t>(rows));
+                k.gemv_q8_0_q8(w.data(), row_bytes, rows, cols, xq.data(), xd.data(), out.data());
+                for (int64_t r = 0; r < rows; ++r) {
+                    const float expected = q8_dot_by_the_definition(w.data() + r * row_bytes, xq.data(), xd.data(), cols);
+                    EXPECT_TRUE(same_bits(out[static_cast<size_t>(r)], expected))
+                        << "row " << r << ": " << out[static_cast<size_t>(r)] << " vs " << expected;
+                }
+            }
         }
     }
 }
