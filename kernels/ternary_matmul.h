@@ -80,8 +80,8 @@ struct KernelSet {
     NamedKernel tl3_gemv, tl3_gemm;           // tl3 layout: one token / many tokens
     const FloatKernels* floats = nullptr;     // the graph's float operations, canonical order
     PackTilesFn pack_tiles = pack_row_tiles;  // the portable packer, or one faster for some layouts
-    bool prefer_mad =
-        false;  // its multiply-add (i2) kernels beat its LUT (tl3) ones (kernel_bench)
+    // Its multiply-add (i2) kernels beat its LUT (tl3) ones (kernel_bench).
+    bool prefer_mad = false;
 };
 
 // Sizes `a` for n_tokens x k (zeroing the padding columns) and forgets any tables.

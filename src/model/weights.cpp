@@ -68,22 +68,21 @@ public:
     }
 
     // dense(tensor), copied into the arena (2 MiB pages where the system has transparent huge
-    // pages), 1 MiB per task, each chunk's file pages released once copied so
-    // the file and the copy are never both resident. For matrices streamed once per token: read
-    // from the file mapping's 4 KiB page-cache pages, 2B-4T's F16 output layer made generation
-    // 12-23 % slower (13.4 against 16.5 tok/s at 1 thread, 31.6 against 35.5 at 2, alternating
-    // runs), as the ternary weights were when used in place.
+    // pages) across threads, 1 MiB at a time, each MiB's file pages released once copied so the
+    // file and the copy are never both resident. For matrices streamed once per token: read from
+    // the file mapping's 4 KiB page-cache pages, 2B-4T's F16 output layer made generation 12-23 %
+    // slower (13.4 against 16.5 tok/s at 1 thread, 31.6 against 35.5 at 2, alternating runs), as
+    // the ternary weights were when used in place.
     FloatMatrix resident(const TensorView& tensor) const {
         FloatMatrix m = dense(tensor);
-        const auto bytes = static_cast<int64_t>(tensor.data.size());
-        const kernels::AlignedBuffer copy = arena_.take(static_cast<size_t>(bytes));
+        const kernels::AlignedBuffer copy = arena_.take(tensor.data.size());
         const int64_t chunk = int64_t{1} << 20;
-        pool_.parallel_for((bytes + chunk - 1) / chunk, 1, [&](int64_t begin, int64_t end) {
-            for (int64_t c = begin; c < end; ++c) {
-                const int64_t size = std::min(chunk, bytes - c * chunk);
-                std::memcpy(copy.get() + c * chunk, tensor.data.data() + c * chunk, static_cast<size_t>(size));
+        pool_.parallel_for(static_cast<int64_t>(tensor.data.size()), chunk, [&](int64_t begin, int64_t end) {
+            for (int64_t at = begin; at < end; at += chunk) {
+                const auto size = static_cast<size_t>(std::min(chunk, end - at));
+                std::memcpy(copy.get() + at, tensor.data.data() + at, size);
                 TensorView part = tensor;
-                part.data = tensor.data.subspan(static_cast<size_t>(c * chunk), static_cast<size_t>(size));
+                part.data = tensor.data.subspan(static_cast<size_t>(at), size);
                 file_.release_pages(part);
             }
         });
