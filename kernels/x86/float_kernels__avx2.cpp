@@ -1,9 +1,9 @@
 // AVX2 float kernels in the canonical order (kernels/float_kernels.h): four 8-lane accumulators
 // hold the 32 partial sums; multiplies and adds stay separate (no FMA) to round like the scalar
 // definition; F16 is converted with F16C (exact).
+#include "kernels/x86/float_kernels__avx2.h"
 #include "kernels/float_kernels.h"
 #include "kernels/fp16.h"
-#include "kernels/x86/float_kernels__avx2.h"
 
 #include <immintrin.h>
 
@@ -15,8 +15,18 @@ namespace tern::kernels {
 namespace {
 
 // Combines the four accumulators (partials 0-7, 8-15, 16-23, 24-31) plus scalar tail partials.
-inline float finish(const __m256 acc[4], const float* x_tail_a, const float* x_tail_b, int64_t tail, bool squares_f16,
-                    const uint16_t* h_tail) {
+inline float finish(const __m256 acc[4], const float* x_tail_a, const float* x_tail_b, int64_t tail,
+                    bool squares_f16, const uint16_t* h_tail) {
+    if (tail == 0) {
+        // canonical_reduce in vector form: t = (s0-7 + s8-15) + (s16-23 + s24-31); the halves'
+        // sum gives (t0+t4, t1+t5, t2+t6, t3+t7); adding it moved by two gives
+        // ((t0+t4) + (t2+t6), (t1+t5) + (t3+t7)) in lanes 0 and 1.
+        const __m256 t =
+            _mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]));
+        const __m128 u = _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1));
+        const __m128 v = _mm_add_ps(u, _mm_movehl_ps(u, u));
+        return _mm_cvtss_f32(_mm_add_ss(v, _mm_movehdup_ps(v)));
+    }
     alignas(32) float s[32];
     for (int i = 0; i < 4; ++i) _mm256_store_ps(s + 8 * i, acc[i]);
     for (int64_t i = 0; i < tail; ++i) {
@@ -27,11 +37,13 @@ inline float finish(const __m256 acc[4], const float* x_tail_a, const float* x_t
 }
 
 float dot_f32(const float* a, const float* b, int64_t n) {
-    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
+                     _mm256_setzero_ps()};
     int64_t i = 0;
     for (; i + 32 <= n; i += 32) {
         for (int j = 0; j < 4; ++j) {
-            acc[j] = _mm256_add_ps(acc[j], _mm256_mul_ps(_mm256_loadu_ps(a + i + 8 * j), _mm256_loadu_ps(b + i + 8 * j)));
+            acc[j] = _mm256_add_ps(acc[j], _mm256_mul_ps(_mm256_loadu_ps(a + i + 8 * j),
+                                                         _mm256_loadu_ps(b + i + 8 * j)));
         }
     }
     return finish(acc, a + i, b + i, n - i, false, nullptr);
@@ -40,26 +52,33 @@ float dot_f32(const float* a, const float* b, int64_t n) {
 // One F16 row against x; with `stream`, prefetches (non-temporal) 8 KiB ahead along the row.
 template <bool stream>
 inline float dot_f16_row(const float* a, const uint16_t* b, int64_t n) {
-    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
+                     _mm256_setzero_ps()};
     int64_t i = 0;
     for (; i + 32 <= n; i += 32) {
         if (stream) _mm_prefetch(reinterpret_cast<const char*>(b + i) + 8192, _MM_HINT_NTA);
         for (int j = 0; j < 4; ++j) {
-            const __m256 w = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + i + 8 * j)));
+            const __m256 w =
+                _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + i + 8 * j)));
             acc[j] = _mm256_add_ps(acc[j], _mm256_mul_ps(_mm256_loadu_ps(a + i + 8 * j), w));
         }
     }
     return finish(acc, a + i, nullptr, n - i, true, b + i);
 }
 
-float dot_f16(const float* a, const uint16_t* b, int64_t n) { return dot_f16_row<false>(a, b, n); }
+float dot_f16(const float* a, const uint16_t* b, int64_t n) {
+    return dot_f16_row<false>(a, b, n);
+}
 
-float sum_squares(const float* x, int64_t n) { return dot_f32(x, x, n); }
+float sum_squares(const float* x, int64_t n) {
+    return dot_f32(x, x, n);
+}
 
 // One row at a time: the weights are read as one sequential stream, which this machine's
 // hardware prefetchers follow best (two interleaved rows sharing the activation loads streamed
 // 18-23 GB/s here against 23-28 for one row, same run).
-void gemv_f16(const uint8_t* w, int64_t row_bytes, int64_t m_rows, int64_t k, const float* x, float* out) {
+void gemv_f16(const uint8_t* w, int64_t row_bytes, int64_t m_rows, int64_t k, const float* x,
+              float* out) {
     for (int64_t m = 0; m < m_rows; ++m)
         out[m] = dot_f16_row<true>(x, reinterpret_cast<const uint16_t*>(w + m * row_bytes), k);
 }
@@ -73,21 +92,24 @@ inline void q8_0_block_weights(const uint8_t* block, __m256 w[4]) {
     const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 2));
     const __m128i lo = _mm256_castsi256_si128(q), hi = _mm256_extracti128_si256(q, 1);
     const __m256i parts[4] = {_mm256_cvtepi8_epi32(lo), _mm256_cvtepi8_epi32(_mm_srli_si128(lo, 8)),
-                              _mm256_cvtepi8_epi32(hi), _mm256_cvtepi8_epi32(_mm_srli_si128(hi, 8))};
+                              _mm256_cvtepi8_epi32(hi),
+                              _mm256_cvtepi8_epi32(_mm_srli_si128(hi, 8))};
     for (int j = 0; j < 4; ++j) w[j] = _mm256_mul_ps(d, _mm256_cvtepi32_ps(parts[j]));
 }
 
 // Q8_0 rows (blocks of 32: fp16 d, int8 q[32]); each weight is d * q as the scalar decoder
 // computes it, then multiplied and added in the canonical order (32 elements = one block).
 float dot_q8_0(const float* x, const uint8_t* row, int64_t k) {
-    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
+                     _mm256_setzero_ps()};
     for (int64_t b = 0; b < k / 32; ++b) {
         const uint8_t* block = row + b * 34;
         _mm_prefetch(reinterpret_cast<const char*>(block) + 8192, _MM_HINT_NTA);
         __m256 wv[4];
         q8_0_block_weights(block, wv);
         for (int j = 0; j < 4; ++j) {
-            acc[j] = _mm256_add_ps(acc[j], _mm256_mul_ps(_mm256_loadu_ps(x + 32 * b + 8 * j), wv[j]));
+            acc[j] =
+                _mm256_add_ps(acc[j], _mm256_mul_ps(_mm256_loadu_ps(x + 32 * b + 8 * j), wv[j]));
         }
     }
     return finish(acc, nullptr, nullptr, 0, false, nullptr);
@@ -102,7 +124,8 @@ void gemv_q8_0_q8(const uint8_t* w, int64_t row_bytes, int64_t m_rows, int64_t k
     const auto block_product = [&](const uint8_t* block, int64_t b) {
         const __m256i wq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 2));
         const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq + 32 * b));
-        const __m256i pairs = _mm256_maddubs_epi16(_mm256_sign_epi8(wq, wq), _mm256_sign_epi8(x, wq));
+        const __m256i pairs =
+            _mm256_maddubs_epi16(_mm256_sign_epi8(wq, wq), _mm256_sign_epi8(x, wq));
         const __m256i sums = _mm256_madd_epi16(pairs, ones);
         uint16_t h;
         std::memcpy(&h, block, 2);
@@ -121,7 +144,8 @@ void gemv_q8_0_q8(const uint8_t* w, int64_t row_bytes, int64_t m_rows, int64_t k
         }
         if (b < blocks) acc0 = _mm256_add_ps(acc0, block_product(row + 34 * b, b));
         const __m256 a = _mm256_add_ps(acc0, acc1);
-        __m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));  // a_j + a_j+4
+        __m128 s =
+            _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));  // a_j + a_j+4
         s = _mm_add_ps(s, _mm_movehl_ps(s, s));  // (a0+a4)+(a2+a6), (a1+a5)+(a3+a7)
         out[m] = _mm_cvtss_f32(_mm_add_ss(s, _mm_shuffle_ps(s, s, 1)));
     }
@@ -140,10 +164,12 @@ void axpy_q8_0(float* y, float a, const uint8_t* blocks, int64_t n) {
     }
 }
 
-float dot_q8_0_api(const float* a, const uint8_t* blocks, int64_t n) { return dot_q8_0(a, blocks, n); }
+float dot_q8_0_api(const float* a, const uint8_t* blocks, int64_t n) {
+    return dot_q8_0(a, blocks, n);
+}
 
-void gemv(FloatWeightFormat format, const uint8_t* w, int64_t row_bytes, int64_t m_rows, int64_t k, const float* x,
-          float* out) {
+void gemv(FloatWeightFormat format, const uint8_t* w, int64_t row_bytes, int64_t m_rows, int64_t k,
+          const float* x, float* out) {
     if (format == FloatWeightFormat::q8_0) {
         for (int64_t m = 0; m < m_rows; ++m) out[m] = dot_q8_0(x, w + m * row_bytes, k);
         return;
@@ -153,7 +179,8 @@ void gemv(FloatWeightFormat format, const uint8_t* w, int64_t row_bytes, int64_t
         return;
     }
     if (format == FloatWeightFormat::f32) {
-        for (int64_t m = 0; m < m_rows; ++m) out[m] = dot_f32(x, reinterpret_cast<const float*>(w + m * row_bytes), k);
+        for (int64_t m = 0; m < m_rows; ++m)
+            out[m] = dot_f32(x, reinterpret_cast<const float*>(w + m * row_bytes), k);
         return;
     }
     thread_local std::vector<float> row;
@@ -179,12 +206,14 @@ inline __m256 exp8(__m256 x) {
     p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(1.6666665459e-1f));
     p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(5.0000001201e-1f));
     const __m256 y = _mm256_add_ps(_mm256_add_ps(_mm256_mul_ps(p, z), r), _mm256_set1_ps(1.0f));
-    const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    const __m256i e =
+        _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
     return _mm256_mul_ps(y, _mm256_castsi256_ps(e));
 }
 
 float exp_shift_sum(float* x, int64_t n, float shift) {
-    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
+                     _mm256_setzero_ps()};
     const __m256 s = _mm256_set1_ps(shift);
     int64_t i = 0;
     for (; i + 32 <= n; i += 32) {
@@ -207,7 +236,8 @@ void axpy_f32(float* y, float a, const float* x, int64_t n) {
     const __m256 av = _mm256_set1_ps(a);
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) {
-        _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(y + i), _mm256_mul_ps(av, _mm256_loadu_ps(x + i))));
+        _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(y + i),
+                                              _mm256_mul_ps(av, _mm256_loadu_ps(x + i))));
     }
     for (; i < n; ++i) y[i] += a * x[i];
 }
@@ -228,7 +258,8 @@ void silu_mul(float* g, const float* u, int64_t n) {
     for (; i + 8 <= n; i += 8) {
         const __m256 gv = _mm256_loadu_ps(g + i);
         const __m256 e = exp8(_mm256_sub_ps(zero, gv));
-        _mm256_storeu_ps(g + i, _mm256_mul_ps(_mm256_div_ps(gv, _mm256_add_ps(one, e)), _mm256_loadu_ps(u + i)));
+        _mm256_storeu_ps(
+            g + i, _mm256_mul_ps(_mm256_div_ps(gv, _mm256_add_ps(one, e)), _mm256_loadu_ps(u + i)));
     }
     for (; i < n; ++i) g[i] = g[i] / (1.0f + canonical_exp(-g[i])) * u[i];
 }
@@ -250,22 +281,25 @@ void scale_mul(const float* x, float scale, const float* w, float* y, int64_t n)
     const __m256 s = _mm256_set1_ps(scale);
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) {
-        _mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_mul_ps(_mm256_loadu_ps(x + i), s), _mm256_loadu_ps(w + i)));
+        _mm256_storeu_ps(
+            y + i, _mm256_mul_ps(_mm256_mul_ps(_mm256_loadu_ps(x + i), s), _mm256_loadu_ps(w + i)));
     }
     for (; i < n; ++i) y[i] = x[i] * scale * w[i];
 }
 
 void add(float* y, const float* x, int64_t n) {
     int64_t i = 0;
-    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(y + i), _mm256_loadu_ps(x + i)));
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(y + i), _mm256_loadu_ps(x + i)));
     for (; i < n; ++i) y[i] += x[i];
 }
 
 void to_f16(const float* x, uint16_t* out, int64_t n) {
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) {
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i),
-                         _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+        _mm_storeu_si128(
+            reinterpret_cast<__m128i*>(out + i),
+            _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
     }
     for (; i < n; ++i) out[i] = float_to_half(x[i]);
 }
@@ -273,7 +307,8 @@ void to_f16(const float* x, uint16_t* out, int64_t n) {
 void from_f16(const uint16_t* x, float* out, int64_t n) {
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) {
-        _mm256_storeu_ps(out + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + i))));
+        _mm256_storeu_ps(out + i,
+                         _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + i))));
     }
     for (; i < n; ++i) out[i] = half_to_float(x[i]);
 }

@@ -74,28 +74,44 @@ void tile_tokens(const MatmulArgs& args, int64_t tile, int64_t t0) {
 
 void i2_gemv_1x128__avxvnni(const MatmulArgs& args) {
     const PackedTernary& w = *args.w;
+    // Slice q of a block is its bytes masked to bits 6-2q..7-2q: the codes times 4^(3-q), so no
+    // shifts are needed; slice q's accumulators hold 4^(3-q) times its dot product (exact: at
+    // most 4 * 128 * 128 per lane and block) and are shifted back at the end of the row.
+    const __m256i masks[4] = {_mm256_set1_epi8(static_cast<char>(0xC0)), _mm256_set1_epi8(0x30),
+                              _mm256_set1_epi8(0x0C), _mm256_set1_epi8(0x03)};
     for (int64_t t = args.token_begin; t < args.token_end; ++t) {
         const int8_t* q = args.a->token_q(t);
         const int32_t offset = offset_of(args, t);
         const int64_t row_end = std::min(w.rows, args.tile_end * kI2RowTile);
         for (int64_t row = args.tile_begin * kI2RowTile; row < row_end; ++row) {
-            // One row at a time: the weights are read as one sequential stream; the four
-            // 32-column slices of a block go to four accumulators (no dependency chains).
-            __m256i acc[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(),
-                              _mm256_setzero_si256(), _mm256_setzero_si256()};
+            // One row at a time: the weights are read as one sequential stream. Two blocks per
+            // step into eight accumulators [block parity][slice], so VPDPBUSD (latency 4-5
+            // cycles, two per cycle) never waits on its own previous result.
+            __m256i acc[2][4];
+            for (auto& parity : acc)
+                for (auto& a : parity) a = _mm256_setzero_si256();
             const uint8_t* blocks = i2_block(w, row, 0);
-            for (int64_t b = args.unit_begin; b < args.unit_end; ++b) {
-                if (b % 2 == 0)
-                    _mm_prefetch(
-                        reinterpret_cast<const char*>(blocks + b * kI2BlockBytes + kPrefetchBytes),
-                        _MM_HINT_NTA);
-                const I2Codes codes = unpack_i2_block(blocks + b * kI2BlockBytes);
+            const auto block_step = [&](int64_t b, __m256i(&into)[4]) {
+                const __m256i x =
+                    _mm256_load_si256(reinterpret_cast<const __m256i*>(blocks + b * kI2BlockBytes));
                 const auto* a = reinterpret_cast<const __m256i*>(q + b * kI2ColBlock);
                 for (int s = 0; s < 4; ++s)
-                    acc[s] = _mm256_dpbusd_avx_epi32(acc[s], codes.c[s], _mm256_loadu_si256(a + s));
+                    into[s] = _mm256_dpbusd_avx_epi32(into[s], _mm256_and_si256(x, masks[s]),
+                                                      _mm256_loadu_si256(a + s));
+            };
+            int64_t b = args.unit_begin;
+            for (; b + 2 <= args.unit_end; b += 2) {
+                _mm_prefetch(
+                    reinterpret_cast<const char*>(blocks + b * kI2BlockBytes + kPrefetchBytes),
+                    _MM_HINT_NTA);
+                block_step(b, acc[0]);
+                block_step(b + 1, acc[1]);
             }
-            const __m256i sum = _mm256_add_epi32(_mm256_add_epi32(acc[0], acc[1]),
-                                                 _mm256_add_epi32(acc[2], acc[3]));
+            if (b < args.unit_end) block_step(b, acc[0]);
+            __m256i sum = _mm256_setzero_si256();
+            for (int s = 0; s < 4; ++s)
+                sum = _mm256_add_epi32(
+                    sum, _mm256_srai_epi32(_mm256_add_epi32(acc[0][s], acc[1][s]), 6 - 2 * s));
             args.out[t * args.out_stride + row] = hsum_epi32(sum) - offset;
         }
     }

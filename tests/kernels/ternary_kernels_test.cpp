@@ -185,8 +185,9 @@ TEST(TernaryKernels, ColumnRangesForGroupedScales) {
                                              std::pair{TernaryLayout::i2, &set->i2_gemm}}) {
             SCOPED_TRACE(kernel->name);
             const PackedTernary w = pack(layout, trits, m, k);
-            for (int64_t b0 : {0, 2, 5}) {
-                const int64_t b1 = b0 + 2;
+            // Ranges of even and odd length, starting on even and odd blocks.
+            for (const auto& [b0, b1] :
+                 {std::pair<int64_t, int64_t>{0, 2}, {2, 5}, {5, 8}, {3, 4}}) {
                 std::vector<int32_t> out(n * m);
                 kernel->fn({&w, 0, w.row_tiles, b0, b1, &a, 0, n, out.data(), m});
                 for (int64_t t = 0; t < n; ++t) {
