@@ -200,7 +200,7 @@ void BM_output(benchmark::State& state, const char* model, int64_t rows, int64_t
 
 // Reported after the runs: achieved weight GB/s of each GEMV as a share of the measured roof.
 class RoofReporter : public benchmark::ConsoleReporter {
-  public:
+public:
     void ReportRuns(const std::vector<Run>& runs) override {
         std::vector<Run> annotated = runs;
         for (Run& run : annotated) {

@@ -30,11 +30,11 @@ struct AlignedBuffer {
 // last, partly used 2 MiB page holds bytes no matrix uses. The views stay valid while the arena
 // lives, moves included.
 class WeightArena {
-  public:
+public:
     static constexpr size_t kSlabBytes = size_t{256} << 20;
     AlignedBuffer take(size_t size);
 
-  private:
+private:
     std::vector<AlignedBuffer> slabs_;
     size_t used_ = 0;  // bytes of the last slab handed out
 };

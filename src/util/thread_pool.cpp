@@ -87,15 +87,22 @@ void ThreadPool::worker(int index) {
     }
 }
 
-void ThreadPool::parallel_for(int64_t n, int64_t grain, FunctionRef<void(int64_t, int64_t)> body) {
-    if (n <= 0) return;
+std::pair<int64_t, int64_t> ThreadPool::chunk(int64_t n, int64_t grain, int thread, int threads) {
     grain = std::max<int64_t>(1, grain);
     const int64_t units = (n + grain - 1) / grain;
+    const int64_t first = units * thread / threads;
+    const int64_t last = units * (thread + 1) / threads;
+    return {std::min(n, first * grain), std::min(n, last * grain)};
+}
+
+void ThreadPool::parallel_for(int64_t n, int64_t grain, FunctionRef<void(int64_t, int64_t)> body) {
+    if (n <= 0) return;
+    if (n_threads_ == 1 || n <= grain) {  // one unit: the same single chunk, without the dispatch
+        body(0, n);
+        return;
+    }
     run([&](int thread, int threads) {
-        const int64_t first = units * thread / threads;
-        const int64_t last = units * (thread + 1) / threads;
-        const int64_t begin = first * grain;
-        const int64_t end = std::min(n, last * grain);
+        const auto [begin, end] = chunk(n, grain, thread, threads);
         if (begin < end) body(begin, end);
     });
 }

@@ -7,6 +7,7 @@
 #include <functional>
 #include <mutex>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace tern {
@@ -21,7 +22,9 @@ class FunctionRef<R(Args...)> {
 public:
     template <typename F>
     FunctionRef(const F& f)  // NOLINT(google-explicit-constructor): used like std::function
-        : object_(&f), call_([](const void* o, Args... args) -> R { return (*static_cast<const F*>(o))(args...); }) {}
+        : object_(&f), call_([](const void* o, Args... args) -> R {
+              return (*static_cast<const F*>(o))(args...);
+          }) {}
     R operator()(Args... args) const { return call_(object_, args...); }
 
 private:
@@ -49,7 +52,11 @@ public:
     // Splits [0, n) into contiguous chunks, one per thread, aligned to `grain` (except the end),
     // and calls body(begin, end) for each non-empty chunk. The split depends only on n, grain and
     // the thread count, so results computed per element are independent of it.
+    // With a single grain-sized unit (or one thread) the body runs on the caller, no dispatch.
     void parallel_for(int64_t n, int64_t grain, FunctionRef<void(int64_t, int64_t)> body);
+
+    // The chunk [begin, end) of [0, n) that parallel_for hands to `thread` of `threads`.
+    static std::pair<int64_t, int64_t> chunk(int64_t n, int64_t grain, int thread, int threads);
 
 private:
     void worker(int index);

@@ -25,7 +25,7 @@ using ::testing::HasSubstr;
 
 // Sets TERN_KERNEL for the life of the object.
 class ForcedKernel {
-  public:
+public:
     explicit ForcedKernel(const char* kernel) { ::setenv("TERN_KERNEL", kernel, 1); }
     ~ForcedKernel() { ::unsetenv("TERN_KERNEL"); }
 };
@@ -59,7 +59,8 @@ TEST(TernaryRepack, I2sIsCopiedAsTheI2LayoutAndHoldsTheSameWeights) {
             if (as_is) {
                 EXPECT_NE(m.packed.data.get(), tensor.data.data());
                 ASSERT_EQ(m.packed.data.size, static_cast<size_t>(tensor.numel() / 4));
-                EXPECT_EQ(0, std::memcmp(m.packed.data.get(), tensor.data.data(), m.packed.data.size));
+                EXPECT_EQ(0,
+                          std::memcmp(m.packed.data.get(), tensor.data.data(), m.packed.data.size));
             }
             std::vector<int8_t> row(static_cast<size_t>(cols));
             for (int64_t r = 0; r < rows; ++r) {

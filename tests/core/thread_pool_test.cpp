@@ -1,0 +1,82 @@
+// The fork-join pool: every thread runs a job once, parallel_for covers [0, n) exactly once in
+// grain-aligned chunks that depend only on n, grain and the thread count.
+#include "util/thread_pool.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <vector>
+
+namespace tern {
+namespace {
+
+TEST(ThreadPool, RunCallsEveryThreadIndexOnce) {
+    for (int threads : {1, 2, 3, 5}) {
+        ThreadPool pool(threads);
+        for (int round = 0; round < 50; ++round) {
+            std::vector<std::atomic<int>> calls(static_cast<size_t>(threads));
+            pool.run([&](int thread, int n_threads) {
+                EXPECT_EQ(n_threads, threads);
+                calls[static_cast<size_t>(thread)].fetch_add(1);
+            });
+            for (int t = 0; t < threads; ++t) ASSERT_EQ(calls[static_cast<size_t>(t)].load(), 1);
+        }
+    }
+}
+
+TEST(ThreadPool, ParallelForCoversEveryElementOnceInGrainAlignedChunks) {
+    for (int threads : {1, 2, 3, 4}) {
+        ThreadPool pool(threads);
+        for (int64_t n : {1, 2, 7, 63, 64, 65, 100, 1000, 4097}) {
+            for (int64_t grain : {1, 4, 64, 5000}) {
+                SCOPED_TRACE(testing::Message()
+                             << threads << " threads, n " << n << ", grain " << grain);
+                std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
+                std::mutex mutex;
+                std::set<std::pair<int64_t, int64_t>> chunks;
+                pool.parallel_for(n, grain, [&](int64_t begin, int64_t end) {
+                    for (int64_t i = begin; i < end; ++i) hits[static_cast<size_t>(i)].fetch_add(1);
+                    std::lock_guard<std::mutex> lock(mutex);
+                    chunks.insert({begin, end});
+                });
+                for (int64_t i = 0; i < n; ++i)
+                    ASSERT_EQ(hits[static_cast<size_t>(i)].load(), 1) << i;
+                // The chunks are exactly the non-empty ones chunk() names, each grain-aligned.
+                std::set<std::pair<int64_t, int64_t>> expected;
+                for (int t = 0; t < threads; ++t) {
+                    const auto c = ThreadPool::chunk(n, grain, t, threads);
+                    if (c.first < c.second) expected.insert(c);
+                    EXPECT_EQ(c.first % grain == 0 || c.first == n, true);
+                }
+                EXPECT_EQ(chunks, expected);
+                const int64_t units = (n + grain - 1) / grain;
+                EXPECT_EQ(static_cast<int64_t>(chunks.size()), std::min<int64_t>(units, threads));
+            }
+        }
+    }
+}
+
+TEST(ThreadPool, ASingleUnitRunsOnTheCaller) {
+    ThreadPool pool(2);
+    std::thread::id ran_on;
+    pool.parallel_for(10, 16, [&](int64_t begin, int64_t end) {
+        EXPECT_EQ(begin, 0);
+        EXPECT_EQ(end, 10);
+        ran_on = std::this_thread::get_id();
+    });
+    EXPECT_EQ(ran_on, std::this_thread::get_id());
+    // More than one unit: the second chunk runs on the worker.
+    std::set<std::thread::id> threads_used;
+    std::mutex mutex;
+    pool.parallel_for(32, 16, [&](int64_t, int64_t) {
+        std::lock_guard<std::mutex> lock(mutex);
+        threads_used.insert(std::this_thread::get_id());
+    });
+    EXPECT_EQ(threads_used.size(), 2u);
+}
+
+}  // namespace
+}  // namespace tern
