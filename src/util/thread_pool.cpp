@@ -43,7 +43,7 @@ ThreadPool::ThreadPool(int n_threads) : n_threads_(std::max(1, n_threads)) {
 ThreadPool::~ThreadPool() {
     {
         std::lock_guard<std::mutex> lock(mutex_);
-        stopping_ = true;
+        stopping_.store(true, std::memory_order_relaxed);
         generation_.fetch_add(1, std::memory_order_release);
     }
     wake_.notify_all();
@@ -55,10 +55,12 @@ void ThreadPool::run(FunctionRef<void(int, int)> job) {
         job(0, 1);
         return;
     }
+    // job_ and pending_ are published by the release increment of generation_ (workers read
+    // them after an acquire load that sees it); the mutex only orders it with sleeping workers.
+    job_ = &job;
+    pending_.store(n_threads_ - 1, std::memory_order_relaxed);
     {
         std::lock_guard<std::mutex> lock(mutex_);
-        job_ = &job;
-        pending_.store(n_threads_ - 1, std::memory_order_relaxed);
         generation_.fetch_add(1, std::memory_order_release);
     }
     wake_.notify_all();
@@ -69,20 +71,20 @@ void ThreadPool::run(FunctionRef<void(int, int)> job) {
 void ThreadPool::worker(int index) {
     uint64_t seen = 0;
     for (;;) {
-        // Spin a little: back-to-back jobs (one per layer op) arrive within microseconds.
+        // Spin a little: back-to-back jobs (one per layer op) arrive within microseconds, and a
+        // job seen while spinning starts without touching the mutex (taking it while run() still
+        // held it would put this thread to sleep in the kernel).
         for (int spin = 0; spin < 20000 && generation_.load(std::memory_order_acquire) == seen;
              ++spin) {
             TERN_CPU_RELAX();
         }
-        const FunctionRef<void(int, int)>* job = nullptr;
-        {
+        if (generation_.load(std::memory_order_acquire) == seen) {
             std::unique_lock<std::mutex> lock(mutex_);
             wake_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen; });
-            seen = generation_.load(std::memory_order_acquire);
-            if (stopping_) return;
-            job = job_;
         }
-        (*job)(index, n_threads_);
+        seen = generation_.load(std::memory_order_acquire);
+        if (stopping_.load(std::memory_order_acquire)) return;
+        (*job_)(index, n_threads_);
         pending_.fetch_sub(1, std::memory_order_acq_rel);
     }
 }

@@ -68,7 +68,7 @@ private:
     const FunctionRef<void(int, int)>* job_ = nullptr;
     std::atomic<uint64_t> generation_{0};
     std::atomic<int> pending_{0};
-    bool stopping_ = false;
+    std::atomic<bool> stopping_{false};
 };
 
 }  // namespace tern

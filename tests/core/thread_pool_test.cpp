@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -17,6 +18,8 @@ TEST(ThreadPool, RunCallsEveryThreadIndexOnce) {
     for (int threads : {1, 2, 3, 5}) {
         ThreadPool pool(threads);
         for (int round = 0; round < 50; ++round) {
+            // Now and then the workers have stopped spinning and sleep when the job comes.
+            if (round % 10 == 9) std::this_thread::sleep_for(std::chrono::milliseconds(30));
             std::vector<std::atomic<int>> calls(static_cast<size_t>(threads));
             pool.run([&](int thread, int n_threads) {
                 EXPECT_EQ(n_threads, threads);
