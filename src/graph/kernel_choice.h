@@ -16,9 +16,9 @@ const kernels::KernelSet& active_kernels();
 // The layout a rows x cols ternary matrix is packed in. Per-group weight scales need column
 // ranges, which the ref and i2 kernels support. Otherwise the set decides (KernelSet::prefer_mad,
 // from bench/kernel_bench, figures in the README): with AVX-VNNI the multiply-add GEMM runs
-// 1.25-1.55x the LUT GEMM at every shape and its GEMV 0.8-1.25x the LUT GEMV depending on shape
-// and run although i2 reads 20% more bytes, and I2_S files are then copied without decoding;
-// with plain AVX2 the maddubs GEMM is 0.65-0.85x the LUT GEMM, so tl3 wins a whole
+// 1.25-1.55x the LUT GEMM at every shape and its GEMV 1.07-1.19x the LUT GEMV with one thread
+// (0.9-1.2x with two) although i2 reads 20% more bytes, and I2_S files are then copied without
+// decoding; with plain AVX2 the maddubs GEMM is 0.65-0.85x the LUT GEMM, so tl3 wins a whole
 // prompt-plus-generation; on NEON the sdot kernels (i2) are used where the CPU has dotprod (not
 // measured on Arm hardware here), tl3 otherwise.
 // TERN_KERNEL=lut|mad|ref overrides the rule (for benchmarking).
