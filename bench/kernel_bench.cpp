@@ -150,8 +150,16 @@ void BM_ternary(benchmark::State& state, Shape shape, Strategy strategy, int64_t
 
 // ---- output layer (float GEMV) ----------------------------------------------------------------
 
-// The output layer of a model shape, [vocab rows x embd], as F16 (the files' lossless layer) or
-// Q8_0 against Q8 activations (--lm-head q8). Too large for any cache, so every call streams it
+const char* output_format_name(FloatWeightFormat format) {
+    switch (format) {
+        case FloatWeightFormat::f16: return "f16";
+        case FloatWeightFormat::bf16: return "bf16";
+        default: return "q8_0";
+    }
+}
+
+// The output layer of a model shape, [vocab rows x embd], as F16 or BF16 (the files' lossless
+// layers) or Q8_0 against Q8 activations (--lm-head q8). Too large for any cache, so every call streams it
 // from DRAM (huge pages, as in a loaded model); rows split across threads in blocks of 64, as
 // the graph does.
 void BM_output(benchmark::State& state, const char* model, int64_t rows, int64_t k,
@@ -195,7 +203,7 @@ void BM_output(benchmark::State& state, const char* model, int64_t rows, int64_t
     state.counters["GMAC/s"] = benchmark::Counter(
         static_cast<double>(state.iterations()) * static_cast<double>(rows * k) / 1e9,
         benchmark::Counter::kIsRate);
-    state.SetLabel(format == FloatWeightFormat::f16 ? "f16" : "q8_0 x q8");
+    state.SetLabel(format == FloatWeightFormat::q8_0 ? "q8_0 x q8" : output_format_name(format));
 }
 
 // Reported after the runs: achieved weight GB/s of each GEMV as a share of the measured roof.
@@ -224,12 +232,12 @@ void register_all() {
         int64_t rows, k;
     } outputs[] = {{"2b4t", 128256, 2560}, {"0.7b", 32002, 1536}};
     for (const auto& o : outputs) {
-        for (FloatWeightFormat format : {FloatWeightFormat::f16, FloatWeightFormat::q8_0}) {
+        for (FloatWeightFormat format :
+             {FloatWeightFormat::f16, FloatWeightFormat::bf16, FloatWeightFormat::q8_0}) {
             for (int threads : {1, 2}) {
                 const std::string name = std::string("output/") + o.model + "/" +
                                          std::to_string(o.rows) + "x" + std::to_string(o.k) +
-                                         "/N:1/" +
-                                         (format == FloatWeightFormat::f16 ? "f16" : "q8_0") +
+                                         "/N:1/" + output_format_name(format) +
                                          "/threads:" + std::to_string(threads);
                 benchmark::RegisterBenchmark(name.c_str(), BM_output, o.model, o.rows, o.k, format,
                                              threads)

@@ -13,36 +13,61 @@ namespace tern::kernels {
 
 namespace {
 
-inline float finish(const float32x4_t* acc, const float* a, const float* b, const uint16_t* h, int64_t tail) {
+// Combines the eight accumulators plus the products of the `tail` elements past the last full
+// 32 (tail_product(i) for the i-th), added to partials 0..tail-1.
+template <typename TailProduct>
+inline float finish(const float32x4_t* acc, int64_t tail, const TailProduct& tail_product) {
     float s[32];
     for (int i = 0; i < 8; ++i) vst1q_f32(s + 4 * i, acc[i]);
-    for (int64_t i = 0; i < tail; ++i) s[i] += a[i] * (h != nullptr ? half_to_float(h[i]) : b[i]);
+    for (int64_t i = 0; i < tail; ++i) s[i] += tail_product(i);
     return canonical_reduce(s);
 }
 
-inline float32x4_t load_f16(const uint16_t* p) { return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p))); }
+inline float32x4_t load_f16(const uint16_t* p) {
+    return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p)));
+}
+// BF16 is the top half of a float: widen and shift left by 16 (exact).
+inline float32x4_t load_bf16(const uint16_t* p) {
+    return vreinterpretq_f32_u32(vshll_n_u16(vld1_u16(p), 16));
+}
 
 float dot_f32(const float* a, const float* b, int64_t n) {
     float32x4_t acc[8];
     for (auto& v : acc) v = vdupq_n_f32(0.0f);
     int64_t i = 0;
     for (; i + 32 <= n; i += 32) {
-        for (int j = 0; j < 8; ++j) acc[j] = vaddq_f32(acc[j], vmulq_f32(vld1q_f32(a + i + 4 * j), vld1q_f32(b + i + 4 * j)));
+        for (int j = 0; j < 8; ++j)
+            acc[j] =
+                vaddq_f32(acc[j], vmulq_f32(vld1q_f32(a + i + 4 * j), vld1q_f32(b + i + 4 * j)));
     }
-    return finish(acc, a + i, b + i, nullptr, n - i);
+    return finish(acc, n - i, [&](int64_t t) { return a[i + t] * b[i + t]; });
 }
 
-float dot_f16(const float* a, const uint16_t* b, int64_t n) {
+// One F16 or BF16 row against x.
+template <FloatWeightFormat format>
+float dot_16bit(const float* a, const uint16_t* b, int64_t n) {
+    constexpr bool f16 = format == FloatWeightFormat::f16;
     float32x4_t acc[8];
     for (auto& v : acc) v = vdupq_n_f32(0.0f);
     int64_t i = 0;
     for (; i + 32 <= n; i += 32) {
-        for (int j = 0; j < 8; ++j) acc[j] = vaddq_f32(acc[j], vmulq_f32(vld1q_f32(a + i + 4 * j), load_f16(b + i + 4 * j)));
+        for (int j = 0; j < 8; ++j) {
+            const float32x4_t w = f16 ? load_f16(b + i + 4 * j) : load_bf16(b + i + 4 * j);
+            acc[j] = vaddq_f32(acc[j], vmulq_f32(vld1q_f32(a + i + 4 * j), w));
+        }
     }
-    return finish(acc, a + i, nullptr, b + i, n - i);
+    return finish(acc, n - i, [&](int64_t t) {
+        return a[i + t] * (f16 ? half_to_float(b[i + t]) : bf16_to_float(b[i + t]));
+    });
 }
 
-float sum_squares(const float* x, int64_t n) { return dot_f32(x, x, n); }
+float dot_f16(const float* a, const uint16_t* b, int64_t n) {
+    return dot_16bit<FloatWeightFormat::f16>(a, b, n);
+}
+
+float sum_squares(const float* x, int64_t n) {
+    return dot_f32(x, x, n);
+}
 
 // Q8_0 rows against Q8 activations in the canonical Q8 order: widening multiplies, then pairwise
 // adds give the exact 4-element sums (lanes 0..3 from the first 16 elements, 4..7 from the
@@ -56,7 +81,8 @@ void gemv_q8_0_q8(const uint8_t* w, int64_t row_bytes, int64_t m_rows, int64_t k
     };
     for (int64_t m = 0; m < m_rows; ++m) {
         const uint8_t* row = w + m * row_bytes;
-        float32x4_t acc[2][2] = {{vdupq_n_f32(0.0f), vdupq_n_f32(0.0f)}, {vdupq_n_f32(0.0f), vdupq_n_f32(0.0f)}};
+        float32x4_t acc[2][2] = {{vdupq_n_f32(0.0f), vdupq_n_f32(0.0f)},
+                                 {vdupq_n_f32(0.0f), vdupq_n_f32(0.0f)}};
         for (int64_t b = 0; b < k / 32; ++b) {
             const uint8_t* block = row + 34 * b;
             const auto* q = reinterpret_cast<const int8_t*>(block + 2);
@@ -64,25 +90,30 @@ void gemv_q8_0_q8(const uint8_t* w, int64_t row_bytes, int64_t m_rows, int64_t k
             const int32x4_t s_hi = quad_sums(vld1q_s8(q + 16), vld1q_s8(xq + 32 * b + 16));
             uint16_t h;
             std::memcpy(&h, block, 2);
-            const float w_scale = vgetq_lane_f32(vcvt_f32_f16(vreinterpret_f16_u16(vdup_n_u16(h))), 0);  // exact
+            const float w_scale =
+                vgetq_lane_f32(vcvt_f32_f16(vreinterpret_f16_u16(vdup_n_u16(h))), 0);  // exact
             const float32x4_t d = vdupq_n_f32(w_scale * xd[b]);
             float32x4_t* a = acc[b % 2];
             a[0] = vaddq_f32(a[0], vmulq_f32(vcvtq_f32_s32(s_lo), d));
             a[1] = vaddq_f32(a[1], vmulq_f32(vcvtq_f32_s32(s_hi), d));
         }
-        const float32x4_t lo = vaddq_f32(acc[0][0], acc[1][0]), hi = vaddq_f32(acc[0][1], acc[1][1]);
+        const float32x4_t lo = vaddq_f32(acc[0][0], acc[1][0]),
+                          hi = vaddq_f32(acc[0][1], acc[1][1]);
         const float32x4_t s = vaddq_f32(lo, hi);  // a_j + a_j+4
-        out[m] = (vgetq_lane_f32(s, 0) + vgetq_lane_f32(s, 2)) + (vgetq_lane_f32(s, 1) + vgetq_lane_f32(s, 3));
+        out[m] = (vgetq_lane_f32(s, 0) + vgetq_lane_f32(s, 2)) +
+                 (vgetq_lane_f32(s, 1) + vgetq_lane_f32(s, 3));
     }
 }
 
-void gemv(FloatWeightFormat format, const uint8_t* w, int64_t row_bytes, int64_t m_rows, int64_t k, const float* x,
-          float* out) {
+void gemv(FloatWeightFormat format, const uint8_t* w, int64_t row_bytes, int64_t m_rows, int64_t k,
+          const float* x, float* out) {
     thread_local std::vector<float> row;
     for (int64_t m = 0; m < m_rows; ++m) {
         const uint8_t* r = w + m * row_bytes;
         if (format == FloatWeightFormat::f16) {
             out[m] = dot_f16(x, reinterpret_cast<const uint16_t*>(r), k);
+        } else if (format == FloatWeightFormat::bf16) {
+            out[m] = dot_16bit<FloatWeightFormat::bf16>(x, reinterpret_cast<const uint16_t*>(r), k);
         } else if (format == FloatWeightFormat::f32) {
             out[m] = dot_f32(x, reinterpret_cast<const float*>(r), k);
         } else {
@@ -133,13 +164,15 @@ float exp_shift_sum(float* x, int64_t n, float shift) {
 
 void axpy_f32(float* y, float a, const float* x, int64_t n) {
     int64_t i = 0;
-    for (; i + 4 <= n; i += 4) vst1q_f32(y + i, vaddq_f32(vld1q_f32(y + i), vmulq_n_f32(vld1q_f32(x + i), a)));
+    for (; i + 4 <= n; i += 4)
+        vst1q_f32(y + i, vaddq_f32(vld1q_f32(y + i), vmulq_n_f32(vld1q_f32(x + i), a)));
     for (; i < n; ++i) y[i] += a * x[i];
 }
 
 void axpy_f16(float* y, float a, const uint16_t* x, int64_t n) {
     int64_t i = 0;
-    for (; i + 4 <= n; i += 4) vst1q_f32(y + i, vaddq_f32(vld1q_f32(y + i), vmulq_n_f32(load_f16(x + i), a)));
+    for (; i + 4 <= n; i += 4)
+        vst1q_f32(y + i, vaddq_f32(vld1q_f32(y + i), vmulq_n_f32(load_f16(x + i), a)));
     for (; i < n; ++i) y[i] += a * half_to_float(x[i]);
 }
 
@@ -148,7 +181,8 @@ void silu_mul(float* g, const float* u, int64_t n) {
     for (; i + 4 <= n; i += 4) {
         const float32x4_t gv = vld1q_f32(g + i);
         const float32x4_t e = exp4(vnegq_f32(gv));
-        vst1q_f32(g + i, vmulq_f32(vdivq_f32(gv, vaddq_f32(vdupq_n_f32(1.0f), e)), vld1q_f32(u + i)));
+        vst1q_f32(g + i,
+                  vmulq_f32(vdivq_f32(gv, vaddq_f32(vdupq_n_f32(1.0f), e)), vld1q_f32(u + i)));
     }
     for (; i < n; ++i) g[i] = g[i] / (1.0f + canonical_exp(-g[i])) * u[i];
 }
@@ -169,7 +203,8 @@ void relu_squared_mul(float* g, const float* u, int64_t n) {
 
 void scale_mul(const float* x, float scale, const float* w, float* y, int64_t n) {
     int64_t i = 0;
-    for (; i + 4 <= n; i += 4) vst1q_f32(y + i, vmulq_f32(vmulq_n_f32(vld1q_f32(x + i), scale), vld1q_f32(w + i)));
+    for (; i + 4 <= n; i += 4)
+        vst1q_f32(y + i, vmulq_f32(vmulq_n_f32(vld1q_f32(x + i), scale), vld1q_f32(w + i)));
     for (; i < n; ++i) y[i] = x[i] * scale * w[i];
 }
 
@@ -181,7 +216,8 @@ void add(float* y, const float* x, int64_t n) {
 
 void to_f16(const float* x, uint16_t* out, int64_t n) {
     int64_t i = 0;
-    for (; i + 4 <= n; i += 4) vst1_u16(out + i, vreinterpret_u16_f16(vcvt_f16_f32(vld1q_f32(x + i))));
+    for (; i + 4 <= n; i += 4)
+        vst1_u16(out + i, vreinterpret_u16_f16(vcvt_f16_f32(vld1q_f32(x + i))));
     for (; i < n; ++i) out[i] = float_to_half(x[i]);
 }
 

@@ -14,9 +14,11 @@ namespace tern::kernels {
 
 namespace {
 
-// Combines the four accumulators (partials 0-7, 8-15, 16-23, 24-31) plus scalar tail partials.
-inline float finish(const __m256 acc[4], const float* x_tail_a, const float* x_tail_b, int64_t tail,
-                    bool squares_f16, const uint16_t* h_tail) {
+// Combines the four accumulators (partials 0-7, 8-15, 16-23, 24-31) plus the products of the
+// `tail` elements past the last full 32 (tail_product(i) for the i-th), added to partials
+// 0..tail-1.
+template <typename TailProduct>
+inline float finish(const __m256 acc[4], int64_t tail, const TailProduct& tail_product) {
     if (tail == 0) {
         // canonical_reduce in vector form: t = (s0-7 + s8-15) + (s16-23 + s24-31); the halves'
         // sum gives (t0+t4, t1+t5, t2+t6, t3+t7); adding it moved by two gives
@@ -29,10 +31,7 @@ inline float finish(const __m256 acc[4], const float* x_tail_a, const float* x_t
     }
     alignas(32) float s[32];
     for (int i = 0; i < 4; ++i) _mm256_store_ps(s + 8 * i, acc[i]);
-    for (int64_t i = 0; i < tail; ++i) {
-        const float b = squares_f16 ? half_to_float(h_tail[i]) : x_tail_b[i];
-        s[i] += x_tail_a[i] * b;
-    }
+    for (int64_t i = 0; i < tail; ++i) s[i] += tail_product(i);
     return canonical_reduce(s);
 }
 
@@ -46,28 +45,42 @@ float dot_f32(const float* a, const float* b, int64_t n) {
                                                          _mm256_loadu_ps(b + i + 8 * j)));
         }
     }
-    return finish(acc, a + i, b + i, n - i, false, nullptr);
+    return finish(acc, n - i, [&](int64_t t) { return a[i + t] * b[i + t]; });
 }
 
-// One F16 row against x; with `stream`, prefetches (non-temporal) 8 KiB ahead along the row.
-template <bool stream>
-inline float dot_f16_row(const float* a, const uint16_t* b, int64_t n) {
+// Eight 16-bit floats to floats, exactly: F16 by F16C, BF16 (the top half of a float) by a shift.
+template <FloatWeightFormat format>
+inline __m256 load8(const uint16_t* p) {
+    const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    if constexpr (format == FloatWeightFormat::f16) {
+        return _mm256_cvtph_ps(h);
+    } else {
+        return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+    }
+}
+
+// One F16 or BF16 row against x; with `stream`, prefetches (non-temporal) 8 KiB ahead.
+template <FloatWeightFormat format, bool stream>
+inline float dot_16bit_row(const float* a, const uint16_t* b, int64_t n) {
+    static_assert(format == FloatWeightFormat::f16 || format == FloatWeightFormat::bf16);
     __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
                      _mm256_setzero_ps()};
     int64_t i = 0;
     for (; i + 32 <= n; i += 32) {
         if (stream) _mm_prefetch(reinterpret_cast<const char*>(b + i) + 8192, _MM_HINT_NTA);
         for (int j = 0; j < 4; ++j) {
-            const __m256 w =
-                _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + i + 8 * j)));
+            const __m256 w = load8<format>(b + i + 8 * j);
             acc[j] = _mm256_add_ps(acc[j], _mm256_mul_ps(_mm256_loadu_ps(a + i + 8 * j), w));
         }
     }
-    return finish(acc, a + i, nullptr, n - i, true, b + i);
+    return finish(acc, n - i, [&](int64_t t) {
+        const uint16_t h = b[i + t];
+        return a[i + t] * (format == FloatWeightFormat::f16 ? half_to_float(h) : bf16_to_float(h));
+    });
 }
 
 float dot_f16(const float* a, const uint16_t* b, int64_t n) {
-    return dot_f16_row<false>(a, b, n);
+    return dot_16bit_row<FloatWeightFormat::f16, false>(a, b, n);
 }
 
 float sum_squares(const float* x, int64_t n) {
@@ -77,10 +90,13 @@ float sum_squares(const float* x, int64_t n) {
 // One row at a time: the weights are read as one sequential stream, which this machine's
 // hardware prefetchers follow best (two interleaved rows sharing the activation loads streamed
 // 18-23 GB/s here against 23-28 for one row, same run).
-void gemv_f16(const uint8_t* w, int64_t row_bytes, int64_t m_rows, int64_t k, const float* x,
-              float* out) {
-    for (int64_t m = 0; m < m_rows; ++m)
-        out[m] = dot_f16_row<true>(x, reinterpret_cast<const uint16_t*>(w + m * row_bytes), k);
+template <FloatWeightFormat format>
+void gemv_16bit(const uint8_t* w, int64_t row_bytes, int64_t m_rows, int64_t k, const float* x,
+                float* out) {
+    for (int64_t m = 0; m < m_rows; ++m) {
+        out[m] =
+            dot_16bit_row<format, true>(x, reinterpret_cast<const uint16_t*>(w + m * row_bytes), k);
+    }
 }
 
 // The 32 weights of one Q8_0 block (fp16 d, int8 q[32]) as d * q, eight per vector, exactly as
@@ -112,7 +128,7 @@ float dot_q8_0(const float* x, const uint8_t* row, int64_t k) {
                 _mm256_add_ps(acc[j], _mm256_mul_ps(_mm256_loadu_ps(x + 32 * b + 8 * j), wv[j]));
         }
     }
-    return finish(acc, nullptr, nullptr, 0, false, nullptr);
+    return finish(acc, 0, [](int64_t) { return 0.0f; });
 }
 
 // Q8_0 rows against Q8 activations in the canonical Q8 order: maddubs(|w|, x * sign(w)) makes
@@ -175,7 +191,11 @@ void gemv(FloatWeightFormat format, const uint8_t* w, int64_t row_bytes, int64_t
         return;
     }
     if (format == FloatWeightFormat::f16) {
-        gemv_f16(w, row_bytes, m_rows, k, x, out);
+        gemv_16bit<FloatWeightFormat::f16>(w, row_bytes, m_rows, k, x, out);
+        return;
+    }
+    if (format == FloatWeightFormat::bf16) {
+        gemv_16bit<FloatWeightFormat::bf16>(w, row_bytes, m_rows, k, x, out);
         return;
     }
     if (format == FloatWeightFormat::f32) {

@@ -1,7 +1,7 @@
 // Float kernels: every kernel set reproduces the scalar canonical order bit for bit (and the Q8
 // output-layer GEMV its written-out definition), and the canonical exp is accurate.
-#include "kernels/dispatch.h"
 #include "kernels/float_kernels.h"
+#include "kernels/dispatch.h"
 #include "kernels/fp16.h"
 
 #include <gtest/gtest.h>
@@ -29,7 +29,9 @@ std::vector<uint16_t> to_half(const std::vector<float>& v) {
     return h;
 }
 
-bool same_bits(float a, float b) { return std::memcmp(&a, &b, sizeof a) == 0; }
+bool same_bits(float a, float b) {
+    return std::memcmp(&a, &b, sizeof a) == 0;
+}
 
 TEST(FloatKernels, EverySetMatchesTheScalarOrderBitForBit) {
     const FloatKernels& ref = scalar_float_kernels();
@@ -38,13 +40,17 @@ TEST(FloatKernels, EverySetMatchesTheScalarOrderBitForBit) {
         SCOPED_TRACE(k.isa);
         for (int64_t n : {1, 7, 31, 32, 33, 64, 100, 128, 255, 2560, 6912}) {
             SCOPED_TRACE(n);
-            const auto a = random_floats(n, static_cast<uint32_t>(n)), b = random_floats(n, static_cast<uint32_t>(n + 1));
+            const auto a = random_floats(n, static_cast<uint32_t>(n)),
+                       b = random_floats(n, static_cast<uint32_t>(n + 1));
             const auto bh = to_half(b);
-            EXPECT_TRUE(same_bits(k.dot_f32(a.data(), b.data(), n), ref.dot_f32(a.data(), b.data(), n)));
-            EXPECT_TRUE(same_bits(k.dot_f16(a.data(), bh.data(), n), ref.dot_f16(a.data(), bh.data(), n)));
+            EXPECT_TRUE(
+                same_bits(k.dot_f32(a.data(), b.data(), n), ref.dot_f32(a.data(), b.data(), n)));
+            EXPECT_TRUE(
+                same_bits(k.dot_f16(a.data(), bh.data(), n), ref.dot_f16(a.data(), bh.data(), n)));
             EXPECT_TRUE(same_bits(k.sum_squares(a.data(), n), ref.sum_squares(a.data(), n)));
             auto e1 = random_floats(n, 7, 20.0f), e2 = e1;
-            EXPECT_TRUE(same_bits(k.exp_shift_sum(e1.data(), n, 3.0f), ref.exp_shift_sum(e2.data(), n, 3.0f)));
+            EXPECT_TRUE(same_bits(k.exp_shift_sum(e1.data(), n, 3.0f),
+                                  ref.exp_shift_sum(e2.data(), n, 3.0f)));
             EXPECT_EQ(e1, e2);
             auto g1 = random_floats(n, 8, 4.0f), g2 = g1;
             k.silu_mul(g1.data(), b.data(), n);
@@ -69,37 +75,54 @@ TEST(FloatKernels, EverySetMatchesTheScalarOrderBitForBit) {
             ref.to_f16(a.data(), h2.data(), n);
             EXPECT_EQ(h1, h2);
         }
-        // GEMV over every stored format, odd row counts.
-        const int64_t rows = 37, cols = 512;
-        const auto x = random_floats(cols, 3);
-        for (FloatWeightFormat f : {FloatWeightFormat::f32, FloatWeightFormat::f16, FloatWeightFormat::bf16,
-                                    FloatWeightFormat::q8_0, FloatWeightFormat::q4_k, FloatWeightFormat::q6_k}) {
-            const int64_t row_bytes = float_row_bytes(f, cols);
-            std::vector<uint8_t> w(static_cast<size_t>(rows * row_bytes));
-            std::mt19937 rng(5);
-            for (auto& byte : w) byte = static_cast<uint8_t>(rng());
-            if (f == FloatWeightFormat::f16 || f == FloatWeightFormat::bf16 || f == FloatWeightFormat::f32) {
-                const auto v = random_floats(rows * cols, 4);
-                for (int64_t i = 0; i < rows * cols; ++i) {
-                    if (f == FloatWeightFormat::f32) std::memcpy(w.data() + 4 * i, &v[static_cast<size_t>(i)], 4);
-                    const uint16_t h = f == FloatWeightFormat::f16 ? float_to_half(v[static_cast<size_t>(i)])
-                                                                  : float_to_bf16(v[static_cast<size_t>(i)]);
-                    if (f != FloatWeightFormat::f32) std::memcpy(w.data() + 2 * i, &h, 2);
+        // GEMV over every stored format, odd row counts; the float formats also with a tail.
+        const int64_t rows = 37;
+        for (int64_t cols : {512, 100})
+            for (FloatWeightFormat f :
+                 {FloatWeightFormat::f32, FloatWeightFormat::f16, FloatWeightFormat::bf16,
+                  FloatWeightFormat::q8_0, FloatWeightFormat::q4_k, FloatWeightFormat::q6_k}) {
+                if (cols % 256 != 0 &&
+                    !(f == FloatWeightFormat::f32 || f == FloatWeightFormat::f16 ||
+                      f == FloatWeightFormat::bf16)) {
+                    continue;  // block formats: whole blocks only
                 }
-            } else {  // block scales must be finite: set every block's fp16 scale fields
-                const int64_t block = f == FloatWeightFormat::q8_0 ? 34 : f == FloatWeightFormat::q4_k ? 144 : 210;
-                const int64_t d_at = f == FloatWeightFormat::q6_k ? 208 : 0;
-                for (int64_t b = 0; b < rows * row_bytes / block; ++b) {
-                    const uint16_t d = float_to_half(0.01f);
-                    std::memcpy(w.data() + b * block + d_at, &d, 2);
-                    if (f == FloatWeightFormat::q4_k) std::memcpy(w.data() + b * block + 2, &d, 2);
+                SCOPED_TRACE(cols);
+                const auto x = random_floats(cols, 3);
+                const int64_t row_bytes = float_row_bytes(f, cols);
+                std::vector<uint8_t> w(static_cast<size_t>(rows * row_bytes));
+                std::mt19937 rng(5);
+                for (auto& byte : w) byte = static_cast<uint8_t>(rng());
+                if (f == FloatWeightFormat::f16 || f == FloatWeightFormat::bf16 ||
+                    f == FloatWeightFormat::f32) {
+                    const auto v = random_floats(rows * cols, 4);
+                    for (int64_t i = 0; i < rows * cols; ++i) {
+                        if (f == FloatWeightFormat::f32)
+                            std::memcpy(w.data() + 4 * i, &v[static_cast<size_t>(i)], 4);
+                        const uint16_t h = f == FloatWeightFormat::f16
+                                               ? float_to_half(v[static_cast<size_t>(i)])
+                                               : float_to_bf16(v[static_cast<size_t>(i)]);
+                        if (f != FloatWeightFormat::f32) std::memcpy(w.data() + 2 * i, &h, 2);
+                    }
+                } else {  // block scales must be finite: set every block's fp16 scale fields
+                    const int64_t block = f == FloatWeightFormat::q8_0   ? 34
+                                          : f == FloatWeightFormat::q4_k ? 144
+                                                                         : 210;
+                    const int64_t d_at = f == FloatWeightFormat::q6_k ? 208 : 0;
+                    for (int64_t b = 0; b < rows * row_bytes / block; ++b) {
+                        const uint16_t d = float_to_half(0.01f);
+                        std::memcpy(w.data() + b * block + d_at, &d, 2);
+                        if (f == FloatWeightFormat::q4_k)
+                            std::memcpy(w.data() + b * block + 2, &d, 2);
+                    }
+                }
+                std::vector<float> o1(rows), o2(rows);
+                k.gemv(f, w.data(), row_bytes, rows, cols, x.data(), o1.data());
+                ref.gemv(f, w.data(), row_bytes, rows, cols, x.data(), o2.data());
+                for (int64_t r = 0; r < rows; ++r) {
+                    EXPECT_TRUE(same_bits(o1[static_cast<size_t>(r)], o2[static_cast<size_t>(r)]))
+                        << "format " << static_cast<int>(f) << " row " << r;
                 }
             }
-            std::vector<float> o1(rows), o2(rows);
-            k.gemv(f, w.data(), row_bytes, rows, cols, x.data(), o1.data());
-            ref.gemv(f, w.data(), row_bytes, rows, cols, x.data(), o2.data());
-            EXPECT_EQ(o1, o2) << "format " << static_cast<int>(f);
-        }
     }
 }
 
@@ -143,7 +166,8 @@ float q8_dot_by_the_definition(const uint8_t* row, const int8_t* xq, const float
 
 TEST(FloatKernels, Q8ActivationsFollowTheirDefinition) {
     std::vector<float> x = random_floats(96, 11, 3.0f);
-    for (int i = 32; i < 64; ++i) x[static_cast<size_t>(i)] = 0.0f;  // an all-zero block: d = 0, q = 0
+    for (int i = 32; i < 64; ++i)
+        x[static_cast<size_t>(i)] = 0.0f;  // an all-zero block: d = 0, q = 0
     x[70] = -1e-3f;
     x[71] = 250.0f;  // the block's max: q = 127, and -1e-3 rounds to 0
     std::vector<int8_t> q(96);
@@ -151,7 +175,8 @@ TEST(FloatKernels, Q8ActivationsFollowTheirDefinition) {
     quantize_q8_activations(x.data(), 96, q.data(), d.data());
     for (int b = 0; b < 3; ++b) {
         float amax = 0.0f;
-        for (int i = 0; i < 32; ++i) amax = std::max(amax, std::fabs(x[static_cast<size_t>(32 * b + i)]));
+        for (int i = 0; i < 32; ++i)
+            amax = std::max(amax, std::fabs(x[static_cast<size_t>(32 * b + i)]));
         EXPECT_EQ(d[static_cast<size_t>(b)], amax / 127.0f);
     }
     EXPECT_EQ(d[1], 0.0f);
@@ -163,7 +188,9 @@ TEST(FloatKernels, Q8ActivationsFollowTheirDefinition) {
         if (di == 0.0f) continue;
         const float expected = std::nearbyint(x[static_cast<size_t>(i)] / di);
         EXPECT_EQ(q[static_cast<size_t>(i)], static_cast<int8_t>(expected)) << i;
-        EXPECT_LE(std::fabs(q[static_cast<size_t>(i)] * di - x[static_cast<size_t>(i)]), 0.5f * di * 1.0001f) << i;
+        EXPECT_LE(std::fabs(q[static_cast<size_t>(i)] * di - x[static_cast<size_t>(i)]),
+                  0.5f * di * 1.0001f)
+            << i;
     }
 }
 
@@ -184,7 +211,8 @@ TEST(FloatKernels, Q8GemvOfEverySetIsTheCanonicalQ8DotBitForBit) {
                 std::vector<float> out(static_cast<size_t>(rows));
                 k.gemv_q8_0_q8(w.data(), row_bytes, rows, cols, xq.data(), xd.data(), out.data());
                 for (int64_t r = 0; r < rows; ++r) {
-                    const float expected = q8_dot_by_the_definition(w.data() + r * row_bytes, xq.data(), xd.data(), cols);
+                    const float expected = q8_dot_by_the_definition(w.data() + r * row_bytes,
+                                                                    xq.data(), xd.data(), cols);
                     EXPECT_TRUE(same_bits(out[static_cast<size_t>(r)], expected))
                         << "row " << r << ": " << out[static_cast<size_t>(r)] << " vs " << expected;
                 }
