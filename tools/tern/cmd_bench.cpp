@@ -25,6 +25,7 @@ struct BenchFlags {
     std::string model;
     std::vector<int64_t> n_prompt = {128};
     std::vector<int64_t> n_gen = {128};
+    std::vector<int64_t> n_depth = {0};
     std::vector<int> threads;
     int repetitions = 5;
     std::string output = "md";
@@ -36,10 +37,10 @@ struct BenchFlags {
 
 struct Record {
     int threads;
-    int64_t n_prompt, n_gen;
+    int64_t n_prompt, n_gen, n_depth;
     std::vector<double> samples_ts;
     double avg_ts = 0, stddev_ts = 0;
-    double weight_gbps = 0, roof_percent = 0;  // generation only
+    double weight_gbps = 0, roof_percent = 0;  // generation only: weights and KV cache read
 };
 
 void summarise(Record& r) {
@@ -48,12 +49,17 @@ void summarise(Record& r) {
     r.avg_ts = sum / static_cast<double>(r.samples_ts.size());
     double var = 0;
     for (double v : r.samples_ts) var += (v - r.avg_ts) * (v - r.avg_ts);
-    r.stddev_ts = r.samples_ts.size() > 1 ? std::sqrt(var / static_cast<double>(r.samples_ts.size() - 1)) : 0.0;
+    r.stddev_ts = r.samples_ts.size() > 1
+                      ? std::sqrt(var / static_cast<double>(r.samples_ts.size() - 1))
+                      : 0.0;
 }
 
-// Seconds to process `tokens` in one batch (pp) or one at a time (tg), from an empty context.
-double time_run(Session& session, const std::vector<Token>& tokens, bool one_at_a_time) {
+// Seconds to process `tokens` in one batch (pp) or one at a time (tg), after `depth` (not timed:
+// evaluated in prompt batches first, as llama-bench's -d does).
+double time_run(Session& session, const std::vector<Token>& depth, const std::vector<Token>& tokens,
+                bool one_at_a_time) {
     session.reset();
+    if (!depth.empty()) session.eval(depth);
     const auto start = std::chrono::steady_clock::now();
     if (one_at_a_time) {
         for (Token t : tokens) {
@@ -68,21 +74,27 @@ double time_run(Session& session, const std::vector<Token>& tokens, bool one_at_
 
 std::string human_size(uint64_t bytes) {
     char buffer[32];
-    std::snprintf(buffer, sizeof buffer, "%.2f GiB", static_cast<double>(bytes) / (1024.0 * 1024.0 * 1024.0));
-    if (bytes < (uint64_t{1} << 30)) std::snprintf(buffer, sizeof buffer, "%.2f MiB", static_cast<double>(bytes) / (1024.0 * 1024.0));
+    std::snprintf(buffer, sizeof buffer, "%.2f GiB",
+                  static_cast<double>(bytes) / (1024.0 * 1024.0 * 1024.0));
+    if (bytes < (uint64_t{1} << 30))
+        std::snprintf(buffer, sizeof buffer, "%.2f MiB",
+                      static_cast<double>(bytes) / (1024.0 * 1024.0));
     return buffer;
 }
 
 std::string human_params(uint64_t n) {
     char buffer[32];
-    if (n >= 1000000000) std::snprintf(buffer, sizeof buffer, "%.2f B", static_cast<double>(n) / 1e9);
-    else std::snprintf(buffer, sizeof buffer, "%.2f M", static_cast<double>(n) / 1e6);
+    if (n >= 1000000000)
+        std::snprintf(buffer, sizeof buffer, "%.2f B", static_cast<double>(n) / 1e9);
+    else
+        std::snprintf(buffer, sizeof buffer, "%.2f M", static_cast<double>(n) / 1e6);
     return buffer;
 }
 
 int bench(const BenchFlags& f) {
     if (f.output != "md" && f.output != "json" && f.output != "csv") {
-        throw Error(ErrorCode::invalid_argument, "-o must be md, json or csv, got '" + f.output + "'");
+        throw Error(ErrorCode::invalid_argument,
+                    "-o must be md, json or csv, got '" + f.output + "'");
     }
     if (f.repetitions < 1) throw Error(ErrorCode::invalid_argument, "-r must be at least 1");
     for (int64_t n : f.n_prompt) {
@@ -91,9 +103,14 @@ int bench(const BenchFlags& f) {
     for (int64_t n : f.n_gen) {
         if (n < 0) throw Error(ErrorCode::invalid_argument, "-n values must be >= 0");
     }
+    for (int64_t n : f.n_depth) {
+        if (n < 0) throw Error(ErrorCode::invalid_argument, "-d values must be >= 0");
+    }
     std::vector<int> thread_counts;
     for (int t : f.threads.empty() ? std::vector<int>{physical_cores()} : f.threads) {
-        if (t < 1) throw Error(ErrorCode::invalid_argument, "-t values must be >= 1, got " + std::to_string(t));
+        if (t < 1)
+            throw Error(ErrorCode::invalid_argument,
+                        "-t values must be >= 1, got " + std::to_string(t));
         thread_counts.push_back(resolve_threads(t));
     }
     GenerationFlags gen;
@@ -103,6 +120,12 @@ int bench(const BenchFlags& f) {
     Progress progress("repetitions");
     const int64_t n_vocab = model->config().n_vocab;
     const uint64_t bytes_per_token = model->bytes_read_per_token();
+    // Bytes of cached keys and values read per token per position attended to.
+    const ModelConfig& config = model->config();
+    const double kv_element_bytes = f.kv == "f32" ? 4.0 : f.kv == "q8" ? 34.0 / 32.0 : 2.0;
+    const double kv_bytes_per_position =
+        2.0 * static_cast<double>(config.n_layer * config.n_head_kv * config.head_dim) *
+        kv_element_bytes;
     std::mt19937 rng(1234);
     std::uniform_int_distribution<Token> pick(0, static_cast<Token>(n_vocab - 1));
 
@@ -110,54 +133,68 @@ int bench(const BenchFlags& f) {
     for (int threads : thread_counts) {
         double bandwidth = 0;
         if (!f.no_bandwidth && !f.n_gen.empty()) bandwidth = measure_read_bandwidth(threads);
-        for (int64_t np : f.n_prompt) {
-            if (np == 0) continue;
-            records.push_back({threads, np, 0, {}});
-        }
-        for (int64_t ng : f.n_gen) {
-            if (ng == 0) continue;
-            records.push_back({threads, 0, ng, {}});
+        for (int64_t depth : f.n_depth) {
+            for (int64_t np : f.n_prompt) {
+                if (np > 0) records.push_back({threads, np, 0, depth, {}});
+            }
+            for (int64_t ng : f.n_gen) {
+                if (ng > 0) records.push_back({threads, 0, ng, depth, {}});
+            }
         }
         for (Record& r : records) {
             if (r.threads != threads || !r.samples_ts.empty()) continue;
             const int64_t n = r.n_prompt + r.n_gen;
-            gen.ctx = std::max<int64_t>(n, 16);
-            gen.batch = std::max<int64_t>(1, r.n_prompt);
+            gen.ctx = std::max<int64_t>(r.n_depth + n, 16);
+            gen.batch = r.n_prompt > 0 ? r.n_prompt : 128;  // tg: the depth's prompt batches
             Session session(model, session_options(gen, threads));
-            std::vector<Token> tokens(static_cast<size_t>(n));
+            std::vector<Token> depth(static_cast<size_t>(r.n_depth)),
+                tokens(static_cast<size_t>(n));
+            for (Token& t : depth) t = pick(rng);
             for (Token& t : tokens) t = pick(rng);
             const bool tg = r.n_gen > 0;
-            time_run(session, tokens, tg);  // warm-up, not counted
+            time_run(session, depth, tokens, tg);  // warm-up, not counted
             for (int rep = 0; rep < f.repetitions; ++rep) {
                 progress.update(static_cast<size_t>(rep), static_cast<size_t>(f.repetitions));
-                r.samples_ts.push_back(static_cast<double>(n) / time_run(session, tokens, tg));
+                r.samples_ts.push_back(static_cast<double>(n) /
+                                       time_run(session, depth, tokens, tg));
             }
             summarise(r);
             if (tg) {
-                r.weight_gbps = r.avg_ts * static_cast<double>(bytes_per_token) / 1e9;
+                // Token i attends to depth + i + 1 positions; on average depth + (n + 1) / 2.
+                const double positions =
+                    static_cast<double>(r.n_depth) + static_cast<double>(n + 1) / 2.0;
+                const double bytes =
+                    static_cast<double>(bytes_per_token) + positions * kv_bytes_per_position;
+                r.weight_gbps = r.avg_ts * bytes / 1e9;
                 r.roof_percent = bandwidth > 0 ? 100.0 * r.weight_gbps / bandwidth : 0.0;
             }
         }
         if (bandwidth > 0 && f.output == "md") {
-            std::fprintf(stderr, "memory read bandwidth with %d thread%s: %.1f GB/s\n", threads, threads > 1 ? "s" : "",
-                         bandwidth);
+            std::fprintf(stderr, "memory read bandwidth with %d thread%s: %.1f GB/s\n", threads,
+                         threads > 1 ? "s" : "", bandwidth);
         }
     }
 
     const std::string model_name = std::filesystem::path(path).filename().string();
-    const std::string model_type = model->config().architecture + " " + human_params(model->n_params());
+    const std::string model_type =
+        model->config().architecture + " " + human_params(model->n_params());
     std::ostringstream out;
     if (f.output == "md") {
-        out << "| model | size | params | backend | threads | test | t/s | weights GB/s (% of roof) |\n"
+        out << "| model | size | params | backend | threads | test | t/s | read GB/s (% of roof) "
+               "|\n"
             << "| --- | ---: | ---: | --- | ---: | --- | ---: | ---: |\n";
         for (const Record& r : records) {
             char line[512];
-            const std::string test = r.n_gen > 0 ? "tg" + std::to_string(r.n_gen) : "pp" + std::to_string(r.n_prompt);
+            std::string test =
+                r.n_gen > 0 ? "tg" + std::to_string(r.n_gen) : "pp" + std::to_string(r.n_prompt);
+            if (r.n_depth > 0) test += " @ d" + std::to_string(r.n_depth);
             char roof[64] = "";
-            if (r.n_gen > 0) std::snprintf(roof, sizeof roof, "%.1f (%.0f %%)", r.weight_gbps, r.roof_percent);
-            std::snprintf(line, sizeof line, "| %s | %s | %s | %s | %d | %s | %.2f ± %.2f | %s |\n", model_type.c_str(),
-                          human_size(model->weight_bytes()).c_str(), human_params(model->n_params()).c_str(),
-                          model->kernel_summary().c_str(), r.threads, test.c_str(), r.avg_ts, r.stddev_ts, roof);
+            if (r.n_gen > 0)
+                std::snprintf(roof, sizeof roof, "%.1f (%.0f %%)", r.weight_gbps, r.roof_percent);
+            std::snprintf(line, sizeof line, "| %s | %s | %s | %s | %d | %s | %.2f ± %.2f | %s |\n",
+                          model_type.c_str(), human_size(model->weight_bytes()).c_str(),
+                          human_params(model->n_params()).c_str(), model->kernel_summary().c_str(),
+                          r.threads, test.c_str(), r.avg_ts, r.stddev_ts, roof);
             out << line;
         }
     } else if (f.output == "json") {
@@ -175,6 +212,7 @@ int bench(const BenchFlags& f) {
                             {"type_v", f.kv},
                             {"n_prompt", r.n_prompt},
                             {"n_gen", r.n_gen},
+                            {"n_depth", r.n_depth},
                             {"avg_ts", r.avg_ts},
                             {"stddev_ts", r.stddev_ts},
                             {"samples_ts", r.samples_ts},
@@ -183,12 +221,15 @@ int bench(const BenchFlags& f) {
         }
         out << list.dump(2) << "\n";
     } else {
-        out << "model_filename,model_type,model_size,model_n_params,backends,n_threads,n_prompt,n_gen,avg_ts,stddev_ts,"
+        out << "model_filename,model_type,model_size,model_n_params,backends,n_threads,n_prompt,n_"
+               "gen,n_depth,avg_ts,"
+               "stddev_ts,"
                "weight_gbps,roof_percent\n";
         for (const Record& r : records) {
-            out << model_name << ",\"" << model_type << "\"," << model->weight_bytes() << "," << model->n_params() << ",\""
-                << model->kernel_summary() << "\"," << r.threads << "," << r.n_prompt << "," << r.n_gen << "," << r.avg_ts
-                << "," << r.stddev_ts << "," << r.weight_gbps << "," << r.roof_percent << "\n";
+            out << model_name << ",\"" << model_type << "\"," << model->weight_bytes() << ","
+                << model->n_params() << ",\"" << model->kernel_summary() << "\"," << r.threads
+                << "," << r.n_prompt << "," << r.n_gen << "," << r.n_depth << "," << r.avg_ts << ","
+                << r.stddev_ts << "," << r.weight_gbps << "," << r.roof_percent << "\n";
         }
     }
     if (!f.save.empty()) write_file_atomically(f.save, out.str());
@@ -200,7 +241,8 @@ int bench(const BenchFlags& f) {
 
 Command add_bench_command(CLI::App& app) {
     auto flags = std::make_shared<BenchFlags>();
-    CLI::App* sub = app.add_subcommand("bench", "Measure prompt processing (pp) and generation (tg) speed");
+    CLI::App* sub =
+        app.add_subcommand("bench", "Measure prompt processing (pp) and generation (tg) speed");
     sub->add_option("-m,--model", flags->model, "GGUF model file (default: the model in models/)");
     sub->add_option("-p,--n-prompt", flags->n_prompt, "Prompt lengths, comma-separated (0: skip)")
         ->delimiter(',')
@@ -208,19 +250,28 @@ Command add_bench_command(CLI::App& app) {
     sub->add_option("-n,--n-gen", flags->n_gen, "Generation lengths, comma-separated (0: skip)")
         ->delimiter(',')
         ->capture_default_str();
-    sub->add_option("-t,--threads", flags->threads, "Thread counts, comma-separated (default: physical cores)")
-        ->delimiter(',');
-    sub->add_option("-r,--repetitions", flags->repetitions, "Timed runs per test (after one warm-up run)")
+    sub->add_option("-d,--n-depth", flags->n_depth,
+                    "Tokens already in the context before each test, comma-separated (not timed)")
+        ->delimiter(',')
         ->capture_default_str();
-    sub->add_option("-o,--output", flags->output, "md, json (llama-bench field names) or csv")->capture_default_str();
+    sub->add_option("-t,--threads", flags->threads,
+                    "Thread counts, comma-separated (default: physical cores)")
+        ->delimiter(',');
+    sub->add_option("-r,--repetitions", flags->repetitions,
+                    "Timed runs per test (after one warm-up run)")
+        ->capture_default_str();
+    sub->add_option("-o,--output", flags->output, "md, json (llama-bench field names) or csv")
+        ->capture_default_str();
     sub->add_option("--save", flags->save, "Also write the output to this file (atomically)");
     sub->add_option("--kv", flags->kv, "KV cache type: f16, q8 or f32")->capture_default_str();
-    sub->add_option("--lm-head", flags->lm_head, "Output layer: file (lossless) or q8 (Q8_0 at load)")
+    sub->add_option("--lm-head", flags->lm_head,
+                    "Output layer: file (lossless) or q8 (Q8_0 at load)")
         ->capture_default_str();
     sub->add_flag("--no-bandwidth", flags->no_bandwidth, "Skip the memory bandwidth probe");
     sub->footer(
         "Examples:\n"
         "  tern bench -m model.gguf -p 128 -n 128 -t 1,2 -r 5\n"
+        "  tern bench -m model.gguf -p 0 -n 64 -d 0,4000   (generation speed at a filled context)\n"
         "  tern bench -m model.gguf -o json --save results.json");
     return {sub, [flags] { return bench(*flags); }};
 }
