@@ -37,18 +37,24 @@ struct FloatKernels {
     // sum_i x[i]^2
     float (*sum_squares)(const float* x, int64_t n) = nullptr;
     // out[m] = dot(row m of W in `format`, x) for m < m_rows (rows `row_bytes` apart).
-    void (*gemv)(FloatWeightFormat format, const uint8_t* w, int64_t row_bytes, int64_t m_rows, int64_t k,
-                 const float* x, float* out) = nullptr;
+    void (*gemv)(FloatWeightFormat format, const uint8_t* w, int64_t row_bytes, int64_t m_rows,
+                 int64_t k, const float* x, float* out) = nullptr;
     // out[m] = canonical Q8_0 x Q8 dot of row m (Q8_0 blocks, rows `row_bytes` apart) with the
     // activations quantised by quantize_q8_activations (xq: k int8, xd: k/32 scales); k % 32 == 0.
-    void (*gemv_q8_0_q8)(const uint8_t* w, int64_t row_bytes, int64_t m_rows, int64_t k, const int8_t* xq,
-                         const float* xd, float* out) = nullptr;
+    void (*gemv_q8_0_q8)(const uint8_t* w, int64_t row_bytes, int64_t m_rows, int64_t k,
+                         const int8_t* xq, const float* xd, float* out) = nullptr;
     // x[i] = canonical_exp(x[i] - shift); returns the canonical sum of the results.
     float (*exp_shift_sum)(float* x, int64_t n, float shift) = nullptr;
     // y[i] += a * x[i] (multiply, then add)
     void (*axpy_f32)(float* y, float a, const float* x, int64_t n) = nullptr;
     void (*axpy_f16)(float* y, float a, const uint16_t* x, int64_t n) = nullptr;
-    void (*axpy_q8_0)(float* y, float a, const uint8_t* blocks, int64_t n) = nullptr;  // x[i] = d_b * q_i
+    void (*axpy_q8_0)(float* y, float a, const uint8_t* blocks,
+                      int64_t n) = nullptr;  // x[i] = d_b * q_i
+    // y[d] = sum over rows j < n of p[j] * (value d of row j), for d < len; rows `row_bytes`
+    // apart in `format` (f32, f16 or q8_0). Exactly y = 0 followed by the axpy of each row in
+    // increasing j (attention's weighted sum of cached values).
+    void (*weighted_rows)(FloatWeightFormat format, const float* p, int64_t n, const uint8_t* rows,
+                          int64_t row_bytes, int64_t len, float* y) = nullptr;
     // g[i] = silu(g[i]) * u[i] = g / (1 + exp(-g)) * u   or   max(g, 0)^2 * u
     void (*silu_mul)(float* g, const float* u, int64_t n) = nullptr;
     void (*relu_squared_mul)(float* g, const float* u, int64_t n) = nullptr;
@@ -61,6 +67,11 @@ struct FloatKernels {
 };
 
 const FloatKernels& scalar_float_kernels();
+
+// weighted_rows as its definition: y = 0, then k's axpy of each row in turn (f32, f16, q8_0).
+void weighted_rows_by_axpy(const FloatKernels& k, FloatWeightFormat format, const float* p,
+                           int64_t n, const uint8_t* rows, int64_t row_bytes, int64_t len,
+                           float* y);
 
 // Quantizes n floats (a multiple of 32) to Q8_0 blocks: d = max|x| / 127 rounded to fp16,
 // q = round(x / d). Scalar on every ISA (it is not on a hot path).

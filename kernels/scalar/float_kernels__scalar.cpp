@@ -3,6 +3,7 @@
 
 #include "kernels/fp16.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -58,7 +59,9 @@ float dot_q8_0(const float* a, const uint8_t* blocks, int64_t n) {
     return canonical_reduce(s);
 }
 
-float sum_squares(const float* x, int64_t n) { return dot_f32(x, x, n); }
+float sum_squares(const float* x, int64_t n) {
+    return dot_f32(x, x, n);
+}
 
 void gemv_q8_0_q8(const uint8_t* w, int64_t row_bytes, int64_t m_rows, int64_t k, const int8_t* xq,
                   const float* xd, float* out) {
@@ -72,7 +75,8 @@ void gemv_q8_0_q8(const uint8_t* w, int64_t row_bytes, int64_t m_rows, int64_t k
             const auto* q = reinterpret_cast<const int8_t*>(row + 34 * b + 2);
             for (int j = 0; j < 8; ++j) {
                 int32_t sum = 0;
-                for (int i = 4 * j; i < 4 * j + 4; ++i) sum += int32_t{q[i]} * int32_t{xq[32 * b + i]};
+                for (int i = 4 * j; i < 4 * j + 4; ++i)
+                    sum += int32_t{q[i]} * int32_t{xq[32 * b + i]};
                 acc[b % 2][j] += static_cast<float>(sum) * d;
             }
         }
@@ -82,8 +86,8 @@ void gemv_q8_0_q8(const uint8_t* w, int64_t row_bytes, int64_t m_rows, int64_t k
     }
 }
 
-void gemv(FloatWeightFormat format, const uint8_t* w, int64_t row_bytes, int64_t m_rows, int64_t k, const float* x,
-          float* out) {
+void gemv(FloatWeightFormat format, const uint8_t* w, int64_t row_bytes, int64_t m_rows, int64_t k,
+          const float* x, float* out) {
     thread_local std::vector<float> row;
     row.resize(static_cast<size_t>(k));
     for (int64_t m = 0; m < m_rows; ++m) {
@@ -162,7 +166,8 @@ void quantize_q8_0(const float* x, int64_t n, uint8_t* blocks) {
         std::memcpy(blocks + 34 * b, &d16, 2);
         for (int i = 0; i < 32; ++i) {
             const float q = d == 0.0f ? 0.0f : std::nearbyint(x[32 * b + i] / d);
-            blocks[34 * b + 2 + i] = static_cast<uint8_t>(static_cast<int8_t>(std::fmin(std::fmax(q, -127.0f), 127.0f)));
+            blocks[34 * b + 2 + i] =
+                static_cast<uint8_t>(static_cast<int8_t>(std::fmin(std::fmax(q, -127.0f), 127.0f)));
         }
     }
 }
@@ -175,6 +180,35 @@ void quantize_q8_activations(const float* x, int64_t n, int8_t* q, float* d) {
         for (int i = 0; i < 32; ++i) {
             const float v = d[b] == 0.0f ? 0.0f : std::nearbyint(x[32 * b + i] / d[b]);
             q[32 * b + i] = static_cast<int8_t>(std::fmin(std::fmax(v, -127.0f), 127.0f));
+        }
+    }
+}
+
+namespace {
+
+void weighted_rows(FloatWeightFormat format, const float* p, int64_t n, const uint8_t* rows,
+                   int64_t row_bytes, int64_t len, float* y) {
+    weighted_rows_by_axpy(scalar_float_kernels(), format, p, n, rows, row_bytes, len, y);
+}
+
+}  // namespace
+
+void weighted_rows_by_axpy(const FloatKernels& k, FloatWeightFormat format, const float* p,
+                           int64_t n, const uint8_t* rows, int64_t row_bytes, int64_t len,
+                           float* y) {
+    std::fill(y, y + len, 0.0f);
+    for (int64_t j = 0; j < n; ++j) {
+        const uint8_t* row = rows + j * row_bytes;
+        switch (format) {
+            case FloatWeightFormat::f16:
+                k.axpy_f16(y, p[j], reinterpret_cast<const uint16_t*>(row), len);
+                break;
+            case FloatWeightFormat::q8_0:
+                k.axpy_q8_0(y, p[j], row, len);
+                break;
+            default:
+                k.axpy_f32(y, p[j], reinterpret_cast<const float*>(row), len);
+                break;
         }
     }
 }
@@ -193,6 +227,7 @@ const FloatKernels& scalar_float_kernels() {
         s.axpy_f16 = axpy_f16;
         s.dot_q8_0 = dot_q8_0;
         s.axpy_q8_0 = axpy_q8_0;
+        s.weighted_rows = weighted_rows;
         s.silu_mul = silu_mul;
         s.relu_squared_mul = relu_squared_mul;
         s.scale_mul = scale_mul;

@@ -1,6 +1,5 @@
-// Key/value cache storage in f32 or f16.
+// Key/value cache storage in f32, f16 or Q8_0.
 #include "graph/kv_cache.h"
-
 
 #include <cstring>
 
@@ -10,7 +9,9 @@ KvCache::KvCache(KvCacheType type, int64_t n_layer, int64_t n_ctx, int64_t kv_di
     : type_(type),
       n_ctx_(n_ctx),
       kv_dim_(kv_dim),
-      row_bytes_(type == KvCacheType::f32 ? 4 * kv_dim : type == KvCacheType::f16 ? 2 * kv_dim : kv_dim / 32 * 34) {
+      row_bytes_(type == KvCacheType::f32   ? 4 * kv_dim
+                 : type == KvCacheType::f16 ? 2 * kv_dim
+                                            : kv_dim / 32 * 34) {
     const auto bytes = static_cast<size_t>(n_layer * n_ctx * row_bytes_);
     // Not cleared: a position is always written before attention reads it, and untouched pages of
     // a large context then cost no memory.
@@ -18,7 +19,8 @@ KvCache::KvCache(KvCacheType type, int64_t n_layer, int64_t n_ctx, int64_t kv_di
     v_ = kernels::AlignedBuffer::allocate(bytes);
 }
 
-void KvCache::store(const kernels::FloatKernels& fk, int64_t layer, int64_t pos, const float* k, const float* v) {
+void KvCache::store(const kernels::FloatKernels& fk, int64_t layer, int64_t pos, const float* k,
+                    const float* v) {
     uint8_t* kd = k_.get() + row_offset(layer, pos);
     uint8_t* vd = v_.get() + row_offset(layer, pos);
     if (type_ == KvCacheType::f32) {
@@ -35,11 +37,26 @@ void KvCache::store(const kernels::FloatKernels& fk, int64_t layer, int64_t pos,
     fk.to_f16(v, reinterpret_cast<uint16_t*>(vd), kv_dim_);
 }
 
+kernels::FloatWeightFormat KvCache::format() const {
+    switch (type_) {
+        case KvCacheType::f32:
+            return kernels::FloatWeightFormat::f32;
+        case KvCacheType::f16:
+            return kernels::FloatWeightFormat::f16;
+        case KvCacheType::q8_0:
+            return kernels::FloatWeightFormat::q8_0;
+    }
+    return kernels::FloatWeightFormat::f32;
+}
+
 int64_t KvCache::value_offset(int64_t first) const {
     switch (type_) {
-        case KvCacheType::f32: return 4 * first;
-        case KvCacheType::f16: return 2 * first;
-        case KvCacheType::q8_0: return first / 32 * 34;
+        case KvCacheType::f32:
+            return 4 * first;
+        case KvCacheType::f16:
+            return 2 * first;
+        case KvCacheType::q8_0:
+            return first / 32 * 34;
     }
     return 0;
 }

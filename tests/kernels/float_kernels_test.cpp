@@ -126,6 +126,67 @@ TEST(FloatKernels, EverySetMatchesTheScalarOrderBitForBit) {
     }
 }
 
+// The weighted sum of cached values: every set gives exactly y = 0 followed by its own axpy of
+// each row in turn, which itself matches the scalar axpy; rows padded (row_bytes > the values)
+// as in the KV cache, head sizes with and without tails.
+TEST(FloatKernels, WeightedRowsAreTheAxpySequenceBitForBit) {
+    const FloatKernels& ref = scalar_float_kernels();
+    for (const KernelSet* set : supported_kernel_sets()) {
+        const FloatKernels& k = *set->floats;
+        SCOPED_TRACE(k.isa);
+        for (FloatWeightFormat f :
+             {FloatWeightFormat::f32, FloatWeightFormat::f16, FloatWeightFormat::q8_0}) {
+            for (int64_t len : {32, 64, 80, 100, 128, 200, 256}) {
+                if (f == FloatWeightFormat::q8_0 && len % 32 != 0) continue;
+                for (int64_t n : {1, 2, 7, 300}) {
+                    SCOPED_TRACE(testing::Message() << "format " << static_cast<int>(f) << " len "
+                                                    << len << " n " << n);
+                    const int64_t row_bytes = float_row_bytes(f, len) + 64;  // other heads follow
+                    std::vector<uint8_t> rows(static_cast<size_t>(n * row_bytes));
+                    const auto values =
+                        random_floats(n * len, static_cast<uint32_t>(len + n), 2.0f);
+                    for (int64_t j = 0; j < n; ++j) {
+                        uint8_t* row = rows.data() + j * row_bytes;
+                        const float* v = values.data() + j * len;
+                        if (f == FloatWeightFormat::f32)
+                            std::memcpy(row, v, static_cast<size_t>(4 * len));
+                        if (f == FloatWeightFormat::f16) {
+                            for (int64_t d = 0; d < len; ++d) {
+                                const uint16_t h = float_to_half(v[d]);
+                                std::memcpy(row + 2 * d, &h, 2);
+                            }
+                        }
+                        if (f == FloatWeightFormat::q8_0) quantize_q8_0(v, len, row);
+                    }
+                    auto p = random_floats(n, 11, 1.0f);
+                    for (auto& x : p) x = std::fabs(x) / static_cast<float>(n);
+                    std::vector<float> got(static_cast<size_t>(len), NAN),
+                        want(static_cast<size_t>(len), NAN);
+                    k.weighted_rows(f, p.data(), n, rows.data(), row_bytes, len, got.data());
+                    std::fill(want.begin(), want.end(), 0.0f);
+                    for (int64_t j = 0; j < n; ++j) {
+                        const uint8_t* row = rows.data() + j * row_bytes;
+                        if (f == FloatWeightFormat::f32)
+                            ref.axpy_f32(want.data(), p[j], reinterpret_cast<const float*>(row),
+                                         len);
+                        if (f == FloatWeightFormat::f16)
+                            ref.axpy_f16(want.data(), p[j], reinterpret_cast<const uint16_t*>(row),
+                                         len);
+                        if (f == FloatWeightFormat::q8_0)
+                            ref.axpy_q8_0(want.data(), p[j], row, len);
+                    }
+                    for (int64_t d = 0; d < len; ++d) {
+                        ASSERT_TRUE(
+                            same_bits(got[static_cast<size_t>(d)], want[static_cast<size_t>(d)]))
+                            << "value " << d << ": " << got[static_cast<size_t>(d)] << " vs "
+                            << want[static_cast<size_t>(d)];
+                    }
+                }
+            }
+        }
+    }
+}
+
 // Q8_0 rows with random bytes (every int8 value, -128 included) and finite block scales.
 std::vector<uint8_t> random_q8_0_rows(int64_t rows, int64_t cols, uint32_t seed) {
     std::vector<uint8_t> w(static_cast<size_t>(rows * cols / 32 * 34));
