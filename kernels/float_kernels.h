@@ -32,8 +32,6 @@ struct FloatKernels {
     float (*dot_f32)(const float* a, const float* b, int64_t n) = nullptr;
     // sum_i a[i] * half_to_float(b[i])
     float (*dot_f16)(const float* a, const uint16_t* b, int64_t n) = nullptr;
-    // sum_i a[i] * (d_b * q_i) over Q8_0 blocks (n a multiple of 32: fp16 d, int8 q[32] per block)
-    float (*dot_q8_0)(const float* a, const uint8_t* blocks, int64_t n) = nullptr;
     // sum_i x[i]^2
     float (*sum_squares)(const float* x, int64_t n) = nullptr;
     // out[m] = dot(row m of W in `format`, x) for m < m_rows (rows `row_bytes` apart).

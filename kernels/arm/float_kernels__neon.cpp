@@ -227,8 +227,11 @@ void from_f16(const uint16_t* x, float* out, int64_t n) {
     for (; i < n; ++i) out[i] = half_to_float(x[i]);
 }
 
+// The axpy sequence with the NEON axpy kernels.
 void weighted_rows(FloatWeightFormat format, const float* p, int64_t n, const uint8_t* rows,
-                   int64_t row_bytes, int64_t len, float* y);
+                   int64_t row_bytes, int64_t len, float* y) {
+    weighted_rows_by_axpy(neon_float_kernels(), format, p, n, rows, row_bytes, len, y);
+}
 
 }  // namespace
 
@@ -244,7 +247,6 @@ const FloatKernels& neon_float_kernels() {
         s.exp_shift_sum = exp_shift_sum;
         s.axpy_f32 = axpy_f32;
         s.axpy_f16 = axpy_f16;
-        s.dot_q8_0 = scalar_float_kernels().dot_q8_0;  // KV q8 on NEON: the scalar definition
         s.axpy_q8_0 = scalar_float_kernels().axpy_q8_0;
         s.weighted_rows = weighted_rows;
         s.silu_mul = silu_mul;
@@ -257,15 +259,5 @@ const FloatKernels& neon_float_kernels() {
     }();
     return k;
 }
-
-namespace {
-
-// The axpy sequence with the NEON axpy kernels.
-void weighted_rows(FloatWeightFormat format, const float* p, int64_t n, const uint8_t* rows,
-                   int64_t row_bytes, int64_t len, float* y) {
-    weighted_rows_by_axpy(neon_float_kernels(), format, p, n, rows, row_bytes, len, y);
-}
-
-}  // namespace
 
 }  // namespace tern::kernels

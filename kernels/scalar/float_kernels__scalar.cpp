@@ -47,18 +47,6 @@ float dot_f16(const float* a, const uint16_t* b, int64_t n) {
     return canonical_reduce(s);
 }
 
-float dot_q8_0(const float* a, const uint8_t* blocks, int64_t n) {
-    float s[32] = {};
-    for (int64_t b = 0; b < n / 32; ++b) {
-        uint16_t h;
-        std::memcpy(&h, blocks + 34 * b, 2);
-        const float d = half_to_float(h);
-        const auto* q = reinterpret_cast<const int8_t*>(blocks + 34 * b + 2);
-        for (int i = 0; i < 32; ++i) s[i] += a[32 * b + i] * (d * static_cast<float>(q[i]));
-    }
-    return canonical_reduce(s);
-}
-
 float sum_squares(const float* x, int64_t n) {
     return dot_f32(x, x, n);
 }
@@ -225,7 +213,6 @@ const FloatKernels& scalar_float_kernels() {
         s.exp_shift_sum = exp_shift_sum;
         s.axpy_f32 = axpy_f32;
         s.axpy_f16 = axpy_f16;
-        s.dot_q8_0 = dot_q8_0;
         s.axpy_q8_0 = axpy_q8_0;
         s.weighted_rows = weighted_rows;
         s.silu_mul = silu_mul;

@@ -180,10 +180,6 @@ void axpy_q8_0(float* y, float a, const uint8_t* blocks, int64_t n) {
     }
 }
 
-float dot_q8_0_api(const float* a, const uint8_t* blocks, int64_t n) {
-    return dot_q8_0(a, blocks, n);
-}
-
 void gemv(FloatWeightFormat format, const uint8_t* w, int64_t row_bytes, int64_t m_rows, int64_t k,
           const float* x, float* out) {
     if (format == FloatWeightFormat::q8_0) {
@@ -349,30 +345,39 @@ inline void weighted_columns(const float* p, int64_t n, const uint8_t* rows, int
     for (int v = 0; v < V; ++v) _mm256_storeu_ps(y + d0 + 8 * v, acc[v]);
 }
 
+// F16 or F32 rows: 64 then 8 columns at a time in registers; the last len % 8 columns by the
+// axpy sequence that defines the result (the rows' remaining values start (len - tail) along).
 template <typename Value, typename Load8>
-void weighted_rows_16_or_32(const float* p, int64_t n, const uint8_t* rows, int64_t row_bytes,
-                            int64_t len, float* y, const Load8& load8_at) {
+void weighted_rows_16_or_32(FloatWeightFormat format, const float* p, int64_t n,
+                            const uint8_t* rows, int64_t row_bytes, int64_t len, float* y,
+                            const Load8& load8_at) {
     int64_t d = 0;
     for (; d + 64 <= len; d += 64) weighted_columns<8>(p, n, rows, row_bytes, d, load8_at, y);
     for (; d + 8 <= len; d += 8) weighted_columns<1>(p, n, rows, row_bytes, d, load8_at, y);
-    for (; d < len; ++d) {
-        float sum = 0.0f;
-        for (int64_t j = 0; j < n; ++j) {
-            Value v;
-            std::memcpy(&v, rows + j * row_bytes + d * static_cast<int64_t>(sizeof(Value)),
-                        sizeof v);
-            if constexpr (sizeof(Value) == 2) {
-                sum += p[j] * half_to_float(v);
-            } else {
-                sum += p[j] * v;
-            }
-        }
-        y[d] = sum;
+    if (d < len) {
+        weighted_rows_by_axpy(avx2_float_kernels(), format, p, n,
+                              rows + d * static_cast<int64_t>(sizeof(Value)), row_bytes, len - d,
+                              y + d);
     }
 }
 
+// F16 and F32 rows in register-held column blocks; Q8_0 as the axpy sequence.
 void weighted_rows(FloatWeightFormat format, const float* p, int64_t n, const uint8_t* rows,
-                   int64_t row_bytes, int64_t len, float* y);
+                   int64_t row_bytes, int64_t len, float* y) {
+    if (format == FloatWeightFormat::f16) {
+        weighted_rows_16_or_32<uint16_t>(
+            format, p, n, rows, row_bytes, len, y, [](const uint8_t* row, int64_t d) {
+                return load8<FloatWeightFormat::f16>(reinterpret_cast<const uint16_t*>(row) + d);
+            });
+    } else if (format == FloatWeightFormat::f32) {
+        weighted_rows_16_or_32<float>(
+            format, p, n, rows, row_bytes, len, y, [](const uint8_t* row, int64_t d) {
+                return _mm256_loadu_ps(reinterpret_cast<const float*>(row) + d);
+            });
+    } else {
+        weighted_rows_by_axpy(avx2_float_kernels(), format, p, n, rows, row_bytes, len, y);
+    }
+}
 
 }  // namespace
 
@@ -388,7 +393,6 @@ const FloatKernels& avx2_float_kernels() {
         s.exp_shift_sum = exp_shift_sum;
         s.axpy_f32 = axpy_f32;
         s.axpy_f16 = axpy_f16;
-        s.dot_q8_0 = dot_q8_0_api;
         s.axpy_q8_0 = axpy_q8_0;
         s.weighted_rows = weighted_rows;
         s.silu_mul = silu_mul;
@@ -401,28 +405,5 @@ const FloatKernels& avx2_float_kernels() {
     }();
     return k;
 }
-
-namespace {
-
-// F16 and F32 rows in register-held column blocks (64 columns, then 8, then one at a time);
-// Q8_0 as the axpy sequence.
-void weighted_rows(FloatWeightFormat format, const float* p, int64_t n, const uint8_t* rows,
-                   int64_t row_bytes, int64_t len, float* y) {
-    if (format == FloatWeightFormat::f16) {
-        weighted_rows_16_or_32<uint16_t>(
-            p, n, rows, row_bytes, len, y, [](const uint8_t* row, int64_t d) {
-                return load8<FloatWeightFormat::f16>(reinterpret_cast<const uint16_t*>(row) + d);
-            });
-    } else if (format == FloatWeightFormat::f32) {
-        weighted_rows_16_or_32<float>(
-            p, n, rows, row_bytes, len, y, [](const uint8_t* row, int64_t d) {
-                return _mm256_loadu_ps(reinterpret_cast<const float*>(row) + d);
-            });
-    } else {
-        weighted_rows_by_axpy(avx2_float_kernels(), format, p, n, rows, row_bytes, len, y);
-    }
-}
-
-}  // namespace
 
 }  // namespace tern::kernels

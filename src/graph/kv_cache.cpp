@@ -5,13 +5,28 @@
 
 namespace tern {
 
+namespace {
+
+kernels::FloatWeightFormat format_of(KvCacheType type) {
+    switch (type) {
+        case KvCacheType::f16:
+            return kernels::FloatWeightFormat::f16;
+        case KvCacheType::q8_0:
+            return kernels::FloatWeightFormat::q8_0;
+        case KvCacheType::f32:
+            break;
+    }
+    return kernels::FloatWeightFormat::f32;
+}
+
+}  // namespace
+
 KvCache::KvCache(KvCacheType type, int64_t n_layer, int64_t n_ctx, int64_t kv_dim)
     : type_(type),
+      format_(format_of(type)),
       n_ctx_(n_ctx),
       kv_dim_(kv_dim),
-      row_bytes_(type == KvCacheType::f32   ? 4 * kv_dim
-                 : type == KvCacheType::f16 ? 2 * kv_dim
-                                            : kv_dim / 32 * 34) {
+      row_bytes_(kernels::float_row_bytes(format_, kv_dim)) {
     const auto bytes = static_cast<size_t>(n_layer * n_ctx * row_bytes_);
     // Not cleared: a position is always written before attention reads it, and untouched pages of
     // a large context then cost no memory.
@@ -37,28 +52,8 @@ void KvCache::store(const kernels::FloatKernels& fk, int64_t layer, int64_t pos,
     fk.to_f16(v, reinterpret_cast<uint16_t*>(vd), kv_dim_);
 }
 
-kernels::FloatWeightFormat KvCache::format() const {
-    switch (type_) {
-        case KvCacheType::f32:
-            return kernels::FloatWeightFormat::f32;
-        case KvCacheType::f16:
-            return kernels::FloatWeightFormat::f16;
-        case KvCacheType::q8_0:
-            return kernels::FloatWeightFormat::q8_0;
-    }
-    return kernels::FloatWeightFormat::f32;
-}
-
 int64_t KvCache::value_offset(int64_t first) const {
-    switch (type_) {
-        case KvCacheType::f32:
-            return 4 * first;
-        case KvCacheType::f16:
-            return 2 * first;
-        case KvCacheType::q8_0:
-            return first / 32 * 34;
-    }
-    return 0;
+    return kernels::float_row_bytes(format_, first);
 }
 
 }  // namespace tern

@@ -31,7 +31,7 @@ public:
     int64_t value_offset(int64_t first) const;
     // Bytes from one position's row to the next, and the rows' element format.
     int64_t row_bytes() const { return row_bytes_; }
-    kernels::FloatWeightFormat format() const;
+    kernels::FloatWeightFormat format() const { return format_; }
 
     int64_t n_ctx() const { return n_ctx_; }
     uint64_t bytes() const { return 2 * k_.size; }
@@ -42,6 +42,7 @@ private:
         return (layer * n_ctx_ + pos) * row_bytes_;
     }
     KvCacheType type_;
+    kernels::FloatWeightFormat format_;  // the rows' element format, from type_
     int64_t n_ctx_, kv_dim_, row_bytes_;
     kernels::AlignedBuffer k_, v_;
 };

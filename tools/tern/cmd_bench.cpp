@@ -120,12 +120,6 @@ int bench(const BenchFlags& f) {
     Progress progress("repetitions");
     const int64_t n_vocab = model->config().n_vocab;
     const uint64_t bytes_per_token = model->bytes_read_per_token();
-    // Bytes of cached keys and values read per token per position attended to.
-    const ModelConfig& config = model->config();
-    const double kv_element_bytes = f.kv == "f32" ? 4.0 : f.kv == "q8" ? 34.0 / 32.0 : 2.0;
-    const double kv_bytes_per_position =
-        2.0 * static_cast<double>(config.n_layer * config.n_head_kv * config.head_dim) *
-        kv_element_bytes;
     std::mt19937 rng(1234);
     std::uniform_int_distribution<Token> pick(0, static_cast<Token>(n_vocab - 1));
 
@@ -160,7 +154,10 @@ int bench(const BenchFlags& f) {
             }
             summarise(r);
             if (tg) {
-                // Token i attends to depth + i + 1 positions; on average depth + (n + 1) / 2.
+                // The cache holds every layer's keys and values for gen.ctx positions; token i
+                // reads them at depth + i + 1 positions, on average depth + (n + 1) / 2.
+                const double kv_bytes_per_position =
+                    static_cast<double>(session.kv_cache_bytes()) / static_cast<double>(gen.ctx);
                 const double positions =
                     static_cast<double>(r.n_depth) + static_cast<double>(n + 1) / 2.0;
                 const double bytes =
