@@ -164,11 +164,15 @@ def main():
     date = datetime.date.today().isoformat()
     lines = [f"tern end-to-end, {cpu}, {date}: `bench/e2e.py --reps {args.reps} --threads {args.threads}` "
              "(random-weight models from `tern dummy`; tokens/s median of the repetitions, mean ± stddev; "
-             "tg also as weight GB/s and % of the memory read bandwidth measured in the same run)", "",
-             "| model | mode | threads | test | median t/s | mean ± sd | weights GB/s (% roof) | peers (speed issue) |",
+             "tg also as the GB/s of weights and KV cache read, against the memory read bandwidth probed just before "
+             "each repetition: medians, and the % as the median and range of the per-repetition ratios)", "",
+             "| model | mode | threads | test | median t/s | mean ± sd | read GB/s of probed GB/s (% roof, range) | peers (speed issue) |",
              "| --- | --- | ---: | --- | ---: | ---: | ---: | --- |"]
     for r in records:
-        roof = f"{r['weight_gbps']:.1f} ({r['roof_percent']:.0f} %)" if r["n_gen"] else ""
+        roof = ""
+        if r["n_gen"] and r.get("roof_samples"):
+            roof = (f"{r['weight_gbps']:.1f} of {r['bandwidth_gbps']:.1f} ({r['roof_percent']:.0f} %, "
+                    f"{min(r['roof_samples']):.0f}–{max(r['roof_samples']):.0f})")
         peer = PEERS.get((r["model_key"], r["test"], r["n_threads"]), "") if r["lm_head"] == "file" else ""
         lines.append(f"| {r['model_key']} | {r['label'].split(' ', 1)[1]} | {r['n_threads']} | {r['test']} | "
                      f"{r['median_ts']:.2f} | {r['avg_ts']:.2f} ± {r['stddev_ts']:.2f} | {roof} | {peer} |")

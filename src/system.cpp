@@ -13,7 +13,9 @@
 
 namespace tern {
 
-int physical_cores() { return physical_core_count(); }
+int physical_cores() {
+    return physical_core_count();
+}
 
 std::string cpu_name() {
     std::ifstream cpuinfo("/proc/cpuinfo");
@@ -21,13 +23,16 @@ std::string cpu_name() {
     while (std::getline(cpuinfo, line)) {
         if (line.rfind("model name", 0) == 0 || line.rfind("Model", 0) == 0) {
             const auto colon = line.find(':');
-            if (colon != std::string::npos && colon + 2 <= line.size()) return line.substr(colon + 2);
+            if (colon != std::string::npos && colon + 2 <= line.size())
+                return line.substr(colon + 2);
         }
     }
     return "unknown";
 }
 
-std::string kernel_set_name() { return active_kernels().isa; }
+std::string kernel_set_name() {
+    return active_kernels().isa;
+}
 
 namespace {
 
@@ -42,25 +47,46 @@ uint64_t read_sum(const uint64_t* p, size_t n) {
 
 }  // namespace
 
-double measure_read_bandwidth(int threads, size_t bytes, int repetitions) {
-    ThreadPool pool(std::max(1, threads));
-    const size_t words = bytes / 8;
-    std::unique_ptr<uint64_t[]> buffer(new uint64_t[words]);
-    pool.parallel_for(static_cast<int64_t>(words), 4096, [&](int64_t b, int64_t e) {
+struct ReadBandwidthProbe::State {
+    ThreadPool pool;
+    size_t words;
+    std::unique_ptr<uint64_t[]> buffer;
+    State(int threads, size_t bytes)
+        : pool(std::max(1, threads)),
+          words(std::max<size_t>(bytes / 8, 8)),
+          buffer(new uint64_t[words]) {}
+};
+
+ReadBandwidthProbe::ReadBandwidthProbe(int threads, size_t bytes)
+    : state_(std::make_unique<State>(threads, bytes)) {
+    uint64_t* buffer = state_->buffer.get();
+    state_->pool.parallel_for(static_cast<int64_t>(state_->words), 4096, [&](int64_t b, int64_t e) {
         for (int64_t i = b; i < e; ++i) buffer[static_cast<size_t>(i)] = static_cast<uint64_t>(i);
     });
+}
+
+ReadBandwidthProbe::~ReadBandwidthProbe() = default;
+
+double ReadBandwidthProbe::measure(int repetitions) {
+    const uint64_t* buffer = state_->buffer.get();
     std::vector<double> rates;
     std::atomic<uint64_t> sink{0};
     for (int rep = 0; rep < std::max(1, repetitions); ++rep) {
         const auto start = std::chrono::steady_clock::now();
-        pool.parallel_for(static_cast<int64_t>(words), 4096, [&](int64_t b, int64_t e) {
-            sink += read_sum(buffer.get() + b, static_cast<size_t>(e - b));
-        });
-        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        rates.push_back(static_cast<double>(words * 8) / s / 1e9);
+        state_->pool.parallel_for(static_cast<int64_t>(state_->words), 4096,
+                                  [&](int64_t b, int64_t e) {
+                                      sink += read_sum(buffer + b, static_cast<size_t>(e - b));
+                                  });
+        const double s =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        rates.push_back(static_cast<double>(state_->words * 8) / s / 1e9);
     }
     if (sink.load() == 42) rates.push_back(0);  // keeps the sums observable (never the maximum)
     return *std::max_element(rates.begin(), rates.end());
+}
+
+double measure_read_bandwidth(int threads, size_t bytes, int repetitions) {
+    return ReadBandwidthProbe(threads, bytes).measure(repetitions);
 }
 
 }  // namespace tern

@@ -1,5 +1,5 @@
 // tern bench: prompt-processing and generation throughput like llama-bench, with the memory
-// read bandwidth measured in the same run so generation speed is also a share of the roof.
+// read bandwidth probed before each generation run so its speed is also a share of the roof.
 #include "common.h"
 
 #include <tern/error.h>
@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -40,8 +41,18 @@ struct Record {
     int64_t n_prompt, n_gen, n_depth;
     std::vector<double> samples_ts;
     double avg_ts = 0, stddev_ts = 0;
-    double weight_gbps = 0, roof_percent = 0;  // generation only: weights and KV cache read
+    // Generation only, per repetition: the memory read bandwidth probed just before it (GB/s)
+    // and the bytes it read (weights and KV cache) per second as a share of that probe.
+    std::vector<double> bandwidth_samples, roof_samples;
+    double weight_gbps = 0, roof_percent = 0, bandwidth_gbps = 0;  // medians of the above
 };
+
+double median(std::vector<double> values) {
+    if (values.empty()) return 0;
+    std::sort(values.begin(), values.end());
+    const size_t mid = values.size() / 2;
+    return values.size() % 2 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
+}
 
 void summarise(Record& r) {
     double sum = 0;
@@ -125,8 +136,6 @@ int bench(const BenchFlags& f) {
 
     std::vector<Record> records;
     for (int threads : thread_counts) {
-        double bandwidth = 0;
-        if (!f.no_bandwidth && !f.n_gen.empty()) bandwidth = measure_read_bandwidth(threads);
         for (int64_t depth : f.n_depth) {
             for (int64_t np : f.n_prompt) {
                 if (np > 0) records.push_back({threads, np, 0, depth, {}});
@@ -146,29 +155,42 @@ int bench(const BenchFlags& f) {
             for (Token& t : depth) t = pick(rng);
             for (Token& t : tokens) t = pick(rng);
             const bool tg = r.n_gen > 0;
+            // The cache holds every layer's keys and values for gen.ctx positions; token i
+            // reads them at depth + i + 1 positions, on average depth + (n + 1) / 2.
+            const double kv_bytes_per_position =
+                static_cast<double>(session.kv_cache_bytes()) / static_cast<double>(gen.ctx);
+            const double positions =
+                static_cast<double>(r.n_depth) + static_cast<double>(n + 1) / 2.0;
+            const double bytes_per_generated_token =
+                static_cast<double>(bytes_per_token) + positions * kv_bytes_per_position;
+            std::unique_ptr<ReadBandwidthProbe> probe;
+            if (tg && !f.no_bandwidth) probe = std::make_unique<ReadBandwidthProbe>(threads);
+            std::vector<double> read_gbps;
             time_run(session, depth, tokens, tg);  // warm-up, not counted
             for (int rep = 0; rep < f.repetitions; ++rep) {
                 progress.update(static_cast<size_t>(rep), static_cast<size_t>(f.repetitions));
-                r.samples_ts.push_back(static_cast<double>(n) /
-                                       time_run(session, depth, tokens, tg));
+                // Probed next to each run, so a shared machine that changes pace between runs
+                // changes both sides of the ratio alike.
+                if (probe) r.bandwidth_samples.push_back(probe->measure());
+                const double ts = static_cast<double>(n) / time_run(session, depth, tokens, tg);
+                r.samples_ts.push_back(ts);
+                read_gbps.push_back(ts * bytes_per_generated_token / 1e9);
+                if (probe)
+                    r.roof_samples.push_back(100.0 * read_gbps.back() / r.bandwidth_samples.back());
             }
             summarise(r);
             if (tg) {
-                // The cache holds every layer's keys and values for gen.ctx positions; token i
-                // reads them at depth + i + 1 positions, on average depth + (n + 1) / 2.
-                const double kv_bytes_per_position =
-                    static_cast<double>(session.kv_cache_bytes()) / static_cast<double>(gen.ctx);
-                const double positions =
-                    static_cast<double>(r.n_depth) + static_cast<double>(n + 1) / 2.0;
-                const double bytes =
-                    static_cast<double>(bytes_per_token) + positions * kv_bytes_per_position;
-                r.weight_gbps = r.avg_ts * bytes / 1e9;
-                r.roof_percent = bandwidth > 0 ? 100.0 * r.weight_gbps / bandwidth : 0.0;
+                r.weight_gbps = median(read_gbps);
+                r.roof_percent = median(r.roof_samples);
+                r.bandwidth_gbps = median(r.bandwidth_samples);
+                if (probe && f.output == "md") {
+                    std::fprintf(stderr,
+                                 "memory read bandwidth with %d thread%s: %.1f GB/s (median of %d "
+                                 "probes, one before each run of %s)\n",
+                                 threads, threads > 1 ? "s" : "", r.bandwidth_gbps, f.repetitions,
+                                 ("tg" + std::to_string(r.n_gen)).c_str());
+                }
             }
-        }
-        if (bandwidth > 0 && f.output == "md") {
-            std::fprintf(stderr, "memory read bandwidth with %d thread%s: %.1f GB/s\n", threads,
-                         threads > 1 ? "s" : "", bandwidth);
         }
     }
 
@@ -214,19 +236,23 @@ int bench(const BenchFlags& f) {
                             {"stddev_ts", r.stddev_ts},
                             {"samples_ts", r.samples_ts},
                             {"weight_gbps", r.weight_gbps},
-                            {"roof_percent", r.roof_percent}});
+                            {"bandwidth_gbps", r.bandwidth_gbps},
+                            {"bandwidth_samples", r.bandwidth_samples},
+                            {"roof_percent", r.roof_percent},
+                            {"roof_samples", r.roof_samples}});
         }
         out << list.dump(2) << "\n";
     } else {
         out << "model_filename,model_type,model_size,model_n_params,backends,n_threads,n_prompt,n_"
                "gen,n_depth,avg_ts,"
                "stddev_ts,"
-               "weight_gbps,roof_percent\n";
+               "weight_gbps,bandwidth_gbps,roof_percent\n";
         for (const Record& r : records) {
             out << model_name << ",\"" << model_type << "\"," << model->weight_bytes() << ","
                 << model->n_params() << ",\"" << model->kernel_summary() << "\"," << r.threads
                 << "," << r.n_prompt << "," << r.n_gen << "," << r.n_depth << "," << r.avg_ts << ","
-                << r.stddev_ts << "," << r.weight_gbps << "," << r.roof_percent << "\n";
+                << r.stddev_ts << "," << r.weight_gbps << "," << r.bandwidth_gbps << ","
+                << r.roof_percent << "\n";
         }
     }
     if (!f.save.empty()) write_file_atomically(f.save, out.str());
