@@ -36,7 +36,8 @@ const float* QuantizedActivations::dequantized() {
         for (int64_t t = 0; t < n; ++t) {
             const int8_t* q = batch_.token_q(t);
             const float s = batch_.token_scale(t);
-            for (int64_t c = 0; c < k; ++c) dequant_[static_cast<size_t>(t * k + c)] = static_cast<float>(q[c]) / s;
+            for (int64_t c = 0; c < k; ++c)
+                dequant_[static_cast<size_t>(t * k + c)] = static_cast<float>(q[c]) / s;
         }
         has_dequant_ = true;
     }
@@ -47,8 +48,9 @@ namespace {
 
 // Output rows [row_begin, row_end) of tokens [t0, t1): integer sums from the kernel, then
 // acc * w_scale / a_scale (per-tensor scale) or sum over groups of acc_g * scale_g / a_scale.
-void ternary_block(const TernaryMatrix& m, const kernels::NamedKernel& kernel, const kernels::ActivationBatch& a,
-                   int64_t tile_begin, int64_t tile_end, int64_t t0, int64_t t1, int32_t* acc, float* out) {
+void ternary_block(const TernaryMatrix& m, const kernels::NamedKernel& kernel,
+                   const kernels::ActivationBatch& a, int64_t tile_begin, int64_t tile_end,
+                   int64_t t0, int64_t t1, int32_t* acc, float* out) {
     const kernels::PackedTernary& w = m.packed;
     const int64_t rows = w.rows;
     const int64_t row_begin = tile_begin * kernels::layout_row_tile(w.layout);
@@ -66,12 +68,15 @@ void ternary_block(const TernaryMatrix& m, const kernels::NamedKernel& kernel, c
         return;
     }
     const int64_t units_per_group = m.group_size / kernels::kI2ColBlock;
-    for (int64_t t = t0; t < t1; ++t) std::fill(out + t * rows + row_begin, out + t * rows + row_end, 0.0f);
+    for (int64_t t = t0; t < t1; ++t)
+        std::fill(out + t * rows + row_begin, out + t * rows + row_end, 0.0f);
     for (int64_t g = 0; g < groups; ++g) {
-        kernel.fn({&w, tile_begin, tile_end, g * units_per_group, (g + 1) * units_per_group, &a, t0, t1, acc, rows});
+        kernel.fn({&w, tile_begin, tile_end, g * units_per_group, (g + 1) * units_per_group, &a, t0,
+                   t1, acc, rows});
         for (int64_t t = t0; t < t1; ++t) {
             for (int64_t r = row_begin; r < row_end; ++r) {
-                out[t * rows + r] += static_cast<float>(acc[t * rows + r]) * m.scales[static_cast<size_t>(r * groups + g)];
+                out[t * rows + r] += static_cast<float>(acc[t * rows + r]) *
+                                     m.scales[static_cast<size_t>(r * groups + g)];
             }
         }
     }
@@ -94,14 +99,22 @@ void ternary_forward(const TernaryMatrix& m, QuantizedActivations& qx, int64_t n
     // either way, so results never depend on the thread count).
     const int64_t grain = std::max<int64_t>(1, 64 / kernels::layout_row_tile(w.layout));
     if (n_tokens >= 8 && w.row_tiles < 4 * grain * pool.size()) {
-        pool.parallel_for(n_tokens, 4, [&](int64_t t0, int64_t t1) {
+        pool.parallel_for_dynamic(n_tokens, 12, [&](int, int64_t t0, int64_t t1) {
             ternary_block(m, kernel, a, 0, w.row_tiles, t0, t1, acc, out);
         });
         return;
     }
-    pool.parallel_for(w.row_tiles, grain, [&](int64_t tile_begin, int64_t tile_end) {
+    // A prompt's matmul is compute-bound work in big units: threads take chunks as they finish
+    // (one slowed by a neighbour takes fewer). One token's is a memory stream per thread, split
+    // evenly up front.
+    const auto rows = [&](int64_t tile_begin, int64_t tile_end) {
         ternary_block(m, kernel, a, tile_begin, tile_end, 0, n_tokens, acc, out);
-    });
+    };
+    if (n_tokens > 1)
+        pool.parallel_for_dynamic(w.row_tiles, grain,
+                                  [&](int, int64_t b, int64_t e) { rows(b, e); });
+    else
+        pool.parallel_for(w.row_tiles, grain, rows);
 }
 
 constexpr int64_t kFloatRowGrain = 64;
@@ -129,16 +142,19 @@ void float_rows_forward(const FloatMatrix& m, int64_t n_tokens, float* out, Thre
     });
 }
 
-void dense_forward(const FloatMatrix& m, const float* x, int64_t n_tokens, float* out, ThreadPool& pool) {
+void dense_forward(const FloatMatrix& m, const float* x, int64_t n_tokens, float* out,
+                   ThreadPool& pool) {
     const kernels::FloatKernels& fk = *active_kernels().floats;
-    float_rows_forward(m, n_tokens, out, pool, [&](int64_t first, int64_t count, int64_t t, float* dst) {
-        fk.gemv(m.format, m.data + first * m.row_bytes, m.row_bytes, count, m.cols, x + t * m.cols, dst);
-    });
+    float_rows_forward(m, n_tokens, out, pool,
+                       [&](int64_t first, int64_t count, int64_t t, float* dst) {
+                           fk.gemv(m.format, m.data + first * m.row_bytes, m.row_bytes, count,
+                                   m.cols, x + t * m.cols, dst);
+                       });
 }
 
 // A Q8_0 layer against per-32 int8 activations (--lm-head q8): each token quantised once.
-void q8_forward(const FloatMatrix& m, const float* x, int64_t n_tokens, float* out, LinearScratch& scratch,
-                ThreadPool& pool) {
+void q8_forward(const FloatMatrix& m, const float* x, int64_t n_tokens, float* out,
+                LinearScratch& scratch, ThreadPool& pool) {
     const kernels::FloatKernels& fk = *active_kernels().floats;
     const int64_t blocks = m.cols / 32;
     scratch.q8.resize(static_cast<size_t>(n_tokens * m.cols));
@@ -147,16 +163,18 @@ void q8_forward(const FloatMatrix& m, const float* x, int64_t n_tokens, float* o
         kernels::quantize_q8_activations(x + t * m.cols, m.cols, scratch.q8.data() + t * m.cols,
                                          scratch.q8_scales.data() + t * blocks);
     }
-    float_rows_forward(m, n_tokens, out, pool, [&](int64_t first, int64_t count, int64_t t, float* dst) {
-        fk.gemv_q8_0_q8(m.data + first * m.row_bytes, m.row_bytes, count, m.cols, scratch.q8.data() + t * m.cols,
-                        scratch.q8_scales.data() + t * blocks, dst);
-    });
+    float_rows_forward(m, n_tokens, out, pool,
+                       [&](int64_t first, int64_t count, int64_t t, float* dst) {
+                           fk.gemv_q8_0_q8(m.data + first * m.row_bytes, m.row_bytes, count, m.cols,
+                                           scratch.q8.data() + t * m.cols,
+                                           scratch.q8_scales.data() + t * blocks, dst);
+                       });
 }
 
 }  // namespace
 
-void linear_forward(const LinearWeight& w, const float* x, QuantizedActivations& qx, int64_t n_tokens,
-                    float* out, LinearScratch& scratch, ThreadPool& pool) {
+void linear_forward(const LinearWeight& w, const float* x, QuantizedActivations& qx,
+                    int64_t n_tokens, float* out, LinearScratch& scratch, ThreadPool& pool) {
     if (w.ternary) {
         ternary_forward(w.ternary_matrix, qx, n_tokens, out, scratch, pool);
     } else if (w.q8_activations) {

@@ -109,4 +109,22 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain, FunctionRef<void(int64_t
     });
 }
 
+void ThreadPool::parallel_for_dynamic(int64_t n, int64_t grain,
+                                      FunctionRef<void(int, int64_t, int64_t)> body) {
+    if (n <= 0) return;
+    grain = std::max<int64_t>(1, grain);
+    if (n_threads_ == 1 || n <= grain) {
+        body(0, 0, n);
+        return;
+    }
+    std::atomic<int64_t> next{0};
+    run([&](int thread, int) {
+        for (;;) {
+            const int64_t begin = next.fetch_add(grain, std::memory_order_relaxed);
+            if (begin >= n) return;
+            body(thread, begin, std::min(n, begin + grain));
+        }
+    });
+}
+
 }  // namespace tern

@@ -55,6 +55,15 @@ public:
     // With a single grain-sized unit (or one thread) the body runs on the caller, no dispatch.
     void parallel_for(int64_t n, int64_t grain, FunctionRef<void(int64_t, int64_t)> body);
 
+    // Like parallel_for, but the threads take grain-sized chunks [k * grain, (k + 1) * grain) in
+    // turn from a shared counter until none are left, so a thread slowed by a neighbour on its
+    // core takes fewer. For work in big units (prompt matmuls); a body that computes each element
+    // the same way in any chunk gives results independent of which thread ran it. With one thread
+    // or one unit the body runs once over [0, n) on the caller. The body also gets the index of
+    // the thread running it (0 is the caller), for per-thread scratch.
+    void parallel_for_dynamic(int64_t n, int64_t grain,
+                              FunctionRef<void(int thread, int64_t begin, int64_t end)> body);
+
     // The chunk [begin, end) of [0, n) that parallel_for hands to `thread` of `threads`.
     static std::pair<int64_t, int64_t> chunk(int64_t n, int64_t grain, int thread, int threads);
 

@@ -81,5 +81,51 @@ TEST(ThreadPool, ASingleUnitRunsOnTheCaller) {
     EXPECT_EQ(threads_used.size(), 2u);
 }
 
+TEST(ThreadPool, DynamicParallelForCoversEveryGrainChunkOnce) {
+    for (int threads : {1, 2, 3}) {
+        ThreadPool pool(threads);
+        for (int64_t n : {1, 7, 64, 65, 1000}) {
+            for (int64_t grain : {1, 4, 64, 5000}) {
+                SCOPED_TRACE(testing::Message()
+                             << threads << " threads, n " << n << ", grain " << grain);
+                std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
+                std::mutex mutex;
+                std::set<std::pair<int64_t, int64_t>> chunks;
+                pool.parallel_for_dynamic(n, grain, [&](int thread, int64_t begin, int64_t end) {
+                    EXPECT_TRUE(thread >= 0 && thread < threads);
+                    for (int64_t i = begin; i < end; ++i) hits[static_cast<size_t>(i)].fetch_add(1);
+                    std::lock_guard<std::mutex> lock(mutex);
+                    chunks.insert({begin, end});
+                });
+                for (int64_t i = 0; i < n; ++i)
+                    ASSERT_EQ(hits[static_cast<size_t>(i)].load(), 1) << i;
+                std::set<std::pair<int64_t, int64_t>> expected;
+                if (threads == 1) expected.insert({0, n});  // one call on the caller
+                for (int64_t b = 0; threads > 1 && b < n; b += grain)
+                    expected.insert({b, std::min(n, b + grain)});
+                EXPECT_EQ(chunks, expected);
+            }
+        }
+    }
+}
+
+TEST(ThreadPool, DynamicParallelForGivesASlowThreadFewerChunks) {
+    ThreadPool pool(2);
+    const auto caller = std::this_thread::get_id();
+    std::atomic<int> caller_chunks{0}, worker_chunks{0};
+    pool.parallel_for_dynamic(40, 1, [&](int thread, int64_t, int64_t) {
+        EXPECT_EQ(thread == 0, std::this_thread::get_id() == caller);
+        if (std::this_thread::get_id() == caller) {
+            caller_chunks.fetch_add(1);
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));  // the slowed thread
+        } else {
+            worker_chunks.fetch_add(1);
+            std::this_thread::sleep_for(std::chrono::microseconds(100));
+        }
+    });
+    EXPECT_EQ(caller_chunks.load() + worker_chunks.load(), 40);
+    EXPECT_GT(worker_chunks.load(), 30);  // an even split up front would give each 20
+}
+
 }  // namespace
 }  // namespace tern
