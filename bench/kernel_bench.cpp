@@ -152,16 +152,19 @@ void BM_ternary(benchmark::State& state, Shape shape, Strategy strategy, int64_t
 
 const char* output_format_name(FloatWeightFormat format) {
     switch (format) {
-        case FloatWeightFormat::f16: return "f16";
-        case FloatWeightFormat::bf16: return "bf16";
-        default: return "q8_0";
+        case FloatWeightFormat::f16:
+            return "f16";
+        case FloatWeightFormat::bf16:
+            return "bf16";
+        default:
+            return "q8_0";
     }
 }
 
 // The output layer of a model shape, [vocab rows x embd], as F16 or BF16 (the files' lossless
-// layers) or Q8_0 against Q8 activations (--lm-head q8). Too large for any cache, so every call streams it
-// from DRAM (huge pages, as in a loaded model); rows split across threads in blocks of 64, as
-// the graph does.
+// layers) or Q8_0 against Q8 activations (--lm-head q8). Too large for any cache, so every call
+// streams it from DRAM (huge pages, as in a loaded model); rows split across threads in blocks of
+// 64, as the graph does.
 void BM_output(benchmark::State& state, const char* model, int64_t rows, int64_t k,
                FloatWeightFormat format, int threads) {
     static std::map<std::string, AlignedBuffer> cache;

@@ -43,8 +43,10 @@ void dequantize_q4_k_block(const uint8_t* block, float* out) {
         const float d_lo = d * static_cast<float>(sc_lo), min_lo = dmin * static_cast<float>(m_lo);
         const float d_hi = d * static_cast<float>(sc_hi), min_hi = dmin * static_cast<float>(m_hi);
         const uint8_t* q = qs + 32 * pair;
-        for (int l = 0; l < 32; ++l) out[64 * pair + l] = d_lo * static_cast<float>(q[l] & 0xF) - min_lo;
-        for (int l = 0; l < 32; ++l) out[64 * pair + 32 + l] = d_hi * static_cast<float>(q[l] >> 4) - min_hi;
+        for (int l = 0; l < 32; ++l)
+            out[64 * pair + l] = d_lo * static_cast<float>(q[l] & 0xF) - min_lo;
+        for (int l = 0; l < 32; ++l)
+            out[64 * pair + 32 + l] = d_hi * static_cast<float>(q[l] >> 4) - min_hi;
     }
 }
 
@@ -73,19 +75,26 @@ void dequantize_q6_k_block(const uint8_t* block, float* out) {
 
 int64_t float_row_bytes(FloatWeightFormat format, int64_t k) {
     switch (format) {
-        case FloatWeightFormat::f32: return 4 * k;
+        case FloatWeightFormat::f32:
+            return 4 * k;
         case FloatWeightFormat::f16:
-        case FloatWeightFormat::bf16: return 2 * k;
-        case FloatWeightFormat::q8_0: return k / kQ8Block * kQ8BlockBytes;
-        case FloatWeightFormat::q4_k: return k / kKBlock * kQ4KBlockBytes;
-        case FloatWeightFormat::q6_k: return k / kKBlock * kQ6KBlockBytes;
+        case FloatWeightFormat::bf16:
+            return 2 * k;
+        case FloatWeightFormat::q8_0:
+            return k / kQ8Block * kQ8BlockBytes;
+        case FloatWeightFormat::q4_k:
+            return k / kKBlock * kQ4KBlockBytes;
+        case FloatWeightFormat::q6_k:
+            return k / kKBlock * kQ6KBlockBytes;
     }
     return 0;
 }
 
 void dequantize_row(FloatWeightFormat format, const uint8_t* row, int64_t k, float* out) {
     switch (format) {
-        case FloatWeightFormat::f32: std::memcpy(out, row, static_cast<size_t>(4 * k)); return;
+        case FloatWeightFormat::f32:
+            std::memcpy(out, row, static_cast<size_t>(4 * k));
+            return;
         case FloatWeightFormat::f16:
             for (int64_t i = 0; i < k; ++i) {
                 uint16_t h;

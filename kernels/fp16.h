@@ -45,7 +45,7 @@ inline uint16_t float_to_half(float f) {
         return static_cast<uint16_t>(sign | 0x7c00u | (abs > 0x7f800000u ? 0x200u : 0u));
     }
     if (abs >= 0x477ff000u) return static_cast<uint16_t>(sign | 0x7c00u);  // rounds to inf
-    if (abs < 0x38800000u) {  // result is subnormal or zero
+    if (abs < 0x38800000u) {                                        // result is subnormal or zero
         if (abs < 0x33000000u) return static_cast<uint16_t>(sign);  // below half of min subnormal
         const uint32_t exponent = abs >> 23;
         const uint32_t mantissa = (abs & 0x7fffffu) | 0x800000u;
@@ -62,7 +62,9 @@ inline uint16_t float_to_half(float f) {
     return static_cast<uint16_t>(sign | half);
 }
 
-inline float bf16_to_float(uint16_t b) { return bits_to_float(static_cast<uint32_t>(b) << 16); }
+inline float bf16_to_float(uint16_t b) {
+    return bits_to_float(static_cast<uint32_t>(b) << 16);
+}
 
 inline uint16_t float_to_bf16(float f) {
     const uint32_t bits = float_to_bits(f);

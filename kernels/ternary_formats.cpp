@@ -113,7 +113,9 @@ bool tq2_0_decode_block(const uint8_t* block, int8_t* trits, float* d) {
 namespace {
 
 // ceil(v * 256 / 243): the fixed-point form in which TQ1_0 stores a base-3 number v < 243.
-uint8_t tq1_store(unsigned v) { return static_cast<uint8_t>((v * 256 + 242) / 243); }
+uint8_t tq1_store(unsigned v) {
+    return static_cast<uint8_t>((v * 256 + 242) / 243);
+}
 
 // Trit n (0 = most significant) of a stored TQ1_0 byte, as t + 1 in {0, 1, 2}.
 int tq1_digit(uint8_t q, int n) {
@@ -146,7 +148,8 @@ void tq1_0_encode_block(const int8_t* trits, float d, uint8_t* out) {
 
 void tq1_0_decode_block(const uint8_t* block, int8_t* trits, float* d) {
     for (int m = 0; m < 32; ++m) {
-        for (int n = 0; n < 5; ++n) trits[m + 32 * n] = static_cast<int8_t>(tq1_digit(block[m], n) - 1);
+        for (int n = 0; n < 5; ++n)
+            trits[m + 32 * n] = static_cast<int8_t>(tq1_digit(block[m], n) - 1);
     }
     for (int m = 0; m < 16; ++m) {
         for (int n = 0; n < 5; ++n) {

@@ -11,28 +11,37 @@ namespace tern::kernels {
 
 const char* ternary_layout_name(TernaryLayout layout) {
     switch (layout) {
-        case TernaryLayout::ref: return "ref";
-        case TernaryLayout::i2: return "i2";
-        case TernaryLayout::tl3: return "tl3";
+        case TernaryLayout::ref:
+            return "ref";
+        case TernaryLayout::i2:
+            return "i2";
+        case TernaryLayout::tl3:
+            return "tl3";
     }
     return "?";
 }
 
 int64_t layout_row_tile(TernaryLayout layout) {
     switch (layout) {
-        case TernaryLayout::ref: return 1;
-        case TernaryLayout::i2: return kI2RowTile;
-        case TernaryLayout::tl3: return kTl3RowTile;
+        case TernaryLayout::ref:
+            return 1;
+        case TernaryLayout::i2:
+            return kI2RowTile;
+        case TernaryLayout::tl3:
+            return kTl3RowTile;
     }
     return 1;
 }
 
 namespace {
 
-int64_t round_up(int64_t value, int64_t multiple) { return (value + multiple - 1) / multiple * multiple; }
+int64_t round_up(int64_t value, int64_t multiple) {
+    return (value + multiple - 1) / multiple * multiple;
+}
 
 // Weight c of row r, or 0 past the row's end or past the matrix's rows.
-int8_t trit_at(const PackedTernary& m, const int8_t* trits, int64_t first_row, int64_t r, int64_t c) {
+int8_t trit_at(const PackedTernary& m, const int8_t* trits, int64_t first_row, int64_t r,
+               int64_t c) {
     if (r >= m.rows || c >= m.cols) return 0;
     return trits[(r - first_row) * m.cols + c];
 }
@@ -45,7 +54,8 @@ void pack_i2_tile(PackedTernary& m, int64_t tile, const int8_t* trits) {
             for (int64_t j = 0; j < 32; ++j) {
                 uint8_t byte = 0;
                 for (int q = 0; q < 4; ++q) {
-                    const int8_t t = trit_at(m, trits, first_row, row, b * kI2ColBlock + j + 32 * q);
+                    const int8_t t =
+                        trit_at(m, trits, first_row, row, b * kI2ColBlock + j + 32 * q);
                     byte |= static_cast<uint8_t>((t + 1) << (6 - 2 * q));
                 }
                 out[j] = byte;
@@ -54,7 +64,8 @@ void pack_i2_tile(PackedTernary& m, int64_t tile, const int8_t* trits) {
     }
 }
 
-// (t0 + 1) * 9 + (t1 + 1) * 3 + (t2 + 1) -> index |9 t0 + 3 t1 + t2| in the low nibble, sign in bit 4.
+// (t0 + 1) * 9 + (t1 + 1) * 3 + (t2 + 1) -> index |9 t0 + 3 t1 + t2| in the low nibble, sign in
+// bit 4.
 struct GroupCodes {
     uint8_t code[27];
     constexpr GroupCodes() : code() {
@@ -96,16 +107,19 @@ void pack_tl3_tile(PackedTernary& m, int64_t tile, const int8_t* trits) {
                 signs |= static_cast<uint8_t>(((lo >> 4) << (2 * p)) | ((hi >> 4) << (2 * p + 1)));
             }
             out[128 + r] = signs;
-            for (uint8_t bits = signs; bits != 0; bits &= static_cast<uint8_t>(bits - 1)) ++negatives[r];
+            for (uint8_t bits = signs; bits != 0; bits &= static_cast<uint8_t>(bits - 1))
+                ++negatives[r];
         }
     }
 }
 
 }  // namespace
 
-PackedTernary allocate_packed(TernaryLayout layout, int64_t rows, int64_t cols, WeightArena* arena) {
+PackedTernary allocate_packed(TernaryLayout layout, int64_t rows, int64_t cols,
+                              WeightArena* arena) {
     const auto bytes = [arena](int64_t size) {
-        return arena ? arena->take(static_cast<size_t>(size)) : AlignedBuffer::allocate(static_cast<size_t>(size));
+        return arena ? arena->take(static_cast<size_t>(size))
+                     : AlignedBuffer::allocate(static_cast<size_t>(size));
     };
     PackedTernary m;
     m.layout = layout;
@@ -142,11 +156,16 @@ void pack_row_tiles(PackedTernary& m, int64_t tile_begin, int64_t tile_end, cons
         switch (m.layout) {
             case TernaryLayout::ref:
                 if (tile < m.rows) {
-                    ternary_ref_pack_row(tile_trits, m.cols, m.data.get() + tile * ternary_ref_row_bytes(m.cols));
+                    ternary_ref_pack_row(tile_trits, m.cols,
+                                         m.data.get() + tile * ternary_ref_row_bytes(m.cols));
                 }
                 break;
-            case TernaryLayout::i2: pack_i2_tile(m, tile, tile_trits); break;
-            case TernaryLayout::tl3: pack_tl3_tile(m, tile, tile_trits); break;
+            case TernaryLayout::i2:
+                pack_i2_tile(m, tile, tile_trits);
+                break;
+            case TernaryLayout::tl3:
+                pack_tl3_tile(m, tile, tile_trits);
+                break;
         }
     }
 }
@@ -155,7 +174,8 @@ void unpack_row(const PackedTernary& m, int64_t row, int8_t* trits) {
     switch (m.layout) {
         case TernaryLayout::ref: {
             const uint8_t* bytes = m.data.get() + row * ternary_ref_row_bytes(m.cols);
-            for (int64_t c = 0; c < m.cols; ++c) trits[c] = static_cast<int8_t>(((bytes[c / 4] >> (2 * (c % 4))) & 3) - 1);
+            for (int64_t c = 0; c < m.cols; ++c)
+                trits[c] = static_cast<int8_t>(((bytes[c / 4] >> (2 * (c % 4))) & 3) - 1);
             return;
         }
         case TernaryLayout::i2: {
@@ -182,7 +202,8 @@ void unpack_row(const PackedTernary& m, int64_t row, int8_t* trits) {
                     digits[j] = d;
                     v = (v - d) / 3;
                 }
-                for (int j = 0; j < 3 && c + j < m.cols; ++j) trits[c + j] = static_cast<int8_t>(digits[j]);
+                for (int j = 0; j < 3 && c + j < m.cols; ++j)
+                    trits[c + j] = static_cast<int8_t>(digits[j]);
             }
             return;
         }

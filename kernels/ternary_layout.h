@@ -62,7 +62,8 @@ inline const uint8_t* i2_block(const PackedTernary& m, int64_t row, int64_t b) {
 
 // Allocates a packed matrix (contents undefined until packed): its bytes are taken from `arena`
 // if given, otherwise a buffer of its own.
-PackedTernary allocate_packed(TernaryLayout layout, int64_t rows, int64_t cols, WeightArena* arena = nullptr);
+PackedTernary allocate_packed(TernaryLayout layout, int64_t rows, int64_t cols,
+                              WeightArena* arena = nullptr);
 
 // True if the I2_S data of a row-major rows x cols tensor is the i2 layout byte for byte (columns
 // a multiple of 128, so no block runs across rows, and rows a multiple of 4, so no padding rows);

@@ -5,7 +5,9 @@
 
 namespace tern::kernels {
 
-int64_t ternary_ref_row_bytes(int64_t k) { return (k + 127) / 128 * 32; }
+int64_t ternary_ref_row_bytes(int64_t k) {
+    return (k + 127) / 128 * 32;
+}
 
 void ternary_ref_pack_row(const int8_t* trits, int64_t k, uint8_t* row) {
     const int64_t bytes = ternary_ref_row_bytes(k);

@@ -12,7 +12,9 @@ namespace {
 
 constexpr size_t kHugePage = size_t{2} << 20;
 
-size_t round_up(size_t n, size_t to) { return (n + to - 1) / to * to; }
+size_t round_up(size_t n, size_t to) {
+    return (n + to - 1) / to * to;
+}
 
 }  // namespace
 
@@ -25,7 +27,8 @@ AlignedBuffer AlignedBuffer::allocate(size_t size) {
     if (alignment == kHugePage) {
         const size_t whole = size / kHugePage * kHugePage;
         ::madvise(memory, whole, MADV_HUGEPAGE);
-        if (rounded > whole) ::madvise(static_cast<uint8_t*>(memory) + whole, rounded - whole, MADV_NOHUGEPAGE);
+        if (rounded > whole)
+            ::madvise(static_cast<uint8_t*>(memory) + whole, rounded - whole, MADV_NOHUGEPAGE);
     }
     buffer.data.reset(static_cast<uint8_t*>(memory));
     buffer.size = size;
@@ -42,7 +45,8 @@ AlignedBuffer AlignedBuffer::view(uint8_t* bytes, size_t size) {
 AlignedBuffer WeightArena::take(size_t size) {
     const size_t rounded = round_up(std::max<size_t>(size, 1), 64);
     if (slabs_.empty() || used_ + rounded > slabs_.back().size) {
-        slabs_.push_back(AlignedBuffer::allocate(std::max(kSlabBytes, round_up(rounded, kHugePage))));
+        slabs_.push_back(
+            AlignedBuffer::allocate(std::max(kSlabBytes, round_up(rounded, kHugePage))));
         used_ = 0;
     }
     AlignedBuffer view = AlignedBuffer::view(slabs_.back().get() + used_, size);

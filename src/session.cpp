@@ -20,8 +20,8 @@ struct Session::Impl {
     int64_t position = 0;
     std::vector<float> logits;  // [n_vocab], after the last evaluated token
 
-    Impl(std::shared_ptr<const Model> model_ptr, const Model::Impl& impl, int64_t ctx, int64_t batch,
-         int threads, KvCacheType kv)
+    Impl(std::shared_ptr<const Model> model_ptr, const Model::Impl& impl, int64_t ctx,
+         int64_t batch, int threads, KvCacheType kv)
         : model(std::move(model_ptr)),
           m(impl),
           n_ctx(ctx),
@@ -33,13 +33,14 @@ struct Session::Impl {
     void check(std::span<const Token> tokens) const {
         if (position + static_cast<int64_t>(tokens.size()) > n_ctx) {
             throw Error(ErrorCode::context_full,
-                        cat(tokens.size(), " tokens do not fit: the context holds ", n_ctx,
-                            " and ", position, " are used"));
+                        cat(tokens.size(), " tokens do not fit: the context holds ", n_ctx, " and ",
+                            position, " are used"));
         }
         for (Token token : tokens) {
             if (token < 0 || token >= m.config.n_vocab) {
-                throw Error(ErrorCode::invalid_argument,
-                            cat("token id ", token, " is outside the vocabulary (", m.config.n_vocab, ")"));
+                throw Error(
+                    ErrorCode::invalid_argument,
+                    cat("token id ", token, " is outside the vocabulary (", m.config.n_vocab, ")"));
             }
         }
     }
@@ -50,18 +51,23 @@ Session::Session(std::shared_ptr<const Model> model, const SessionOptions& optio
     const ModelConfig& c = model->config();
     int64_t n_ctx = options.n_ctx > 0 ? options.n_ctx : std::min<int64_t>(c.n_ctx_train, 4096);
     if (options.n_ctx < 0) {
-        throw Error(ErrorCode::invalid_argument, cat("context size must be positive, got ", options.n_ctx));
+        throw Error(ErrorCode::invalid_argument,
+                    cat("context size must be positive, got ", options.n_ctx));
     }
     if (n_ctx > (int64_t{1} << 20)) {
-        throw Error(ErrorCode::invalid_argument, cat("context size ", n_ctx, " is too large (max 1048576)"));
+        throw Error(ErrorCode::invalid_argument,
+                    cat("context size ", n_ctx, " is too large (max 1048576)"));
     }
     if (options.n_batch <= 0) {
-        throw Error(ErrorCode::invalid_argument, cat("batch size must be positive, got ", options.n_batch));
+        throw Error(ErrorCode::invalid_argument,
+                    cat("batch size must be positive, got ", options.n_batch));
     }
     const int threads = options.n_threads > 0 ? options.n_threads : physical_core_count();
     if (options.kv_type == KvCacheType::q8_0 && c.head_dim % 32 != 0) {
-        throw Error(ErrorCode::invalid_argument,
-                    cat("a q8_0 KV cache needs a head size that is a multiple of 32; this model's is ", c.head_dim));
+        throw Error(
+            ErrorCode::invalid_argument,
+            cat("a q8_0 KV cache needs a head size that is a multiple of 32; this model's is ",
+                c.head_dim));
     }
     const int64_t batch = std::min(options.n_batch, n_ctx);
     impl_ = std::make_unique<Impl>(model, *model->impl_, n_ctx, batch, threads, options.kv_type);
@@ -87,14 +93,15 @@ void Session::eval_all(std::span<const Token> tokens, std::span<float> logits) {
     Impl& s = *impl_;
     const int64_t n_vocab = s.m.config.n_vocab;
     if (logits.size() != tokens.size() * static_cast<size_t>(n_vocab)) {
-        throw Error(ErrorCode::invalid_argument,
-                    cat("eval_all needs ", tokens.size(), " x ", n_vocab, " logits, got ", logits.size()));
+        throw Error(ErrorCode::invalid_argument, cat("eval_all needs ", tokens.size(), " x ",
+                                                     n_vocab, " logits, got ", logits.size()));
     }
     s.check(tokens);
     for (size_t done = 0; done < tokens.size();) {
         const auto n = std::min<size_t>(tokens.size() - done, static_cast<size_t>(s.n_batch));
         s.forward.run(tokens.data() + done, static_cast<int64_t>(n), s.position,
-                      static_cast<int64_t>(n), logits.data() + done * static_cast<size_t>(n_vocab), s.pool);
+                      static_cast<int64_t>(n), logits.data() + done * static_cast<size_t>(n_vocab),
+                      s.pool);
         s.position += static_cast<int64_t>(n);
         done += n;
     }
@@ -103,9 +110,15 @@ void Session::eval_all(std::span<const Token> tokens, std::span<float> logits) {
     }
 }
 
-int64_t Session::position() const { return impl_->position; }
-int64_t Session::context_size() const { return impl_->n_ctx; }
-void Session::reset() { impl_->position = 0; }
+int64_t Session::position() const {
+    return impl_->position;
+}
+int64_t Session::context_size() const {
+    return impl_->n_ctx;
+}
+void Session::reset() {
+    impl_->position = 0;
+}
 
 void Session::truncate(int64_t n) {
     if (n < 0 || n > impl_->position) {
@@ -114,8 +127,14 @@ void Session::truncate(int64_t n) {
     }
     impl_->position = n;
 }
-const Model& Session::model() const { return *impl_->model; }
-int Session::n_threads() const { return impl_->pool.size(); }
-uint64_t Session::kv_cache_bytes() const { return impl_->forward.cache().bytes(); }
+const Model& Session::model() const {
+    return *impl_->model;
+}
+int Session::n_threads() const {
+    return impl_->pool.size();
+}
+uint64_t Session::kv_cache_bytes() const {
+    return impl_->forward.cache().bytes();
+}
 
 }  // namespace tern

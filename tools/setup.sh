@@ -5,7 +5,7 @@ set -euo pipefail
 
 build_packages=(g++ cmake ninja-build pkg-config libcli11-dev nlohmann-json3-dev libsentencepiece-dev libpcre2-dev libedit-dev
                 libgtest-dev libgmock-dev libbenchmark-dev)
-test_packages=(python3 python3-numpy python3-regex g++-aarch64-linux-gnu qemu-user clang-14 valgrind
+test_packages=(python3 python3-numpy python3-regex g++-aarch64-linux-gnu qemu-user clang-14 clang-format-14 valgrind
                python3-torch python3-sentencepiece)
 
 packages=("${build_packages[@]}")

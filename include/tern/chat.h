@@ -38,8 +38,8 @@ ChatTemplate detect_chat_template(const Model& model);
 
 // Renders the conversation to tokens: markup as special tokens (looked up by their text), content
 // as ordinary text (special-token texts a user typed stay text). Message contents are trimmed.
-std::vector<Token> render_chat(ChatTemplate t, const Tokenizer& tokenizer, std::span<const ChatMessage> messages,
-                               bool add_generation_prompt);
+std::vector<Token> render_chat(ChatTemplate t, const Tokenizer& tokenizer,
+                               std::span<const ChatMessage> messages, bool add_generation_prompt);
 
 // A conversation over a session. Each turn renders the whole conversation, keeps the KV cache
 // for the tokens it already holds, and evaluates only the new ones.
@@ -48,8 +48,8 @@ public:
     Conversation(Session& session, ChatTemplate chat_template, std::string system_prompt = {});
 
     // Adds the user message, generates the answer (streamed through on_token) and records it.
-    GenerationStats reply(std::string_view user_message, Sampler& sampler, const GenerationParams& params,
-                          const TokenCallback& on_token);
+    GenerationStats reply(std::string_view user_message, Sampler& sampler,
+                          const GenerationParams& params, const TokenCallback& on_token);
 
     void set_system_prompt(std::string text);  // takes effect from the next turn
     void reset();                              // forgets the conversation and the cache

@@ -16,7 +16,7 @@ namespace tern {
 struct DummyModelSpec {
     Architecture arch = Architecture::bitnet_b158;
     TensorType weight_type = TensorType::i2_s;  // i2_s, tq2_0, tq1_0, f16 or f32
-    int64_t n_vocab = 0;      // 0 = the size of the built-in vocabulary
+    int64_t n_vocab = 0;                        // 0 = the size of the built-in vocabulary
     int64_t n_embd = 256;
     int64_t n_layer = 2;
     int64_t n_head = 4;

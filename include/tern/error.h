@@ -12,9 +12,9 @@ enum class ErrorCode {
     io,                // a file could not be opened, read, mapped or written
     format,            // a file is malformed: bad magic, truncated, out-of-range offsets
     unsupported,       // a well-formed file uses something tern does not implement
-    model,             // the model is inconsistent: missing tensor, wrong shape, bad hyper-parameter
-    tokenizer,         // the vocabulary is unusable, or text cannot be tokenised
-    context_full,      // more tokens than the session's context can hold
+    model,         // the model is inconsistent: missing tensor, wrong shape, bad hyper-parameter
+    tokenizer,     // the vocabulary is unusable, or text cannot be tokenised
+    context_full,  // more tokens than the session's context can hold
 };
 
 // Every message is one line that names the problem (file, key or tensor, expected vs found).

@@ -16,8 +16,8 @@ namespace tern {
 enum class StopReason { length, end_of_generation, stop_string, callback, context_full };
 
 struct GenerationParams {
-    int64_t max_tokens = 128;        // tokens to generate at most; < 0 = until the context is full
-    std::vector<std::string> stop;   // stop when the text contains one of these (not printed)
+    int64_t max_tokens = 128;       // tokens to generate at most; < 0 = until the context is full
+    std::vector<std::string> stop;  // stop when the text contains one of these (not printed)
 };
 
 struct GenerationStats {

@@ -1,4 +1,5 @@
-// GGUF v2/v3 files: a validating memory-mapped reader with non-owning tensor views, and an atomic writer.
+// GGUF v2/v3 files: a validating memory-mapped reader with non-owning tensor views, and an atomic
+// writer.
 #pragma once
 
 #include <tern/types.h>
@@ -70,11 +71,11 @@ struct GgufValue {
 struct TensorView {
     std::string_view name;
     TensorType type = TensorType::f32;
-    uint32_t gguf_type_id = 0;     // the raw id in the file
-    int n_dims = 0;                // 1..4
-    std::array<int64_t, 4> ne{};   // ne[0] is the contiguous (innermost) dimension; unused = 1
-    uint64_t offset = 0;           // from the start of the data section
-    std::span<const uint8_t> data; // exactly tensor_type_bytes(type, numel()) bytes
+    uint32_t gguf_type_id = 0;      // the raw id in the file
+    int n_dims = 0;                 // 1..4
+    std::array<int64_t, 4> ne{};    // ne[0] is the contiguous (innermost) dimension; unused = 1
+    uint64_t offset = 0;            // from the start of the data section
+    std::span<const uint8_t> data;  // exactly tensor_type_bytes(type, numel()) bytes
 
     int64_t numel() const { return ne[0] * ne[1] * ne[2] * ne[3]; }
 };

@@ -21,21 +21,21 @@ struct ModelConfig {
     std::string architecture;  // as written in general.architecture
     Architecture arch = Architecture::llama;
     int64_t n_vocab = 0;
-    int64_t n_embd = 0;      // model width
+    int64_t n_embd = 0;  // model width
     int64_t n_layer = 0;
-    int64_t n_head = 0;      // query heads
-    int64_t n_head_kv = 0;   // key/value heads (grouped-query attention when < n_head)
-    int64_t head_dim = 0;    // n_embd / n_head
-    int64_t n_ff = 0;        // feed-forward width
-    int64_t n_ctx_train = 0; // context length the model was trained for
-    int64_t n_rot = 0;       // rotated dimensions per head (rope.dimension_count)
+    int64_t n_head = 0;       // query heads
+    int64_t n_head_kv = 0;    // key/value heads (grouped-query attention when < n_head)
+    int64_t head_dim = 0;     // n_embd / n_head
+    int64_t n_ff = 0;         // feed-forward width
+    int64_t n_ctx_train = 0;  // context length the model was trained for
+    int64_t n_rot = 0;        // rotated dimensions per head (rope.dimension_count)
     float rope_freq_base = 10000.0f;
     float rms_eps = 1e-5f;
     RopeStyle rope = RopeStyle::norm;
     FfnActivation activation = FfnActivation::silu;
-    bool sub_norms = false;       // attn_sub_norm / ffn_sub_norm before attn_output / ffn_down
-    bool bitlinear = false;       // every block linear quantises its input to int8 (BitNet)
-    bool tied_output = true;      // logits use token_embd (no output.weight tensor)
+    bool sub_norms = false;   // attn_sub_norm / ffn_sub_norm before attn_output / ffn_down
+    bool bitlinear = false;   // every block linear quantises its input to int8 (BitNet)
+    bool tied_output = true;  // logits use token_embd (no output.weight tensor)
 };
 
 std::string_view architecture_name(Architecture arch);
@@ -71,8 +71,8 @@ public:
     // Throws Error (ErrorCode::tokenizer) if the file carries no tokenizer.
     const Tokenizer& tokenizer() const;
 
-    uint64_t n_params() const;     // elements in all weight tensors
-    uint64_t weight_bytes() const; // bytes of all tensors in the file
+    uint64_t n_params() const;      // elements in all weight tensors
+    uint64_t weight_bytes() const;  // bytes of all tensors in the file
     // Weight bytes one decode step reads in tern's in-memory layouts (every block linear, the
     // norms and the output layer): the numerator of the bandwidth roof.
     uint64_t bytes_read_per_token() const;

@@ -12,13 +12,15 @@ namespace tern {
 enum class KvCacheType {
     f32,
     f16,   // the default, as llama.cpp
-    q8_0,  // blocks of 32 (fp16 scale + int8): about half of f16; head size must be a multiple of 32
+    q8_0,  // blocks of 32 (fp16 scale + int8): about half of f16; head size must be a multiple of
+           // 32
 };
 
 struct SessionOptions {
-    int64_t n_ctx = 0;       // context size in tokens; 0 = the model's, capped at 4096
-    int64_t n_batch = 128;   // most tokens per forward pass (128: fastest prefill on 2B-4T, least scratch)
-    int n_threads = 0;       // 0 = physical cores
+    int64_t n_ctx = 0;  // context size in tokens; 0 = the model's, capped at 4096
+    int64_t n_batch =
+        128;  // most tokens per forward pass (128: fastest prefill on 2B-4T, least scratch)
+    int n_threads = 0;  // 0 = physical cores
     KvCacheType kv_type = KvCacheType::f16;
 };
 

@@ -31,7 +31,8 @@ public:
     // Encodes UTF-8 text. Invalid UTF-8 is rejected with Error(tokenizer) naming the byte offset.
     // Special-token texts ("<|eot_id|>", "<s>") are ordinary text unless parse_special is set;
     // chat templates set it for their own markup, never for what a user typed.
-    std::vector<Token> encode(std::string_view text, bool add_bos, bool parse_special = false) const;
+    std::vector<Token> encode(std::string_view text, bool add_bos,
+                              bool parse_special = false) const;
     // The bytes the tokens stand for, as a whole text (the leading space that sentencepiece
     // adds is removed). Control tokens produce nothing.
     std::string decode(std::span<const Token> tokens) const;

@@ -15,7 +15,8 @@ enum class TensorType : uint8_t {
     f16,    // IEEE binary16
     bf16,   // bfloat16
     q8_0,   // blocks of 32: fp16 scale d, int8 q[32]; x = d * q
-    q4_k,   // ggml k-quant, blocks of 256 in 144 bytes (embeddings / output layers of llama.cpp files)
+    q4_k,   // ggml k-quant, blocks of 256 in 144 bytes (embeddings / output layers of llama.cpp
+            // files)
     q6_k,   // ggml k-quant, blocks of 256 in 210 bytes
     tq1_0,  // ternary, blocks of 256 in 54 bytes: base-3 packed trits + fp16 scale
     tq2_0,  // ternary, blocks of 256 in 66 bytes: 2-bit trits (low bits first) + fp16 scale

@@ -24,7 +24,8 @@ QuantizedRowInfo quantize_row_i8__neon(const float* x, int64_t n, int8_t* q) {
     for (; i + 16 <= n; i += 16) {
         int32x4_t v[4];
         for (int j = 0; j < 4; ++j) {
-            v[j] = vminq_s32(vmaxq_s32(vcvtnq_s32_f32(vmulq_f32(vld1q_f32(x + i + 4 * j), vscale)), lo), hi);
+            v[j] = vminq_s32(
+                vmaxq_s32(vcvtnq_s32_f32(vmulq_f32(vld1q_f32(x + i + 4 * j), vscale)), lo), hi);
             vsum = vaddq_s32(vsum, v[j]);
         }
         const int16x8_t h0 = vcombine_s16(vmovn_s32(v[0]), vmovn_s32(v[1]));

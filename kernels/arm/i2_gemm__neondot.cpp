@@ -22,9 +22,11 @@ void row_tokens(const MatmulArgs& args, int64_t tile, int64_t r, int64_t t0) {
     const uint8_t* row = i2_block(w, tile * kI2RowTile + r, 0);
     for (int64_t b = args.unit_begin; b < args.unit_end; ++b) {
         const I2Trits trits = unpack_i2_block(row + b * kI2BlockBytes);
-        for (int j = 0; j < T; ++j) acc[j] = block_dot(acc[j], trits, args.a->token_q(t0 + j) + b * kI2ColBlock);
+        for (int j = 0; j < T; ++j)
+            acc[j] = block_dot(acc[j], trits, args.a->token_q(t0 + j) + b * kI2ColBlock);
     }
-    for (int j = 0; j < T; ++j) args.out[(t0 + j) * args.out_stride + tile * kI2RowTile + r] = vaddvq_s32(acc[j]);
+    for (int j = 0; j < T; ++j)
+        args.out[(t0 + j) * args.out_stride + tile * kI2RowTile + r] = vaddvq_s32(acc[j]);
 }
 
 }  // namespace
@@ -33,7 +35,8 @@ void i2_gemv_4x128__neondot(const MatmulArgs& args) {
     const PackedTernary& w = *args.w;
     for (int64_t t = args.token_begin; t < args.token_end; ++t) {
         for (int64_t tile = args.tile_begin; tile < args.tile_end; ++tile) {
-            for (int64_t r = 0; r < kI2RowTile && tile * kI2RowTile + r < w.rows; ++r) row_tokens<1>(args, tile, r, t);
+            for (int64_t r = 0; r < kI2RowTile && tile * kI2RowTile + r < w.rows; ++r)
+                row_tokens<1>(args, tile, r, t);
         }
     }
 }

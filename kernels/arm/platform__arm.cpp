@@ -60,7 +60,9 @@ const CpuFeatures& cpu_features() {
     return features;
 }
 
-std::vector<const KernelSet*> platform_kernel_sets() { return {&neon_dotprod_set(), &neon_plain_set()}; }
+std::vector<const KernelSet*> platform_kernel_sets() {
+    return {&neon_dotprod_set(), &neon_plain_set()};
+}
 
 bool platform_supports(const KernelSet& set) {
     if (&set == &neon_dotprod_set()) return cpu_features().dotprod;

@@ -64,7 +64,8 @@ void tile_tokens(const MatmulArgs& args, int64_t tile, int64_t t0) {
             const uint8_t* octet = base + o * kTl3OctetBytes;
             for (int g = 0; g < 8; ++g) {
                 const Group d = decode(octet, g);
-                for (int j = 0; j < T; ++j) lookup_add(d, args.a->token_tables(t0 + j) + (o * 8 + g) * 32, acc[j]);
+                for (int j = 0; j < T; ++j)
+                    lookup_add(d, args.a->token_tables(t0 + j) + (o * 8 + g) * 32, acc[j]);
             }
         }
         for (int j = 0; j < T; ++j) {
@@ -79,7 +80,8 @@ void tile_tokens(const MatmulArgs& args, int64_t tile, int64_t t0) {
     for (int j = 0; j < T; ++j) {
         int32_t sums[32];
         for (int i = 0; i < 8; ++i) {
-            vst1q_s32(sums + 4 * i, vaddq_s32(acc32[j][i], vld1q_s32(w.neg_count.data() + first + 4 * i)));
+            vst1q_s32(sums + 4 * i,
+                      vaddq_s32(acc32[j][i], vld1q_s32(w.neg_count.data() + first + 4 * i)));
         }
         int32_t* out = args.out + (t0 + j) * args.out_stride + first;
         for (int64_t r = 0; r < n; ++r) out[r] = sums[r];
@@ -90,7 +92,8 @@ void tile_tokens(const MatmulArgs& args, int64_t tile, int64_t t0) {
 
 void tl3_gemv_32x3__neon(const MatmulArgs& args) {
     for (int64_t t = args.token_begin; t < args.token_end; ++t) {
-        for (int64_t tile = args.tile_begin; tile < args.tile_end; ++tile) tile_tokens<1>(args, tile, t);
+        for (int64_t tile = args.tile_begin; tile < args.tile_end; ++tile)
+            tile_tokens<1>(args, tile, t);
     }
 }
 

@@ -9,7 +9,11 @@ const CpuFeatures& cpu_features() {
     return features;
 }
 
-std::vector<const KernelSet*> platform_kernel_sets() { return {}; }
-bool platform_supports(const KernelSet&) { return false; }
+std::vector<const KernelSet*> platform_kernel_sets() {
+    return {};
+}
+bool platform_supports(const KernelSet&) {
+    return false;
+}
 
 }  // namespace tern::kernels

@@ -13,7 +13,8 @@ QuantizedRowInfo quantize_row_i8__avx2(const float* x, int64_t n, int8_t* q) {
     const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
     __m256 vmax = _mm256_setzero_ps();
     int64_t i = 0;
-    for (; i + 8 <= n; i += 8) vmax = _mm256_max_ps(vmax, _mm256_and_ps(_mm256_loadu_ps(x + i), abs_mask));
+    for (; i + 8 <= n; i += 8)
+        vmax = _mm256_max_ps(vmax, _mm256_and_ps(_mm256_loadu_ps(x + i), abs_mask));
     alignas(32) float lanes[8];
     _mm256_store_ps(lanes, vmax);
     float amax = 0.0f;
@@ -38,7 +39,8 @@ QuantizedRowInfo quantize_row_i8__avx2(const float* x, int64_t n, int8_t* q) {
         const __m256i p01 = _mm256_packs_epi32(v[0], v[1]);
         const __m256i p23 = _mm256_packs_epi32(v[2], v[3]);
         const __m256i bytes = _mm256_packs_epi16(p01, p23);
-        const __m256i ordered = _mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+        const __m256i ordered =
+            _mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
         _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + i), ordered);
     }
     alignas(32) int32_t sums[8];

@@ -30,9 +30,11 @@ void row_tokens(const MatmulArgs& args, int64_t tile, int64_t r, int64_t t0) {
         for (int j = 0; j < T; ++j) acc16[j] = _mm256_setzero_si256();
         for (; b < chunk_end; ++b) {
             const I2Codes codes = unpack_i2_block(row + b * kI2BlockBytes);
-            for (int j = 0; j < T; ++j) acc16[j] = _mm256_add_epi16(acc16[j], i2_block_dot(codes, q[j] + b * kI2ColBlock));
+            for (int j = 0; j < T; ++j)
+                acc16[j] = _mm256_add_epi16(acc16[j], i2_block_dot(codes, q[j] + b * kI2ColBlock));
         }
-        for (int j = 0; j < T; ++j) acc32[j] = _mm256_add_epi32(acc32[j], _mm256_madd_epi16(acc16[j], ones));
+        for (int j = 0; j < T; ++j)
+            acc32[j] = _mm256_add_epi32(acc32[j], _mm256_madd_epi16(acc16[j], ones));
     }
     const int64_t out_row = tile * kI2RowTile + r;
     for (int j = 0; j < T; ++j) {
@@ -50,7 +52,8 @@ void i2_gemm_1x128x8__avx2(const MatmulArgs& args) {
     for (int64_t tile = args.tile_begin; tile < args.tile_end; ++tile) {
         for (int64_t r = 0; r < kI2RowTile && tile * kI2RowTile + r < w.rows; ++r) {
             int64_t t = args.token_begin;
-            for (; t + kTokenTile <= args.token_end; t += kTokenTile) row_tokens<kTokenTile>(args, tile, r, t);
+            for (; t + kTokenTile <= args.token_end; t += kTokenTile)
+                row_tokens<kTokenTile>(args, tile, r, t);
             for (; t + 4 <= args.token_end; t += 4) row_tokens<4>(args, tile, r, t);
             for (; t < args.token_end; ++t) row_tokens<1>(args, tile, r, t);
         }

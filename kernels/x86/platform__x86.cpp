@@ -1,12 +1,12 @@
 // x86-64: CPU feature detection (cpuid + xgetbv) and the AVX2 kernel set.
 #include "kernels/cpu_features.h"
 #include "kernels/platform_kernels.h"
+#include "kernels/scalar/ternary_gemm__scalar.h"
 #include "kernels/x86/activation_quant__avx2.h"
 #include "kernels/x86/float_kernels__avx2.h"
 #include "kernels/x86/i2_gemm__avx2.h"
 #include "kernels/x86/i2_gemm__avxvnni.h"
 #include "kernels/x86/tl3_gemm__avx2.h"
-#include "kernels/scalar/ternary_gemm__scalar.h"
 
 #include <cpuid.h>
 
@@ -72,7 +72,9 @@ const CpuFeatures& cpu_features() {
     return features;
 }
 
-std::vector<const KernelSet*> platform_kernel_sets() { return {&avxvnni_set(), &avx2_set()}; }
+std::vector<const KernelSet*> platform_kernel_sets() {
+    return {&avxvnni_set(), &avx2_set()};
+}
 
 bool platform_supports(const KernelSet& set) {
     const CpuFeatures& f = cpu_features();

@@ -16,7 +16,8 @@ struct TokenAccumulators {
 };
 
 template <int G, int T>
-inline void step(const uint8_t* octet, const uint8_t* const* tables, int64_t o, TokenAccumulators<T>& acc) {
+inline void step(const uint8_t* octet, const uint8_t* const* tables, int64_t o,
+                 TokenAccumulators<T>& acc) {
     const Tl3Group g = decode_group<G>(octet);
     for (int j = 0; j < T; ++j) lookup_add(g, tables[j] + (o * 8 + G) * 32, acc.lo[j], acc.hi[j]);
 }

@@ -23,8 +23,8 @@ void tl3_gemv_32x3__avx2(const MatmulArgs& args) {
         const uint8_t* tables = args.a->token_tables(t);
         int32_t* out = args.out + t * args.out_stride;
         for (int64_t tile = args.tile_begin; tile < args.tile_end; ++tile) {
-            __m256i acc32[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
-                                _mm256_setzero_si256()};
+            __m256i acc32[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(),
+                                _mm256_setzero_si256(), _mm256_setzero_si256()};
             const uint8_t* base = w.data.get() + tile * w.col_units * kTl3OctetBytes;
             for (int64_t o = 0; o < w.col_units;) {
                 const int64_t chunk_end = std::min(w.col_units, o + kTl3OctetsPerWiden);
@@ -46,7 +46,8 @@ void tl3_gemv_32x3__avx2(const MatmulArgs& args) {
                 }
                 widen(lo, hi, acc32);
             }
-            store_tile(acc32, w.neg_count.data() + tile * kTl3RowTile, tile * kTl3RowTile, w.rows, out);
+            store_tile(acc32, w.neg_count.data() + tile * kTl3RowTile, tile * kTl3RowTile, w.rows,
+                       out);
         }
     }
 }

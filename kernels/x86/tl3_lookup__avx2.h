@@ -24,7 +24,8 @@ inline Tl3Group decode_group(const uint8_t* octet) {
     const __m256i index = (G % 2 == 0) ? _mm256_and_si256(bytes, low4)
                                        : _mm256_and_si256(_mm256_srli_epi16(bytes, 4), low4);
     const __m256i signs = _mm256_load_si256(reinterpret_cast<const __m256i*>(octet + 128));
-    // Bit G of each sign byte -> 0xFF / 0x00 (and + compare run on any ALU pipe, not the shuffle ones).
+    // Bit G of each sign byte -> 0xFF / 0x00 (and + compare run on any ALU pipe, not the shuffle
+    // ones).
     const __m256i bit = _mm256_set1_epi8(static_cast<char>(1 << G));
     return {index, _mm256_cmpeq_epi8(_mm256_and_si256(signs, bit), bit)};
 }
@@ -32,8 +33,10 @@ inline Tl3Group decode_group(const uint8_t* octet) {
 // Adds one group's looked-up values (T[index], or ~T for negative groups) to the int16
 // accumulators: lo covers rows 0-7 and 16-23, hi rows 8-15 and 24-31 (unpack order).
 inline void lookup_add(const Tl3Group& g, const uint8_t* table, __m256i& lo, __m256i& hi) {
-    const __m256i t_lo = _mm256_broadcastsi128_si256(_mm_load_si128(reinterpret_cast<const __m128i*>(table)));
-    const __m256i t_hi = _mm256_broadcastsi128_si256(_mm_load_si128(reinterpret_cast<const __m128i*>(table + 16)));
+    const __m256i t_lo =
+        _mm256_broadcastsi128_si256(_mm_load_si128(reinterpret_cast<const __m128i*>(table)));
+    const __m256i t_hi =
+        _mm256_broadcastsi128_si256(_mm_load_si128(reinterpret_cast<const __m128i*>(table + 16)));
     const __m256i v_lo = _mm256_xor_si256(_mm256_shuffle_epi8(t_lo, g.index), g.sign);
     const __m256i v_hi = _mm256_xor_si256(_mm256_shuffle_epi8(t_hi, g.index), g.sign);
     lo = _mm256_add_epi16(lo, _mm256_unpacklo_epi8(v_lo, v_hi));
@@ -55,8 +58,8 @@ inline void widen(__m256i lo, __m256i hi, __m256i* acc32) {
 }
 
 // Writes a tile's 32 sums (+ neg_count) to out[row] for rows below `rows`.
-inline void store_tile(const __m256i* acc32, const int32_t* neg_count, int64_t first_row, int64_t rows,
-                       int32_t* out) {
+inline void store_tile(const __m256i* acc32, const int32_t* neg_count, int64_t first_row,
+                       int64_t rows, int32_t* out) {
     alignas(32) int32_t sums[32];
     for (int i = 0; i < 4; ++i) {
         const __m256i n = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(neg_count + 8 * i));

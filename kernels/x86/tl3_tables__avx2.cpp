@@ -33,15 +33,20 @@ void build_tl3_tables__avx2(ActivationBatch& a, int64_t token_begin, int64_t tok
         uint8_t* out = a.tables.get() + t * a.table_groups * 32;
         auto value = [&](int64_t c) { return c < a.stride ? static_cast<int>(q[c]) : 0; };
         for (int64_t g = 0; g < a.table_groups; g += 2) {  // table_groups is a multiple of 8
-            const __m256i e0 = group_entries(value(3 * g), value(3 * g + 1), value(3 * g + 2), digits);
-            const __m256i e1 = group_entries(value(3 * g + 3), value(3 * g + 4), value(3 * g + 5), digits);
+            const __m256i e0 =
+                group_entries(value(3 * g), value(3 * g + 1), value(3 * g + 2), digits);
+            const __m256i e1 =
+                group_entries(value(3 * g + 3), value(3 * g + 4), value(3 * g + 5), digits);
             // packus per 128-bit lane gives [e0 0-7, e1 0-7 | e0 8-15, e1 8-15]; reorder quadwords.
             const __m256i lo = _mm256_permute4x64_epi64(
-                _mm256_packus_epi16(_mm256_and_si256(e0, low_byte), _mm256_and_si256(e1, low_byte)), 0xD8);
+                _mm256_packus_epi16(_mm256_and_si256(e0, low_byte), _mm256_and_si256(e1, low_byte)),
+                0xD8);
             const __m256i hi = _mm256_permute4x64_epi64(
                 _mm256_packus_epi16(_mm256_srli_epi16(e0, 8), _mm256_srli_epi16(e1, 8)), 0xD8);
-            _mm256_store_si256(reinterpret_cast<__m256i*>(out + g * 32), _mm256_permute2x128_si256(lo, hi, 0x20));
-            _mm256_store_si256(reinterpret_cast<__m256i*>(out + g * 32 + 32), _mm256_permute2x128_si256(lo, hi, 0x31));
+            _mm256_store_si256(reinterpret_cast<__m256i*>(out + g * 32),
+                               _mm256_permute2x128_si256(lo, hi, 0x20));
+            _mm256_store_si256(reinterpret_cast<__m256i*>(out + g * 32 + 32),
+                               _mm256_permute2x128_si256(lo, hi, 0x31));
         }
     }
 }

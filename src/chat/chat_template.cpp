@@ -10,18 +10,23 @@ namespace tern {
 
 std::string_view chat_template_name(ChatTemplate t) {
     switch (t) {
-        case ChatTemplate::bitnet: return "bitnet";
-        case ChatTemplate::llama3: return "llama3";
-        case ChatTemplate::llama2: return "llama2";
-        case ChatTemplate::falcon3: return "falcon3";
-        case ChatTemplate::plain: return "plain";
+        case ChatTemplate::bitnet:
+            return "bitnet";
+        case ChatTemplate::llama3:
+            return "llama3";
+        case ChatTemplate::llama2:
+            return "llama2";
+        case ChatTemplate::falcon3:
+            return "falcon3";
+        case ChatTemplate::plain:
+            return "plain";
     }
     return "?";
 }
 
 std::optional<ChatTemplate> parse_chat_template(std::string_view name) {
-    for (ChatTemplate t : {ChatTemplate::bitnet, ChatTemplate::llama3, ChatTemplate::llama2, ChatTemplate::falcon3,
-                           ChatTemplate::plain}) {
+    for (ChatTemplate t : {ChatTemplate::bitnet, ChatTemplate::llama3, ChatTemplate::llama2,
+                           ChatTemplate::falcon3, ChatTemplate::plain}) {
         if (chat_template_name(t) == name) return t;
     }
     return std::nullopt;
@@ -36,7 +41,8 @@ ChatTemplate detect_chat_template(const Model& model) {
     if (has("<|start_header_id|>")) return ChatTemplate::llama3;
     if (has("[INST]")) return ChatTemplate::llama2;
     if (has("<|assistant|>")) return ChatTemplate::falcon3;
-    if (model.config().arch == Architecture::bitnet_b158 && tokenizer.special_token("<|eot_id|>") >= 0) {
+    if (model.config().arch == Architecture::bitnet_b158 &&
+        tokenizer.special_token("<|eot_id|>") >= 0) {
         return ChatTemplate::bitnet;
     }
     if (tokenizer.special_token("<|start_header_id|>") >= 0) return ChatTemplate::llama3;
@@ -97,8 +103,8 @@ private:
 
 }  // namespace
 
-std::vector<Token> render_chat(ChatTemplate t, const Tokenizer& tokenizer, std::span<const ChatMessage> messages,
-                               bool add_generation_prompt) {
+std::vector<Token> render_chat(ChatTemplate t, const Tokenizer& tokenizer,
+                               std::span<const ChatMessage> messages, bool add_generation_prompt) {
     Renderer r(tokenizer);
     switch (t) {
         case ChatTemplate::bitnet:
@@ -134,7 +140,8 @@ std::vector<Token> render_chat(ChatTemplate t, const Tokenizer& tokenizer, std::
                 } else if (m.role == "user") {
                     r.token(tokenizer.bos());
                     std::string inst = "[INST] ";
-                    if (first_user && !system.empty()) inst += "<<SYS>>\n" + system + "\n<</SYS>>\n\n";
+                    if (first_user && !system.empty())
+                        inst += "<<SYS>>\n" + system + "\n<</SYS>>\n\n";
                     r.text(inst + trim(m.content) + " [/INST]");
                     first_user = false;
                 } else {
@@ -156,7 +163,8 @@ std::vector<Token> render_chat(ChatTemplate t, const Tokenizer& tokenizer, std::
             break;
         case ChatTemplate::plain:
             r.token(tokenizer.add_bos_by_default() ? tokenizer.bos() : -1);
-            for (const ChatMessage& m : messages) r.text(capitalised(m.role) + ": " + trim(m.content) + "\n");
+            for (const ChatMessage& m : messages)
+                r.text(capitalised(m.role) + ": " + trim(m.content) + "\n");
             if (add_generation_prompt) r.text("Assistant:");
             break;
     }

@@ -13,7 +13,8 @@ Conversation::Conversation(Session& session, ChatTemplate chat_template, std::st
 }
 
 void Conversation::set_system_prompt(std::string text) {
-    if (!messages_.empty() && messages_.front().role == "system") messages_.erase(messages_.begin());
+    if (!messages_.empty() && messages_.front().role == "system")
+        messages_.erase(messages_.begin());
     if (!text.empty()) messages_.insert(messages_.begin(), {"system", std::move(text)});
 }
 
@@ -25,15 +26,16 @@ void Conversation::reset() {
     session_.reset();
 }
 
-GenerationStats Conversation::reply(std::string_view user_message, Sampler& sampler, const GenerationParams& params,
-                                    const TokenCallback& on_token) {
+GenerationStats Conversation::reply(std::string_view user_message, Sampler& sampler,
+                                    const GenerationParams& params, const TokenCallback& on_token) {
     const Tokenizer& tokenizer = session_.model().tokenizer();
     std::vector<ChatMessage> next = messages_;
     next.push_back({"user", std::string(user_message)});
     const std::vector<Token> rendered = render_chat(template_, tokenizer, next, true);
 
     // Keep the cached prefix the new rendering shares; evaluate only the rest.
-    const auto mismatch = std::mismatch(cached_.begin(), cached_.end(), rendered.begin(), rendered.end());
+    const auto mismatch =
+        std::mismatch(cached_.begin(), cached_.end(), rendered.begin(), rendered.end());
     size_t common = static_cast<size_t>(mismatch.first - cached_.begin());
     if (common == rendered.size()) --common;  // generate needs at least one new token to evaluate
     session_.truncate(static_cast<int64_t>(common));
@@ -43,10 +45,11 @@ GenerationStats Conversation::reply(std::string_view user_message, Sampler& samp
     for (size_t i = 0; i < common; ++i) sampler.accept(rendered[i]);
 
     std::string answer;
-    GenerationStats stats = generate(session_, sampler, fresh, params, [&](Token token, std::string_view text) {
-        answer += text;
-        return !on_token || on_token(token, text);
-    });
+    GenerationStats stats =
+        generate(session_, sampler, fresh, params, [&](Token token, std::string_view text) {
+            answer += text;
+            return !on_token || on_token(token, text);
+        });
     cached_.insert(cached_.end(), fresh.begin(), fresh.end());
     // generate() evaluated every generated token except the last one sampled.
     const int64_t evaluated = session_.position() - static_cast<int64_t>(cached_.size());

@@ -56,13 +56,15 @@ BuiltinVocab builtin_vocab(int64_t n_vocab) {
     std::istringstream words(kWords);
     std::string word;
     while (words >> word) {
-        for (size_t length = 1; length <= word.size(); ++length) piece(space + word.substr(0, length));
+        for (size_t length = 1; length <= word.size(); ++length)
+            piece(space + word.substr(0, length));
     }
     if (n_vocab > 0) {
         if (n_vocab < static_cast<int64_t>(v.tokens.size())) {
-            throw Error(ErrorCode::invalid_argument,
-                        cat("vocabulary size ", n_vocab, " is smaller than the built-in vocabulary (",
-                            v.tokens.size(), " tokens); use --vocab FILE for a smaller one"));
+            throw Error(
+                ErrorCode::invalid_argument,
+                cat("vocabulary size ", n_vocab, " is smaller than the built-in vocabulary (",
+                    v.tokens.size(), " tokens); use --vocab FILE for a smaller one"));
         }
         for (int64_t i = static_cast<int64_t>(v.tokens.size()); i < n_vocab; ++i) {
             add(cat("<unused_", i, ">"), -1e9f, 5);

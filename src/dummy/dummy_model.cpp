@@ -27,7 +27,7 @@ struct SplitMix64 {
         return z ^ (z >> 31);
     }
     double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }  // [0, 1)
-    double normal() {  // Box-Muller
+    double normal() {                                                           // Box-Muller
         const double u1 = 1.0 - uniform(), u2 = uniform();
         return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
     }
@@ -38,7 +38,8 @@ uint64_t stream_seed(uint64_t seed, uint64_t tensor, uint64_t row) {
     return mix.next();
 }
 
-// Trits distributed like round(clamp(W / mean|W|)) for Gaussian W: P(0) = 2 Phi(0.5 sqrt(2/pi)) - 1.
+// Trits distributed like round(clamp(W / mean|W|)) for Gaussian W: P(0) = 2 Phi(0.5 sqrt(2/pi))
+// - 1.
 void random_trits(SplitMix64& rng, int8_t* out, int64_t n) {
     constexpr double kZero = 0.3102;
     for (int64_t i = 0; i < n; ++i) {
@@ -62,7 +63,8 @@ public:
     void ternary(GgufWriter& writer, const Shape& shape) {
         const uint64_t tensor = next_tensor_++;
         const int64_t in = shape.in, out = shape.out;
-        // Rounded to fp16 so that every file type (TQ types store fp16 scales) holds the same model.
+        // Rounded to fp16 so that every file type (TQ types store fp16 scales) holds the same
+        // model.
         const float scale = kernels::half_to_float(kernels::float_to_half(
             kWeightSigma * static_cast<float>(std::sqrt(2.0 / std::numbers::pi))));
         const TensorType type = spec_.weight_type;
@@ -94,8 +96,8 @@ public:
     }
 
     // A float tensor with N(0, sigma^2) values (or 1 + uniform(-0.1, 0.1) for norms).
-    void floats(GgufWriter& writer, const std::string& name, std::vector<int64_t> ne, TensorType type,
-                bool norm, float sigma = kWeightSigma) {
+    void floats(GgufWriter& writer, const std::string& name, std::vector<int64_t> ne,
+                TensorType type, bool norm, float sigma = kWeightSigma) {
         const uint64_t tensor = next_tensor_++;
         const uint64_t seed = spec_.seed;
         const int64_t cols = ne[0];
@@ -107,8 +109,9 @@ public:
                 for (int64_t r = begin; r < end; ++r) {
                     SplitMix64 rng{stream_seed(seed, tensor, static_cast<uint64_t>(r))};
                     for (int64_t c = 0; c < cols; ++c) {
-                        const float v = norm ? 1.0f + 0.1f * static_cast<float>(2.0 * rng.uniform() - 1.0)
-                                             : sigma * static_cast<float>(rng.normal());
+                        const float v =
+                            norm ? 1.0f + 0.1f * static_cast<float>(2.0 * rng.uniform() - 1.0)
+                                 : sigma * static_cast<float>(rng.normal());
                         const int64_t i = r * cols + c;
                         if (type == TensorType::f32) {
                             std::memcpy(bytes.data() + 4 * i, &v, 4);
@@ -134,8 +137,10 @@ private:
                 for (int64_t b = 0; b < blocks; ++b) {
                     uint8_t* out = bytes + (r * blocks + b) * block_bytes;
                     const int8_t* t = trits + b * kernels::kTqBlock;
-                    if (tq2) kernels::tq2_0_encode_block(t, scale, out);
-                    else kernels::tq1_0_encode_block(t, scale, out);
+                    if (tq2)
+                        kernels::tq2_0_encode_block(t, scale, out);
+                    else
+                        kernels::tq1_0_encode_block(t, scale, out);
                 }
                 return;
             }
@@ -152,7 +157,8 @@ private:
                     }
                 }
                 return;
-            default: return;
+            default:
+                return;
         }
     }
 
@@ -168,35 +174,46 @@ void validate(const DummyModelSpec& s) {
         fail("every dimension of a dummy model must be positive");
     }
     if (s.n_embd % s.n_head != 0) fail(cat("--heads ", s.n_head, " must divide --embd ", s.n_embd));
-    if (s.n_head % s.n_head_kv != 0) fail(cat("--kv-heads ", s.n_head_kv, " must divide --heads ", s.n_head));
+    if (s.n_head % s.n_head_kv != 0)
+        fail(cat("--kv-heads ", s.n_head_kv, " must divide --heads ", s.n_head));
     if ((s.n_embd / s.n_head) % 2 != 0) fail("the head size (embd / heads) must be even for RoPE");
     switch (s.weight_type) {
         case TensorType::tq1_0:
         case TensorType::tq2_0:
             if (s.n_embd % 256 != 0 || s.n_ff % 256 != 0) {
-                fail(cat(tensor_type_name(s.weight_type), " needs --embd and --ff to be multiples of 256 (got ",
-                         s.n_embd, " and ", s.n_ff, ")"));
+                fail(cat(tensor_type_name(s.weight_type),
+                         " needs --embd and --ff to be multiples of 256 (got ", s.n_embd, " and ",
+                         s.n_ff, ")"));
             }
             break;
         case TensorType::i2_s:
-            if ((s.n_embd * s.n_embd / s.n_head * s.n_head_kv) % 128 != 0 || (s.n_embd * s.n_ff) % 128 != 0) {
+            if ((s.n_embd * s.n_embd / s.n_head * s.n_head_kv) % 128 != 0 ||
+                (s.n_embd * s.n_ff) % 128 != 0) {
                 fail("i2_s needs every weight tensor's element count to be a multiple of 128");
             }
             break;
         case TensorType::f16:
-        case TensorType::f32: break;
-        default: fail(cat("dummy weights cannot be ", tensor_type_name(s.weight_type)));
+        case TensorType::f32:
+            break;
+        default:
+            fail(cat("dummy weights cannot be ", tensor_type_name(s.weight_type)));
     }
 }
 
 uint32_t file_type_of(TensorType type) {
     switch (type) {
-        case TensorType::f32: return 0;
-        case TensorType::f16: return 1;
-        case TensorType::tq1_0: return 36;  // llama.cpp LLAMA_FTYPE_MOSTLY_TQ1_0
-        case TensorType::tq2_0: return 37;  // llama.cpp LLAMA_FTYPE_MOSTLY_TQ2_0
-        case TensorType::i2_s: return 40;   // bitnet.cpp LLAMA_FTYPE_MOSTLY_I2_S
-        default: return 0;
+        case TensorType::f32:
+            return 0;
+        case TensorType::f16:
+            return 1;
+        case TensorType::tq1_0:
+            return 36;  // llama.cpp LLAMA_FTYPE_MOSTLY_TQ1_0
+        case TensorType::tq2_0:
+            return 37;  // llama.cpp LLAMA_FTYPE_MOSTLY_TQ2_0
+        case TensorType::i2_s:
+            return 40;  // bitnet.cpp LLAMA_FTYPE_MOSTLY_I2_S
+        default:
+            return 0;
     }
 }
 
@@ -227,7 +244,9 @@ DummyModelSpec dummy_preset(std::string_view name) {
     return s;
 }
 
-std::vector<std::string> dummy_preset_names() { return {"tiny", "bitnet-large", "2b4t", "3b"}; }
+std::vector<std::string> dummy_preset_names() {
+    return {"tiny", "bitnet-large", "2b4t", "3b"};
+}
 
 void write_dummy_model(const DummyModelSpec& spec, const std::filesystem::path& path,
                        const std::function<void(size_t, size_t)>& progress) {
@@ -282,12 +301,14 @@ void write_dummy_model(const DummyModelSpec& spec, const std::filesystem::path& 
         build.ternary(writer, {b + "attn_q.weight", spec.n_embd, spec.n_embd});
         build.ternary(writer, {b + "attn_k.weight", spec.n_embd, kv_dim});
         build.ternary(writer, {b + "attn_v.weight", spec.n_embd, kv_dim});
-        if (sub_norms) build.floats(writer, b + "attn_sub_norm.weight", {spec.n_embd}, TensorType::f32, true);
+        if (sub_norms)
+            build.floats(writer, b + "attn_sub_norm.weight", {spec.n_embd}, TensorType::f32, true);
         build.ternary(writer, {b + "attn_output.weight", spec.n_embd, spec.n_embd});
         build.floats(writer, b + "ffn_norm.weight", {spec.n_embd}, TensorType::f32, true);
         build.ternary(writer, {b + "ffn_gate.weight", spec.n_embd, spec.n_ff});
         build.ternary(writer, {b + "ffn_up.weight", spec.n_embd, spec.n_ff});
-        if (sub_norms) build.floats(writer, b + "ffn_sub_norm.weight", {spec.n_ff}, TensorType::f32, true);
+        if (sub_norms)
+            build.floats(writer, b + "ffn_sub_norm.weight", {spec.n_ff}, TensorType::f32, true);
         build.ternary(writer, {b + "ffn_down.weight", spec.n_ff, spec.n_embd});
     }
     build.floats(writer, "output_norm.weight", {spec.n_embd}, TensorType::f32, true);

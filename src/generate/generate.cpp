@@ -15,7 +15,8 @@ void check_prompt_fits(const Session& session, std::span<const Token> prompt) {
         throw Error(ErrorCode::context_full,
                     cat("the prompt has ", prompt.size(), " tokens but the context holds ",
                         session.context_size() - session.position(),
-                        " more (raise it with -c, up to the model's ", session.model().config().n_ctx_train, ")"));
+                        " more (raise it with -c, up to the model's ",
+                        session.model().config().n_ctx_train, ")"));
     }
 }
 
@@ -35,7 +36,9 @@ GenerationStats generate(Session& session, Sampler& sampler, std::span<const Tok
 
     Utf8StreamDecoder decoder;
     StopStringFilter filter(params.stop);
-    auto emit = [&](Token token, const std::string& text) { return text.empty() || !on_token || on_token(token, text); };
+    auto emit = [&](Token token, const std::string& text) {
+        return text.empty() || !on_token || on_token(token, text);
+    };
     start = Clock::now();
     for (;;) {
         if (params.max_tokens >= 0 && stats.n_generated >= params.max_tokens) {

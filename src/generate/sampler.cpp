@@ -21,18 +21,22 @@ Sampler::Sampler(const SamplerParams& params) : params_(params), rng_(params.see
     recent_.reserve(static_cast<size_t>(std::max(0, params.penalty_last_n)) + 1);
     check(std::isfinite(params.temperature) && params.temperature >= 0.0f,
           cat("temperature must be a finite number >= 0, got ", params.temperature));
-    check(params.top_p > 0.0f && params.top_p <= 1.0f, cat("top-p must be in (0, 1], got ", params.top_p));
-    check(params.min_p >= 0.0f && params.min_p <= 1.0f, cat("min-p must be in [0, 1], got ", params.min_p));
+    check(params.top_p > 0.0f && params.top_p <= 1.0f,
+          cat("top-p must be in (0, 1], got ", params.top_p));
+    check(params.min_p >= 0.0f && params.min_p <= 1.0f,
+          cat("min-p must be in [0, 1], got ", params.min_p));
     check(std::isfinite(params.repeat_penalty) && params.repeat_penalty > 0.0f,
           cat("repeat penalty must be > 0, got ", params.repeat_penalty));
     check(std::isfinite(params.frequency_penalty) && std::isfinite(params.presence_penalty),
           "frequency and presence penalties must be finite");
-    check(params.penalty_last_n >= 0, cat("the penalty window must be >= 0 tokens, got ", params.penalty_last_n));
+    check(params.penalty_last_n >= 0,
+          cat("the penalty window must be >= 0 tokens, got ", params.penalty_last_n));
 }
 
 void Sampler::accept(Token token) {
     if (params_.penalty_last_n == 0) return;
-    if (recent_.size() == static_cast<size_t>(params_.penalty_last_n)) recent_.erase(recent_.begin());
+    if (recent_.size() == static_cast<size_t>(params_.penalty_last_n))
+        recent_.erase(recent_.begin());
     recent_.push_back(token);
 }
 
@@ -44,8 +48,9 @@ void Sampler::reset() {
 Token Sampler::sample(std::span<const float> logits) {
     if (logits.empty()) throw Error(ErrorCode::invalid_argument, "cannot sample from empty logits");
     const float* values = logits.data();
-    const bool penalise = !recent_.empty() && (params_.repeat_penalty != 1.0f || params_.frequency_penalty != 0.0f ||
-                                               params_.presence_penalty != 0.0f);
+    const bool penalise =
+        !recent_.empty() && (params_.repeat_penalty != 1.0f || params_.frequency_penalty != 0.0f ||
+                             params_.presence_penalty != 0.0f);
     if (penalise) {
         adjusted_.assign(logits.begin(), logits.end());
         // Each distinct recent token once, with its count (the window is small: a linear scan).
@@ -77,7 +82,8 @@ Token Sampler::sample(std::span<const float> logits) {
     size_t keep = n;
     if (params_.top_k > 0 && static_cast<size_t>(params_.top_k) < keep) {
         keep = static_cast<size_t>(params_.top_k);
-        std::partial_sort(candidates_.begin(), candidates_.begin() + static_cast<std::ptrdiff_t>(keep),
+        std::partial_sort(candidates_.begin(),
+                          candidates_.begin() + static_cast<std::ptrdiff_t>(keep),
                           candidates_.end(), higher);
     } else {
         std::sort(candidates_.begin(), candidates_.end(), higher);
@@ -106,10 +112,12 @@ Token Sampler::sample(std::span<const float> logits) {
         while (i < keep && probs[i] >= params_.min_p * probs[0]) ++i;
         keep = i;
     }
-    // Temperature applies to the survivors; then one draw with 53 random bits (platform-independent).
+    // Temperature applies to the survivors; then one draw with 53 random bits
+    // (platform-independent).
     total = 0.0;
     for (size_t i = 0; i < keep; ++i) {
-        probs[i] = std::exp((static_cast<double>(candidates_[i].first) - max_logit) / params_.temperature);
+        probs[i] =
+            std::exp((static_cast<double>(candidates_[i].first) - max_logit) / params_.temperature);
         total += probs[i];
     }
     const double u = static_cast<double>(rng_() >> 11) * 0x1.0p-53 * total;

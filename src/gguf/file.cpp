@@ -30,11 +30,21 @@ GgufFile GgufFile::parse(std::span<const uint8_t> bytes, std::string name) {
     return GgufFile(std::move(impl));
 }
 
-const std::string& GgufFile::name() const { return impl_->name; }
-uint32_t GgufFile::version() const { return impl_->version; }
-uint32_t GgufFile::alignment() const { return impl_->alignment; }
-uint64_t GgufFile::file_size() const { return impl_->bytes.size(); }
-uint64_t GgufFile::data_offset() const { return impl_->data_offset; }
+const std::string& GgufFile::name() const {
+    return impl_->name;
+}
+uint32_t GgufFile::version() const {
+    return impl_->version;
+}
+uint32_t GgufFile::alignment() const {
+    return impl_->alignment;
+}
+uint64_t GgufFile::file_size() const {
+    return impl_->bytes.size();
+}
+uint64_t GgufFile::data_offset() const {
+    return impl_->data_offset;
+}
 
 const std::vector<std::pair<std::string_view, GgufValue>>& GgufFile::metadata() const {
     return impl_->metadata;
@@ -49,8 +59,9 @@ namespace {
 
 [[noreturn]] void wrong_type(const GgufFile& file, std::string_view key, const GgufValue& value,
                              const char* expected) {
-    throw Error(ErrorCode::format, cat(file.name(), ": metadata key ", single_quoted(key), " has type ",
-                                       gguf_value_type_name(value.type), ", expected ", expected));
+    throw Error(ErrorCode::format,
+                cat(file.name(), ": metadata key ", single_quoted(key), " has type ",
+                    gguf_value_type_name(value.type), ", expected ", expected));
 }
 
 }  // namespace
@@ -60,8 +71,8 @@ std::optional<int64_t> GgufFile::get_int(std::string_view key) const {
     if (value == nullptr) return std::nullopt;
     if (const auto* u = std::get_if<uint64_t>(&value->data)) {
         if (*u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
-            throw Error(ErrorCode::format,
-                        cat(name(), ": metadata key ", single_quoted(key), " value ", *u, " is too large"));
+            throw Error(ErrorCode::format, cat(name(), ": metadata key ", single_quoted(key),
+                                               " value ", *u, " is too large"));
         }
         return static_cast<int64_t>(*u);
     }
@@ -99,13 +110,16 @@ const GgufArray* GgufFile::get_array(std::string_view key) const {
     wrong_type(*this, key, *value, "an array");
 }
 
-std::span<const TensorView> GgufFile::tensors() const { return impl_->tensors; }
+std::span<const TensorView> GgufFile::tensors() const {
+    return impl_->tensors;
+}
 
 void GgufFile::release_pages(const TensorView& tensor) const {
     if (!impl_->mapping || tensor.data.empty()) return;
     const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
     const auto begin = (reinterpret_cast<uintptr_t>(tensor.data.data()) + page - 1) / page * page;
-    const auto end = (reinterpret_cast<uintptr_t>(tensor.data.data()) + tensor.data.size()) / page * page;
+    const auto end =
+        (reinterpret_cast<uintptr_t>(tensor.data.data()) + tensor.data.size()) / page * page;
     if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
 }
 

@@ -25,15 +25,46 @@ constexpr int kMaxDims = 4;
 
 // Name of a GGUF tensor type id in upstream ggml, for messages about types tern cannot read.
 std::string upstream_type_name(uint32_t id) {
-    static constexpr const char* kNames[] = {
-        "F32",     "F16",     "Q4_0",     "Q4_1",    "Q4_2 (removed)", "Q4_3 (removed)",
-        "Q5_0",    "Q5_1",    "Q8_0",     "Q8_1",    "Q2_K",           "Q3_K",
-        "Q4_K",    "Q5_K",    "Q6_K",     "Q8_K",    "IQ2_XXS",        "IQ2_XS",
-        "IQ3_XXS", "IQ1_S",   "IQ4_NL",   "IQ3_S",   "IQ2_S",          "IQ4_XS",
-        "I8",      "I16",     "I32",      "I64",     "F64",            "IQ1_M",
-        "BF16",    "Q4_0_4_4 (removed)",  "Q4_0_4_8 (removed)",        "Q4_0_8_8 (removed)",
-        "TQ1_0",   "TQ2_0",   "IQ4_NL_4_4 (removed)", "IQ4_NL_4_8 (removed)",
-        "IQ4_NL_8_8 (removed)", "MXFP4"};
+    static constexpr const char* kNames[] = {"F32",
+                                             "F16",
+                                             "Q4_0",
+                                             "Q4_1",
+                                             "Q4_2 (removed)",
+                                             "Q4_3 (removed)",
+                                             "Q5_0",
+                                             "Q5_1",
+                                             "Q8_0",
+                                             "Q8_1",
+                                             "Q2_K",
+                                             "Q3_K",
+                                             "Q4_K",
+                                             "Q5_K",
+                                             "Q6_K",
+                                             "Q8_K",
+                                             "IQ2_XXS",
+                                             "IQ2_XS",
+                                             "IQ3_XXS",
+                                             "IQ1_S",
+                                             "IQ4_NL",
+                                             "IQ3_S",
+                                             "IQ2_S",
+                                             "IQ4_XS",
+                                             "I8",
+                                             "I16",
+                                             "I32",
+                                             "I64",
+                                             "F64",
+                                             "IQ1_M",
+                                             "BF16",
+                                             "Q4_0_4_4 (removed)",
+                                             "Q4_0_4_8 (removed)",
+                                             "Q4_0_8_8 (removed)",
+                                             "TQ1_0",
+                                             "TQ2_0",
+                                             "IQ4_NL_4_4 (removed)",
+                                             "IQ4_NL_4_8 (removed)",
+                                             "IQ4_NL_8_8 (removed)",
+                                             "MXFP4"};
     if (id < std::size(kNames)) return kNames[id];
     return "unknown";
 }
@@ -46,22 +77,29 @@ size_t fixed_value_size(GgufValueType type) {
     switch (type) {
         case GgufValueType::u8:
         case GgufValueType::i8:
-        case GgufValueType::boolean: return 1;
+        case GgufValueType::boolean:
+            return 1;
         case GgufValueType::u16:
-        case GgufValueType::i16: return 2;
+        case GgufValueType::i16:
+            return 2;
         case GgufValueType::u32:
         case GgufValueType::i32:
-        case GgufValueType::f32: return 4;
+        case GgufValueType::f32:
+            return 4;
         case GgufValueType::u64:
         case GgufValueType::i64:
-        case GgufValueType::f64: return 8;
+        case GgufValueType::f64:
+            return 8;
         case GgufValueType::string:
-        case GgufValueType::array: return 0;
+        case GgufValueType::array:
+            return 0;
     }
     return 0;
 }
 
-bool valid_value_type(uint32_t raw) { return raw <= static_cast<uint32_t>(GgufValueType::f64); }
+bool valid_value_type(uint32_t raw) {
+    return raw <= static_cast<uint32_t>(GgufValueType::f64);
+}
 
 }  // namespace
 
@@ -82,8 +120,8 @@ void GgufParser::need(uint64_t n, const char* what) const {
 std::string_view GgufParser::read_string(const char* what, uint64_t max_bytes) {
     const auto length = read<uint64_t>(what);
     if (length > max_bytes) {
-        fail(ErrorCode::format,
-             cat(what, " at offset ", pos_ - 8, " claims ", length, " bytes (limit ", max_bytes, ")"));
+        fail(ErrorCode::format, cat(what, " at offset ", pos_ - 8, " claims ", length,
+                                    " bytes (limit ", max_bytes, ")"));
     }
     need(length, what);
     std::string_view text(reinterpret_cast<const char*>(bytes_.data() + pos_), length);
@@ -95,27 +133,51 @@ GgufValue GgufParser::read_value(GgufValueType type, int depth, std::string_view
     GgufValue value;
     value.type = type;
     switch (type) {
-        case GgufValueType::u8: value.data = uint64_t{read<uint8_t>("a u8 value")}; break;
-        case GgufValueType::u16: value.data = uint64_t{read<uint16_t>("a u16 value")}; break;
-        case GgufValueType::u32: value.data = uint64_t{read<uint32_t>("a u32 value")}; break;
-        case GgufValueType::u64: value.data = read<uint64_t>("a u64 value"); break;
-        case GgufValueType::i8: value.data = int64_t{read<int8_t>("an i8 value")}; break;
-        case GgufValueType::i16: value.data = int64_t{read<int16_t>("an i16 value")}; break;
-        case GgufValueType::i32: value.data = int64_t{read<int32_t>("an i32 value")}; break;
-        case GgufValueType::i64: value.data = read<int64_t>("an i64 value"); break;
-        case GgufValueType::f32: value.data = double{read<float>("an f32 value")}; break;
-        case GgufValueType::f64: value.data = read<double>("an f64 value"); break;
+        case GgufValueType::u8:
+            value.data = uint64_t{read<uint8_t>("a u8 value")};
+            break;
+        case GgufValueType::u16:
+            value.data = uint64_t{read<uint16_t>("a u16 value")};
+            break;
+        case GgufValueType::u32:
+            value.data = uint64_t{read<uint32_t>("a u32 value")};
+            break;
+        case GgufValueType::u64:
+            value.data = read<uint64_t>("a u64 value");
+            break;
+        case GgufValueType::i8:
+            value.data = int64_t{read<int8_t>("an i8 value")};
+            break;
+        case GgufValueType::i16:
+            value.data = int64_t{read<int16_t>("an i16 value")};
+            break;
+        case GgufValueType::i32:
+            value.data = int64_t{read<int32_t>("an i32 value")};
+            break;
+        case GgufValueType::i64:
+            value.data = read<int64_t>("an i64 value");
+            break;
+        case GgufValueType::f32:
+            value.data = double{read<float>("an f32 value")};
+            break;
+        case GgufValueType::f64:
+            value.data = read<double>("an f64 value");
+            break;
         case GgufValueType::boolean: {
             const auto b = read<uint8_t>("a bool value");
             if (b > 1) {
-                fail(ErrorCode::format,
-                     cat("metadata key ", single_quoted(key), " has bool value ", int{b}, " (must be 0 or 1)"));
+                fail(ErrorCode::format, cat("metadata key ", single_quoted(key), " has bool value ",
+                                            int{b}, " (must be 0 or 1)"));
             }
             value.data = b == 1;
             break;
         }
-        case GgufValueType::string: value.data = read_string("a string value", bytes_.size()); break;
-        case GgufValueType::array: value.data = read_array(depth + 1, key); break;
+        case GgufValueType::string:
+            value.data = read_string("a string value", bytes_.size());
+            break;
+        case GgufValueType::array:
+            value.data = read_array(depth + 1, key);
+            break;
     }
     return value;
 }
@@ -127,8 +189,8 @@ GgufArray GgufParser::read_array(int depth, std::string_view key) {
     }
     const auto raw_type = read<uint32_t>("an array element type");
     if (!valid_value_type(raw_type)) {
-        fail(ErrorCode::format,
-             cat("metadata key ", single_quoted(key), " is an array of unknown value type ", raw_type));
+        fail(ErrorCode::format, cat("metadata key ", single_quoted(key),
+                                    " is an array of unknown value type ", raw_type));
     }
     GgufArray array;
     array.element_type_ = static_cast<GgufValueType>(raw_type);
@@ -160,7 +222,8 @@ GgufArray GgufParser::read_array(int depth, std::string_view key) {
         }
     } else {
         array.arrays_.reserve(array.count_);
-        for (uint64_t i = 0; i < array.count_; ++i) array.arrays_.push_back(read_array(depth + 1, key));
+        for (uint64_t i = 0; i < array.count_; ++i)
+            array.arrays_.push_back(read_array(depth + 1, key));
     }
     return array;
 }
@@ -168,7 +231,8 @@ GgufArray GgufParser::read_array(int depth, std::string_view key) {
 void GgufParser::parse(GgufFile::Impl& out) {
     out.bytes = bytes_;
     if (bytes_.size() < 24) {
-        fail(ErrorCode::format, cat("not a GGUF file: ", bytes_.size(), " bytes is too short for a header"));
+        fail(ErrorCode::format,
+             cat("not a GGUF file: ", bytes_.size(), " bytes is too short for a header"));
     }
     const auto magic = read<uint32_t>("the magic");
     if (magic != kMagic) {
@@ -227,7 +291,8 @@ void GgufParser::parse(GgufFile::Impl& out) {
 
     std::string_view arch;
     if (auto it = out.index.find("general.architecture"); it != out.index.end()) {
-        if (const auto* text = std::get_if<std::string_view>(&out.metadata[it->second].second.data)) {
+        if (const auto* text =
+                std::get_if<std::string_view>(&out.metadata[it->second].second.data)) {
             arch = *text;
         }
     }
@@ -251,8 +316,8 @@ void GgufParser::read_tensor_infos(GgufFile::Impl& out, uint64_t tensor_count,
         tensor.name = read_string("a tensor name", kMaxTensorNameBytes);
         const auto n_dims = read<uint32_t>("a tensor's dimension count");
         if (n_dims == 0 || n_dims > kMaxDims) {
-            fail(ErrorCode::format,
-                 cat("tensor ", single_quoted(tensor.name), " has ", n_dims, " dimensions (1 to 4 allowed)"));
+            fail(ErrorCode::format, cat("tensor ", single_quoted(tensor.name), " has ", n_dims,
+                                        " dimensions (1 to 4 allowed)"));
         }
         tensor.n_dims = static_cast<int>(n_dims);
         tensor.ne = {1, 1, 1, 1};
@@ -260,11 +325,11 @@ void GgufParser::read_tensor_infos(GgufFile::Impl& out, uint64_t tensor_count,
         for (uint32_t d = 0; d < n_dims; ++d) {
             const auto extent = read<uint64_t>("a tensor dimension");
             if (extent > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) ||
-                (extent != 0 && static_cast<uint64_t>(numel) >
-                                    static_cast<uint64_t>(std::numeric_limits<int64_t>::max() / 4) /
-                                        extent)) {
-                fail(ErrorCode::format,
-                     cat("tensor ", single_quoted(tensor.name), " has dimensions whose product overflows"));
+                (extent != 0 &&
+                 static_cast<uint64_t>(numel) >
+                     static_cast<uint64_t>(std::numeric_limits<int64_t>::max() / 4) / extent)) {
+                fail(ErrorCode::format, cat("tensor ", single_quoted(tensor.name),
+                                            " has dimensions whose product overflows"));
             }
             tensor.ne[d] = static_cast<int64_t>(extent);
             numel *= tensor.ne[d];
@@ -277,14 +342,15 @@ void GgufParser::read_tensor_infos(GgufFile::Impl& out, uint64_t tensor_count,
         // Block types need whole blocks per row, except I2_S whose blocks span the flat tensor.
         const bool rows_ok = tensor.type == TensorType::i2_s || tensor.ne[0] % block == 0;
         if (bytes < 0 || !rows_ok) {
-            fail(ErrorCode::format, cat("tensor ", single_quoted(tensor.name), " of type ",
-                                        tensor_type_name(tensor.type), " has ", numel,
-                                        " elements (row ", tensor.ne[0],
-                                        "), not a whole number of ", block, "-element blocks"));
+            fail(ErrorCode::format,
+                 cat("tensor ", single_quoted(tensor.name), " of type ",
+                     tensor_type_name(tensor.type), " has ", numel, " elements (row ", tensor.ne[0],
+                     "), not a whole number of ", block, "-element blocks"));
         }
         if (tensor.offset % out.alignment != 0) {
-            fail(ErrorCode::format, cat("tensor ", single_quoted(tensor.name), " offset ", tensor.offset,
-                                        " is not a multiple of the alignment ", out.alignment));
+            fail(ErrorCode::format,
+                 cat("tensor ", single_quoted(tensor.name), " offset ", tensor.offset,
+                     " is not a multiple of the alignment ", out.alignment));
         }
         tensor.data = {static_cast<const uint8_t*>(nullptr), static_cast<size_t>(bytes)};
         if (!out.tensor_index.emplace(tensor.name, out.tensors.size()).second) {
@@ -316,9 +382,10 @@ void GgufParser::read_tensor_infos(GgufFile::Impl& out, uint64_t tensor_count,
     for (size_t i = 1; i < by_offset.size(); ++i) {
         const TensorView& prev = *by_offset[i - 1];
         const TensorView& next = *by_offset[i];
-        if (prev.offset + prev.data.size() > next.offset && !next.data.empty() && !prev.data.empty()) {
-            fail(ErrorCode::format,
-                 cat("tensors ", single_quoted(prev.name), " and ", single_quoted(next.name), " overlap"));
+        if (prev.offset + prev.data.size() > next.offset && !next.data.empty() &&
+            !prev.data.empty()) {
+            fail(ErrorCode::format, cat("tensors ", single_quoted(prev.name), " and ",
+                                        single_quoted(next.name), " overlap"));
         }
     }
 }
@@ -326,15 +393,24 @@ void GgufParser::read_tensor_infos(GgufFile::Impl& out, uint64_t tensor_count,
 TensorType GgufParser::tensor_type_from_id(uint32_t id, std::string_view tensor,
                                            std::string_view arch, bool bitnet_types) const {
     switch (id) {
-        case 0: return TensorType::f32;
-        case 1: return TensorType::f16;
-        case 8: return TensorType::q8_0;
-        case 12: return TensorType::q4_k;
-        case 14: return TensorType::q6_k;
-        case 30: return TensorType::bf16;
-        case 34: return TensorType::tq1_0;
-        case 35: return TensorType::tq2_0;
-        default: break;
+        case 0:
+            return TensorType::f32;
+        case 1:
+            return TensorType::f16;
+        case 8:
+            return TensorType::q8_0;
+        case 12:
+            return TensorType::q4_k;
+        case 14:
+            return TensorType::q6_k;
+        case 30:
+            return TensorType::bf16;
+        case 34:
+            return TensorType::tq1_0;
+        case 35:
+            return TensorType::tq2_0;
+        default:
+            break;
     }
     if (id == 36 || id == 38 || id == 39) {
         if (!bitnet_types) {
@@ -352,9 +428,9 @@ TensorType GgufParser::tensor_type_from_id(uint32_t id, std::string_view tensor,
                  "convert the model to I2_S"));
     }
     if (id < 40) {
-        fail(ErrorCode::unsupported, cat("tensor ", single_quoted(tensor), " has type ",
-                                         upstream_type_name(id), " (id ", id,
-                                         "), which tern does not support"));
+        fail(ErrorCode::unsupported,
+             cat("tensor ", single_quoted(tensor), " has type ", upstream_type_name(id), " (id ",
+                 id, "), which tern does not support"));
     }
     fail(ErrorCode::format, cat("tensor ", single_quoted(tensor), " has unknown type id ", id));
 }

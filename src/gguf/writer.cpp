@@ -37,19 +37,45 @@ void encode_array(std::vector<uint8_t>& out, const GgufArray& array);
 // Appends a value's payload (without its type code) as read from another file.
 void encode_payload(std::vector<uint8_t>& out, const GgufValue& value) {
     switch (value.type) {
-        case GgufValueType::u8: append<uint8_t>(out, static_cast<uint8_t>(std::get<uint64_t>(value.data))); break;
-        case GgufValueType::u16: append<uint16_t>(out, static_cast<uint16_t>(std::get<uint64_t>(value.data))); break;
-        case GgufValueType::u32: append<uint32_t>(out, static_cast<uint32_t>(std::get<uint64_t>(value.data))); break;
-        case GgufValueType::u64: append<uint64_t>(out, std::get<uint64_t>(value.data)); break;
-        case GgufValueType::i8: append<int8_t>(out, static_cast<int8_t>(std::get<int64_t>(value.data))); break;
-        case GgufValueType::i16: append<int16_t>(out, static_cast<int16_t>(std::get<int64_t>(value.data))); break;
-        case GgufValueType::i32: append<int32_t>(out, static_cast<int32_t>(std::get<int64_t>(value.data))); break;
-        case GgufValueType::i64: append<int64_t>(out, std::get<int64_t>(value.data)); break;
-        case GgufValueType::f32: append<float>(out, static_cast<float>(std::get<double>(value.data))); break;
-        case GgufValueType::f64: append<double>(out, std::get<double>(value.data)); break;
-        case GgufValueType::boolean: append<uint8_t>(out, std::get<bool>(value.data) ? 1 : 0); break;
-        case GgufValueType::string: append_string(out, std::get<std::string_view>(value.data)); break;
-        case GgufValueType::array: encode_array(out, std::get<GgufArray>(value.data)); break;
+        case GgufValueType::u8:
+            append<uint8_t>(out, static_cast<uint8_t>(std::get<uint64_t>(value.data)));
+            break;
+        case GgufValueType::u16:
+            append<uint16_t>(out, static_cast<uint16_t>(std::get<uint64_t>(value.data)));
+            break;
+        case GgufValueType::u32:
+            append<uint32_t>(out, static_cast<uint32_t>(std::get<uint64_t>(value.data)));
+            break;
+        case GgufValueType::u64:
+            append<uint64_t>(out, std::get<uint64_t>(value.data));
+            break;
+        case GgufValueType::i8:
+            append<int8_t>(out, static_cast<int8_t>(std::get<int64_t>(value.data)));
+            break;
+        case GgufValueType::i16:
+            append<int16_t>(out, static_cast<int16_t>(std::get<int64_t>(value.data)));
+            break;
+        case GgufValueType::i32:
+            append<int32_t>(out, static_cast<int32_t>(std::get<int64_t>(value.data)));
+            break;
+        case GgufValueType::i64:
+            append<int64_t>(out, std::get<int64_t>(value.data));
+            break;
+        case GgufValueType::f32:
+            append<float>(out, static_cast<float>(std::get<double>(value.data)));
+            break;
+        case GgufValueType::f64:
+            append<double>(out, std::get<double>(value.data));
+            break;
+        case GgufValueType::boolean:
+            append<uint8_t>(out, std::get<bool>(value.data) ? 1 : 0);
+            break;
+        case GgufValueType::string:
+            append_string(out, std::get<std::string_view>(value.data));
+            break;
+        case GgufValueType::array:
+            encode_array(out, std::get<GgufArray>(value.data));
+            break;
     }
 }
 
@@ -58,19 +84,45 @@ void encode_array(std::vector<uint8_t>& out, const GgufArray& array) {
     append<uint64_t>(out, array.size());
     for (uint64_t i = 0; i < array.size(); ++i) {
         switch (array.element_type()) {
-            case GgufValueType::u8: append<uint8_t>(out, static_cast<uint8_t>(array.int_at(i))); break;
-            case GgufValueType::i8: append<int8_t>(out, static_cast<int8_t>(array.int_at(i))); break;
-            case GgufValueType::u16: append<uint16_t>(out, static_cast<uint16_t>(array.int_at(i))); break;
-            case GgufValueType::i16: append<int16_t>(out, static_cast<int16_t>(array.int_at(i))); break;
-            case GgufValueType::u32: append<uint32_t>(out, static_cast<uint32_t>(array.int_at(i))); break;
-            case GgufValueType::i32: append<int32_t>(out, static_cast<int32_t>(array.int_at(i))); break;
-            case GgufValueType::u64: append<uint64_t>(out, static_cast<uint64_t>(array.int_at(i))); break;
-            case GgufValueType::i64: append<int64_t>(out, array.int_at(i)); break;
-            case GgufValueType::f32: append<float>(out, static_cast<float>(array.float_at(i))); break;
-            case GgufValueType::f64: append<double>(out, array.float_at(i)); break;
-            case GgufValueType::boolean: append<uint8_t>(out, array.bool_at(i) ? 1 : 0); break;
-            case GgufValueType::string: append_string(out, array.string_at(i)); break;
-            case GgufValueType::array: encode_array(out, array.array_at(i)); break;
+            case GgufValueType::u8:
+                append<uint8_t>(out, static_cast<uint8_t>(array.int_at(i)));
+                break;
+            case GgufValueType::i8:
+                append<int8_t>(out, static_cast<int8_t>(array.int_at(i)));
+                break;
+            case GgufValueType::u16:
+                append<uint16_t>(out, static_cast<uint16_t>(array.int_at(i)));
+                break;
+            case GgufValueType::i16:
+                append<int16_t>(out, static_cast<int16_t>(array.int_at(i)));
+                break;
+            case GgufValueType::u32:
+                append<uint32_t>(out, static_cast<uint32_t>(array.int_at(i)));
+                break;
+            case GgufValueType::i32:
+                append<int32_t>(out, static_cast<int32_t>(array.int_at(i)));
+                break;
+            case GgufValueType::u64:
+                append<uint64_t>(out, static_cast<uint64_t>(array.int_at(i)));
+                break;
+            case GgufValueType::i64:
+                append<int64_t>(out, array.int_at(i));
+                break;
+            case GgufValueType::f32:
+                append<float>(out, static_cast<float>(array.float_at(i)));
+                break;
+            case GgufValueType::f64:
+                append<double>(out, array.float_at(i));
+                break;
+            case GgufValueType::boolean:
+                append<uint8_t>(out, array.bool_at(i) ? 1 : 0);
+                break;
+            case GgufValueType::string:
+                append_string(out, array.string_at(i));
+                break;
+            case GgufValueType::array:
+                encode_array(out, array.array_at(i));
+                break;
         }
     }
 }
@@ -83,8 +135,9 @@ uint64_t align_up(uint64_t value, uint64_t alignment) {
 
 GgufWriter::GgufWriter(uint32_t alignment) : alignment_(alignment) {
     if (alignment == 0 || alignment % 8 != 0 || !std::has_single_bit(alignment)) {
-        throw Error(ErrorCode::invalid_argument,
-                    cat("GGUF alignment must be a power of two and a multiple of 8, got ", alignment));
+        throw Error(
+            ErrorCode::invalid_argument,
+            cat("GGUF alignment must be a power of two and a multiple of 8, got ", alignment));
     }
     if (alignment != 32) set_u32("general.alignment", alignment);
 }
@@ -139,17 +192,22 @@ std::vector<uint8_t> encode_array_of(GgufValueType element, std::span<const T> v
 
 void GgufWriter::set_strings(std::string_view key, std::span<const std::string> values) {
     set_encoded(key, encode_array_of(GgufValueType::string, values,
-                                     [](std::vector<uint8_t>& out, const std::string& v) { append_string(out, v); }));
+                                     [](std::vector<uint8_t>& out, const std::string& v) {
+                                         append_string(out, v);
+                                     }));
 }
 
 void GgufWriter::set_f32s(std::string_view key, std::span<const float> values) {
-    set_encoded(key, encode_array_of(GgufValueType::f32, values,
-                                     [](std::vector<uint8_t>& out, float v) { append<float>(out, v); }));
+    set_encoded(key,
+                encode_array_of(GgufValueType::f32, values,
+                                [](std::vector<uint8_t>& out, float v) { append<float>(out, v); }));
 }
 
 void GgufWriter::set_i32s(std::string_view key, std::span<const int32_t> values) {
-    set_encoded(key, encode_array_of(GgufValueType::i32, values,
-                                     [](std::vector<uint8_t>& out, int32_t v) { append<int32_t>(out, v); }));
+    set_encoded(
+        key, encode_array_of(GgufValueType::i32, values, [](std::vector<uint8_t>& out, int32_t v) {
+            append<int32_t>(out, v);
+        }));
 }
 
 void GgufWriter::set_raw(std::string_view key, GgufValueType type, std::vector<uint8_t> payload) {
@@ -169,20 +227,22 @@ void GgufWriter::copy_value(std::string_view key, const GgufValue& value) {
 void GgufWriter::add_tensor(std::string_view name, TensorType type, std::span<const int64_t> ne,
                             Producer producer) {
     if (ne.empty() || ne.size() > 4) {
-        throw Error(ErrorCode::invalid_argument,
-                    cat("tensor ", single_quoted(name), " must have 1 to 4 dimensions, got ", ne.size()));
+        throw Error(
+            ErrorCode::invalid_argument,
+            cat("tensor ", single_quoted(name), " must have 1 to 4 dimensions, got ", ne.size()));
     }
     int64_t numel = 1;
     for (int64_t extent : ne) numel *= extent;
     const int64_t bytes = tensor_type_bytes(type, numel);
     if (bytes < 0) {
         throw Error(ErrorCode::invalid_argument,
-                    cat("tensor ", single_quoted(name), ": ", numel, " elements is not a whole number of ",
-                        tensor_type_name(type), " blocks"));
+                    cat("tensor ", single_quoted(name), ": ", numel,
+                        " elements is not a whole number of ", tensor_type_name(type), " blocks"));
     }
     for (const Tensor& tensor : tensors_) {
         if (tensor.name == name) {
-            throw Error(ErrorCode::invalid_argument, cat("duplicate tensor name ", single_quoted(name)));
+            throw Error(ErrorCode::invalid_argument,
+                        cat("duplicate tensor name ", single_quoted(name)));
         }
     }
     tensors_.push_back({std::string(name), type, std::vector<int64_t>(ne.begin(), ne.end()),

@@ -8,8 +8,8 @@
 
 namespace tern {
 
-ForwardPass::ForwardPass(const Model::Impl& model, int64_t n_ctx, int64_t max_batch, KvCacheType kv_type,
-                         int threads)
+ForwardPass::ForwardPass(const Model::Impl& model, int64_t n_ctx, int64_t max_batch,
+                         KvCacheType kv_type, int threads)
     : model_(model),
       c_(model.config),
       fk_(*active_kernels().floats),
@@ -45,7 +45,8 @@ void ForwardPass::per_token(int64_t n, ThreadPool& pool, const Body& body) {
 void ForwardPass::embed(const Token* tokens, int64_t n) {
     const FloatMatrix& e = model_.weights.token_embd;
     for (int64_t t = 0; t < n; ++t) {
-        kernels::dequantize_row(e.format, e.data + tokens[t] * e.row_bytes, e.cols, hidden_.data() + t * c_.n_embd);
+        kernels::dequantize_row(e.format, e.data + tokens[t] * e.row_bytes, e.cols,
+                                hidden_.data() + t * c_.n_embd);
     }
 }
 
@@ -56,7 +57,9 @@ void ForwardPass::layer(int64_t index, int64_t n, int64_t pos0, ThreadPool& pool
     float* x = normed_.data();
 
     // Attention block.
-    per_token(n, pool, [&](int64_t t) { rms_norm(fk_, h + t * embd, w.attn_norm.data(), embd, c_.rms_eps, x + t * embd); });
+    per_token(n, pool, [&](int64_t t) {
+        rms_norm(fk_, h + t * embd, w.attn_norm.data(), embd, c_.rms_eps, x + t * embd);
+    });
     quantized_.quantize(x, n, embd, pool);  // shared by Q, K and V
     linear_forward(w.wq, x, quantized_, n, q_.data(), linear_scratch_, pool);
     linear_forward(w.wk, x, quantized_, n, k_.data(), linear_scratch_, pool);
@@ -69,7 +72,8 @@ void ForwardPass::layer(int64_t index, int64_t n, int64_t pos0, ThreadPool& pool
     attention(fk_, cache_, index, c_, q_.data(), n, pos0, attn_.data(), attention_scratch_, pool);
     if (c_.sub_norms) {
         per_token(n, pool, [&](int64_t t) {
-            rms_norm(fk_, attn_.data() + t * embd, w.attn_sub_norm.data(), embd, c_.rms_eps, attn_.data() + t * embd);
+            rms_norm(fk_, attn_.data() + t * embd, w.attn_sub_norm.data(), embd, c_.rms_eps,
+                     attn_.data() + t * embd);
         });
     }
     quantized_.quantize(attn_.data(), n, embd, pool);
@@ -77,7 +81,9 @@ void ForwardPass::layer(int64_t index, int64_t n, int64_t pos0, ThreadPool& pool
     fk_.add(h, proj_.data(), n * embd);
 
     // Feed-forward block.
-    per_token(n, pool, [&](int64_t t) { rms_norm(fk_, h + t * embd, w.ffn_norm.data(), embd, c_.rms_eps, x + t * embd); });
+    per_token(n, pool, [&](int64_t t) {
+        rms_norm(fk_, h + t * embd, w.ffn_norm.data(), embd, c_.rms_eps, x + t * embd);
+    });
     quantized_.quantize(x, n, embd, pool);  // shared by gate and up
     linear_forward(w.gate, x, quantized_, n, gate_.data(), linear_scratch_, pool);
     linear_forward(w.up, x, quantized_, n, up_.data(), linear_scratch_, pool);
@@ -99,8 +105,8 @@ void ForwardPass::run(const Token* tokens, int64_t n, int64_t pos0, int64_t n_lo
     const int64_t first = n - n_logits;
     float* x = normed_.data();
     per_token(n_logits, pool, [&](int64_t t) {
-        rms_norm(fk_, hidden_.data() + (first + t) * c_.n_embd, model_.weights.output_norm.data(), c_.n_embd,
-                 c_.rms_eps, x + t * c_.n_embd);
+        rms_norm(fk_, hidden_.data() + (first + t) * c_.n_embd, model_.weights.output_norm.data(),
+                 c_.n_embd, c_.rms_eps, x + t * c_.n_embd);
     });
     const LinearWeight& output = model_.weights.output;
     if (output.quantize_input) quantized_.quantize(x, n_logits, c_.n_embd, pool);

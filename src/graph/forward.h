@@ -42,13 +42,13 @@ private:
     KvCache cache_;
     RopeTable rope_;
     // Activations, row-major [tokens][features]:
-    std::vector<float> hidden_;   // [max_batch][n_embd] residual stream
-    std::vector<float> normed_;   // [max_batch][max(n_embd, n_ff)] norm output
-    std::vector<float> q_;        // [max_batch][n_embd]
-    std::vector<float> k_, v_;    // [max_batch][kv_dim]
-    std::vector<float> attn_;     // [max_batch][n_embd]
+    std::vector<float> hidden_;     // [max_batch][n_embd] residual stream
+    std::vector<float> normed_;     // [max_batch][max(n_embd, n_ff)] norm output
+    std::vector<float> q_;          // [max_batch][n_embd]
+    std::vector<float> k_, v_;      // [max_batch][kv_dim]
+    std::vector<float> attn_;       // [max_batch][n_embd]
     std::vector<float> gate_, up_;  // [max_batch][n_ff]
-    std::vector<float> proj_;     // [max_batch][n_embd] output of attn_output / ffn_down
+    std::vector<float> proj_;       // [max_batch][n_embd] output of attn_output / ffn_down
     QuantizedActivations quantized_;
     LinearScratch linear_scratch_;
     AttentionScratch attention_scratch_;

@@ -15,22 +15,27 @@ namespace {
 
 const kernels::KernelSet& select_kernels() {
     const char* requested = std::getenv("TERN_ISA");
-    if (requested == nullptr || *requested == '\0') return *kernels::supported_kernel_sets().front();
+    if (requested == nullptr || *requested == '\0')
+        return *kernels::supported_kernel_sets().front();
     for (const kernels::KernelSet* set : kernels::supported_kernel_sets()) {
         if (std::strcmp(set->isa, requested) == 0) return *set;
     }
     for (const kernels::KernelSet* set : kernels::compiled_kernel_sets()) {
         if (std::strcmp(set->isa, requested) == 0) {
-            throw Error(ErrorCode::unsupported, cat("TERN_ISA=", requested, " is not supported by this CPU"));
+            throw Error(ErrorCode::unsupported,
+                        cat("TERN_ISA=", requested, " is not supported by this CPU"));
         }
     }
     std::string known;
-    for (const kernels::KernelSet* set : kernels::compiled_kernel_sets()) known += cat(known.empty() ? "" : ", ", set->isa);
+    for (const kernels::KernelSet* set : kernels::compiled_kernel_sets())
+        known += cat(known.empty() ? "" : ", ", set->isa);
     throw Error(ErrorCode::invalid_argument,
                 cat("TERN_ISA=", requested, " is not a kernel set of this build (", known, ")"));
 }
 
-bool has(const kernels::NamedKernel& k) { return k.fn != nullptr; }
+bool has(const kernels::NamedKernel& k) {
+    return k.fn != nullptr;
+}
 
 }  // namespace
 
@@ -49,7 +54,8 @@ kernels::TernaryLayout choose_layout(const kernels::KernelSet& set, bool grouped
         if (f == "mad" && mad) return TernaryLayout::i2;
         if (f == "lut" && lut && !grouped_scales) return TernaryLayout::tl3;
         if (f != "mad" && f != "lut") {
-            throw Error(ErrorCode::invalid_argument, cat("TERN_KERNEL=", f, " is not lut, mad or ref"));
+            throw Error(ErrorCode::invalid_argument,
+                        cat("TERN_KERNEL=", f, " is not lut, mad or ref"));
         }
     }
     if (grouped_scales) return mad ? TernaryLayout::i2 : TernaryLayout::ref;
@@ -62,15 +68,19 @@ kernels::TernaryLayout choose_layout(const kernels::KernelSet& set, bool grouped
 const kernels::NamedKernel& kernel_for(const kernels::KernelSet& set, kernels::TernaryLayout layout,
                                        int64_t n_tokens) {
     switch (layout) {
-        case kernels::TernaryLayout::ref: return set.ref_gemm;
-        case kernels::TernaryLayout::i2: return n_tokens == 1 ? set.i2_gemv : set.i2_gemm;
-        case kernels::TernaryLayout::tl3: return n_tokens == 1 ? set.tl3_gemv : set.tl3_gemm;
+        case kernels::TernaryLayout::ref:
+            return set.ref_gemm;
+        case kernels::TernaryLayout::i2:
+            return n_tokens == 1 ? set.i2_gemv : set.i2_gemm;
+        case kernels::TernaryLayout::tl3:
+            return n_tokens == 1 ? set.tl3_gemv : set.tl3_gemm;
     }
     return set.ref_gemm;
 }
 
 std::string kernel_names(const kernels::KernelSet& set, kernels::TernaryLayout layout) {
-    const std::string gemv = kernel_for(set, layout, 1).name, gemm = kernel_for(set, layout, 2).name;
+    const std::string gemv = kernel_for(set, layout, 1).name,
+                      gemm = kernel_for(set, layout, 2).name;
     return gemv == gemm ? gemv : gemv + " / " + gemm;
 }
 

@@ -31,8 +31,8 @@ private:
 
 // Scratch a linear layer needs; sized on first use, reused afterwards.
 struct LinearScratch {
-    std::vector<int32_t> acc;  // [n_tokens][rows] integer sums
-    std::vector<int8_t> q8;    // [n_tokens][cols] int8 activations of a q8_activations layer
+    std::vector<int32_t> acc;      // [n_tokens][rows] integer sums
+    std::vector<int8_t> q8;        // [n_tokens][cols] int8 activations of a q8_activations layer
     std::vector<float> q8_scales;  // [n_tokens][cols / 32] their block scales
 };
 

@@ -5,13 +5,15 @@
 
 namespace tern {
 
-void rms_norm(const kernels::FloatKernels& k, const float* x, const float* weight, int64_t n, float eps, float* y) {
+void rms_norm(const kernels::FloatKernels& k, const float* x, const float* weight, int64_t n,
+              float eps, float* y) {
     const float mean = k.sum_squares(x, n) / static_cast<float>(n);
     const float inv = 1.0f / std::sqrt(mean + eps);
     k.scale_mul(x, inv, weight, y, n);
 }
 
-void gated_activation(const kernels::FloatKernels& k, FfnActivation act, float* gate, const float* up, int64_t n) {
+void gated_activation(const kernels::FloatKernels& k, FfnActivation act, float* gate,
+                      const float* up, int64_t n) {
     if (act == FfnActivation::silu) {
         k.silu_mul(gate, up, n);
     } else {
@@ -24,7 +26,8 @@ RopeTable::RopeTable(int64_t n_ctx, int64_t n_rot, float freq_base) : half_(n_ro
     sin_.resize(static_cast<size_t>(n_ctx * half_));
     for (int64_t j = 0; j < half_; ++j) {
         const double inv_freq =
-            std::pow(static_cast<double>(freq_base), -2.0 * static_cast<double>(j) / static_cast<double>(n_rot));
+            std::pow(static_cast<double>(freq_base),
+                     -2.0 * static_cast<double>(j) / static_cast<double>(n_rot));
         for (int64_t pos = 0; pos < n_ctx; ++pos) {
             const double theta = static_cast<double>(pos) * inv_freq;
             cos_[static_cast<size_t>(pos * half_ + j)] = static_cast<float>(std::cos(theta));
@@ -33,7 +36,8 @@ RopeTable::RopeTable(int64_t n_ctx, int64_t n_rot, float freq_base) : half_(n_ro
     }
 }
 
-void RopeTable::apply(RopeStyle style, float* x, int64_t n_heads, int64_t head_dim, int64_t pos) const {
+void RopeTable::apply(RopeStyle style, float* x, int64_t n_heads, int64_t head_dim,
+                      int64_t pos) const {
     const float* c = cos_.data() + pos * half_;
     const float* s = sin_.data() + pos * half_;
     for (int64_t h = 0; h < n_heads; ++h) {

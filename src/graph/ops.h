@@ -12,10 +12,12 @@
 namespace tern {
 
 // y = x / sqrt(mean(x^2) + eps) * weight for one row of n floats. x and y may alias.
-void rms_norm(const kernels::FloatKernels& k, const float* x, const float* weight, int64_t n, float eps, float* y);
+void rms_norm(const kernels::FloatKernels& k, const float* x, const float* weight, int64_t n,
+              float eps, float* y);
 
 // gate[i] = act(gate[i]) * up[i] with act = SiLU (x / (1 + e^-x)) or ReLU² (max(x, 0)^2).
-void gated_activation(const kernels::FloatKernels& k, FfnActivation act, float* gate, const float* up, int64_t n);
+void gated_activation(const kernels::FloatKernels& k, FfnActivation act, float* gate,
+                      const float* up, int64_t n);
 
 // Rotary position embedding tables: cos/sin of pos * base^(-2j / n_rot) for j < n_rot / 2,
 // computed in double and rounded to float; rows for positions 0..n_ctx-1.

@@ -11,9 +11,12 @@ namespace tern {
 
 std::string_view architecture_name(Architecture arch) {
     switch (arch) {
-        case Architecture::llama: return "llama";
-        case Architecture::bitnet: return "bitnet";
-        case Architecture::bitnet_b158: return "bitnet-b1.58";
+        case Architecture::llama:
+            return "llama";
+        case Architecture::bitnet:
+            return "bitnet";
+        case Architecture::bitnet_b158:
+            return "bitnet-b1.58";
     }
     return "?";
 }
@@ -34,14 +37,16 @@ namespace {
 int64_t required_int(const GgufFile& file, const std::string& key) {
     const auto value = file.get_int(key);
     if (!value) bad(file, cat("missing hyper-parameter ", single_quoted(key)));
-    if (*value <= 0) bad(file, cat("hyper-parameter ", single_quoted(key), " must be positive, got ", *value));
+    if (*value <= 0)
+        bad(file, cat("hyper-parameter ", single_quoted(key), " must be positive, got ", *value));
     return *value;
 }
 
 int64_t optional_int(const GgufFile& file, const std::string& key, int64_t fallback) {
     const auto value = file.get_int(key);
     if (!value) return fallback;
-    if (*value <= 0) bad(file, cat("hyper-parameter ", single_quoted(key), " must be positive, got ", *value));
+    if (*value <= 0)
+        bad(file, cat("hyper-parameter ", single_quoted(key), " must be positive, got ", *value));
     return *value;
 }
 
@@ -49,7 +54,8 @@ float optional_positive_float(const GgufFile& file, const std::string& key, floa
     const auto value = file.get_float(key);
     if (!value) return fallback;
     if (!std::isfinite(*value) || *value <= 0) {
-        bad(file, cat("hyper-parameter ", single_quoted(key), " must be a positive finite number, got ", *value));
+        bad(file, cat("hyper-parameter ", single_quoted(key),
+                      " must be a positive finite number, got ", *value));
     }
     return static_cast<float>(*value);
 }
@@ -82,7 +88,8 @@ ModelConfig read_model_config(const GgufFile& file) {
     c.rope_freq_base = optional_positive_float(file, p + "rope.freq_base", 10000.0f);
 
     if (c.n_embd % c.n_head != 0) {
-        bad(file, cat("attention.head_count ", c.n_head, " does not divide embedding_length ", c.n_embd));
+        bad(file,
+            cat("attention.head_count ", c.n_head, " does not divide embedding_length ", c.n_embd));
     }
     c.head_dim = optional_int(file, p + "attention.key_length", c.n_embd / c.n_head);
     if (c.n_head * c.head_dim != c.n_embd) {
@@ -90,7 +97,8 @@ ModelConfig read_model_config(const GgufFile& file) {
                       " differs from embedding_length ", c.n_embd, " (tern needs them equal)"));
     }
     if (c.n_head % c.n_head_kv != 0) {
-        bad(file, cat("attention.head_count_kv ", c.n_head_kv, " does not divide head_count ", c.n_head));
+        bad(file,
+            cat("attention.head_count_kv ", c.n_head_kv, " does not divide head_count ", c.n_head));
     }
     c.n_rot = optional_int(file, p + "rope.dimension_count", c.head_dim);
     if (c.n_rot > c.head_dim || c.n_rot % 2 != 0) {

@@ -51,8 +51,12 @@ std::shared_ptr<const Model> Model::load(const std::filesystem::path& path,
     return std::shared_ptr<const Model>(new Model(std::move(impl)));
 }
 
-const ModelConfig& Model::config() const { return impl_->config; }
-const GgufFile& Model::gguf() const { return impl_->file; }
+const ModelConfig& Model::config() const {
+    return impl_->config;
+}
+const GgufFile& Model::gguf() const {
+    return impl_->file;
+}
 
 std::string Model::name() const {
     if (const auto name = impl_->file.get_string("general.name"); name && !name->empty()) {
@@ -61,14 +65,18 @@ std::string Model::name() const {
     return std::filesystem::path(impl_->file.name()).filename().string();
 }
 
-bool Model::has_tokenizer() const { return impl_->tokenizer.has_value(); }
+bool Model::has_tokenizer() const {
+    return impl_->tokenizer.has_value();
+}
 
 const Tokenizer& Model::tokenizer() const {
     if (!impl_->tokenizer) throw Error(ErrorCode::tokenizer, impl_->tokenizer_error);
     return *impl_->tokenizer;
 }
 
-uint64_t Model::n_params() const { return impl_->weights.n_params; }
+uint64_t Model::n_params() const {
+    return impl_->weights.n_params;
+}
 
 namespace {
 
@@ -83,8 +91,11 @@ uint64_t Model::bytes_read_per_token() const {
     const ModelWeights& w = impl_->weights;
     uint64_t total = linear_bytes(w.output) + w.output_norm.size() * sizeof(float);
     for (const LayerWeights& l : w.layers) {
-        for (const LinearWeight* x : {&l.wq, &l.wk, &l.wv, &l.wo, &l.gate, &l.up, &l.down}) total += linear_bytes(*x);
-        total += (l.attn_norm.size() + l.ffn_norm.size() + l.attn_sub_norm.size() + l.ffn_sub_norm.size()) * sizeof(float);
+        for (const LinearWeight* x : {&l.wq, &l.wk, &l.wv, &l.wo, &l.gate, &l.up, &l.down})
+            total += linear_bytes(*x);
+        total += (l.attn_norm.size() + l.ffn_norm.size() + l.attn_sub_norm.size() +
+                  l.ffn_sub_norm.size()) *
+                 sizeof(float);
     }
     return total;
 }
@@ -93,7 +104,8 @@ std::string Model::kernel_summary() const {
     const LinearWeight& q = impl_->weights.layers.front().wq;
     const std::string set = kernel_set_name();
     if (!q.ternary) return "float (" + set + ")";
-    return std::string(kernels::ternary_layout_name(q.ternary_matrix.packed.layout)) + " (" + set + ")";
+    return std::string(kernels::ternary_layout_name(q.ternary_matrix.packed.layout)) + " (" + set +
+           ")";
 }
 
 uint64_t Model::weight_bytes() const {

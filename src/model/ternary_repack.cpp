@@ -78,7 +78,8 @@ std::optional<TernaryMatrix> copy_i2s(const TensorView& tensor, const kernels::K
                                       ThreadPool& pool, kernels::WeightArena* arena) {
     const int64_t cols = tensor.ne[0];
     const int64_t rows = tensor.numel() / std::max<int64_t>(1, cols);
-    if (choose_layout(set, false) != kernels::TernaryLayout::i2 || !kernels::i2s_is_i2_layout(rows, cols)) {
+    if (choose_layout(set, false) != kernels::TernaryLayout::i2 ||
+        !kernels::i2s_is_i2_layout(rows, cols)) {
         return std::nullopt;
     }
     TernaryMatrix m;
@@ -87,15 +88,17 @@ std::optional<TernaryMatrix> copy_i2s(const TensorView& tensor, const kernels::K
     const uint8_t* source = tensor.data.data();
     uint8_t* target = m.packed.data.get();
     std::atomic<bool> valid{true};
-    pool.parallel_for(static_cast<int64_t>(m.packed.data.size), int64_t{1} << 20, [&](int64_t begin, int64_t end) {
-        if (!kernels::i2s_copy_valid(target + begin, source + begin, end - begin)) valid = false;
-    });
+    pool.parallel_for(static_cast<int64_t>(m.packed.data.size), int64_t{1} << 20,
+                      [&](int64_t begin, int64_t end) {
+                          if (!kernels::i2s_copy_valid(target + begin, source + begin, end - begin))
+                              valid = false;
+                      });
     if (!valid) invalid_code(tensor);
     return m;
 }
 
-TernaryMatrix repack_i2s(const TensorView& tensor, const kernels::KernelSet& set,
-                         ThreadPool& pool, kernels::WeightArena* arena) {
+TernaryMatrix repack_i2s(const TensorView& tensor, const kernels::KernelSet& set, ThreadPool& pool,
+                         kernels::WeightArena* arena) {
     const float scale = kernels::i2s_scale(tensor.data.data(), tensor.numel());
     check_scale(tensor, scale);
     if (auto copied = copy_i2s(tensor, set, pool, arena)) {

@@ -16,12 +16,12 @@ namespace tern {
 // I2_S tensors that already are the i2 layout are copied as they are, without decoding.
 // The packed bytes are taken from `arena` if given. Throws Error(model) for invalid codes or
 // non-finite scales.
-TernaryMatrix repack_ternary(const TensorView& tensor, const kernels::KernelSet& set, ThreadPool& pool,
-                             kernels::WeightArena* arena = nullptr);
+TernaryMatrix repack_ternary(const TensorView& tensor, const kernels::KernelSet& set,
+                             ThreadPool& pool, kernels::WeightArena* arena = nullptr);
 
 // If every value of a float tensor (F32/F16/BF16) is 0 or +-s for one s > 0, returns it as a
 // ternary matrix with per-tensor scale s; otherwise nullopt.
-std::optional<TernaryMatrix> ternarize_float(const TensorView& tensor, const kernels::KernelSet& set,
-                                             ThreadPool& pool);
+std::optional<TernaryMatrix> ternarize_float(const TensorView& tensor,
+                                             const kernels::KernelSet& set, ThreadPool& pool);
 
 }  // namespace tern

@@ -41,7 +41,8 @@ public:
             for (int i = 0; i < tensor.n_dims; ++i) found += cat(i ? ", " : "", tensor.ne[i]);
             int i = 0;
             for (int64_t extent : expected) wanted += cat(i++ ? ", " : "", extent);
-            fail(cat("tensor ", single_quoted(tensor.name), " has shape ", found, "], expected ", wanted, "]"));
+            fail(cat("tensor ", single_quoted(tensor.name), " has shape ", found, "], expected ",
+                     wanted, "]"));
         }
     }
 
@@ -52,7 +53,8 @@ public:
         std::vector<float> values(static_cast<size_t>(n));
         kernels::dequantize_row(format, tensor.data.data(), n, values.data());
         for (float v : values) {
-            if (!std::isfinite(v)) fail(cat("tensor ", single_quoted(name), " contains a non-finite value"));
+            if (!std::isfinite(v))
+                fail(cat("tensor ", single_quoted(name), " contains a non-finite value"));
         }
         return values;
     }
@@ -77,15 +79,16 @@ public:
         FloatMatrix m = dense(tensor);
         const kernels::AlignedBuffer copy = arena_.take(tensor.data.size());
         const int64_t chunk = int64_t{1} << 20;
-        pool_.parallel_for(static_cast<int64_t>(tensor.data.size()), chunk, [&](int64_t begin, int64_t end) {
-            for (int64_t at = begin; at < end; at += chunk) {
-                const auto size = static_cast<size_t>(std::min(chunk, end - at));
-                std::memcpy(copy.get() + at, tensor.data.data() + at, size);
-                TensorView part = tensor;
-                part.data = tensor.data.subspan(static_cast<size_t>(at), size);
-                file_.release_pages(part);
-            }
-        });
+        pool_.parallel_for(static_cast<int64_t>(tensor.data.size()), chunk,
+                           [&](int64_t begin, int64_t end) {
+                               for (int64_t at = begin; at < end; at += chunk) {
+                                   const auto size = static_cast<size_t>(std::min(chunk, end - at));
+                                   std::memcpy(copy.get() + at, tensor.data.data() + at, size);
+                                   TensorView part = tensor;
+                                   part.data = tensor.data.subspan(static_cast<size_t>(at), size);
+                                   file_.release_pages(part);
+                               }
+                           });
         file_.release_pages(tensor);  // the pages straddling chunk boundaries
         m.data = copy.get();
         return m;
@@ -134,13 +137,20 @@ public:
 
     kernels::FloatWeightFormat float_format(const TensorView& tensor) const {
         switch (tensor.type) {
-            case TensorType::f32: return kernels::FloatWeightFormat::f32;
-            case TensorType::f16: return kernels::FloatWeightFormat::f16;
-            case TensorType::bf16: return kernels::FloatWeightFormat::bf16;
-            case TensorType::q8_0: return kernels::FloatWeightFormat::q8_0;
-            case TensorType::q4_k: return kernels::FloatWeightFormat::q4_k;
-            case TensorType::q6_k: return kernels::FloatWeightFormat::q6_k;
-            default: break;
+            case TensorType::f32:
+                return kernels::FloatWeightFormat::f32;
+            case TensorType::f16:
+                return kernels::FloatWeightFormat::f16;
+            case TensorType::bf16:
+                return kernels::FloatWeightFormat::bf16;
+            case TensorType::q8_0:
+                return kernels::FloatWeightFormat::q8_0;
+            case TensorType::q4_k:
+                return kernels::FloatWeightFormat::q4_k;
+            case TensorType::q6_k:
+                return kernels::FloatWeightFormat::q6_k;
+            default:
+                break;
         }
         fail(cat("tensor ", single_quoted(tensor.name), " has type ", tensor_type_name(tensor.type),
                  ", which cannot be used here (expected f32, f16, bf16, q8_0, q4_k or q6_k)"));
@@ -161,14 +171,16 @@ void log_kernels(const LayerWeights& layer, const std::function<void(const std::
     const kernels::KernelSet& set = active_kernels();
     log(cat("kernel set: ", set.isa));
     std::vector<std::pair<int64_t, int64_t>> seen;
-    for (const LinearWeight* w : {&layer.wq, &layer.wk, &layer.wv, &layer.wo, &layer.gate, &layer.up, &layer.down}) {
+    for (const LinearWeight* w :
+         {&layer.wq, &layer.wk, &layer.wv, &layer.wo, &layer.gate, &layer.up, &layer.down}) {
         const std::pair<int64_t, int64_t> shape{w->rows(), w->cols()};
         if (std::find(seen.begin(), seen.end(), shape) != seen.end()) continue;
         seen.push_back(shape);
         if (w->ternary) {
             const auto& m = w->ternary_matrix;
-            log(cat("  ", shape.first, "x", shape.second, ": ", kernels::ternary_layout_name(m.packed.layout),
-                    " layout, ", kernel_names(set, m.packed.layout),
+            log(cat("  ", shape.first, "x", shape.second, ": ",
+                    kernels::ternary_layout_name(m.packed.layout), " layout, ",
+                    kernel_names(set, m.packed.layout),
                     m.scales.size() > 1 ? ", per-256-column scales" : "", ", int8 activations"));
         } else {
             log(cat("  ", shape.first, "x", shape.second, ": float weights",
@@ -185,21 +197,26 @@ bool requantize_q8_0(ModelWeights& w, ThreadPool& pool) {
     const int64_t k = source.cols;
     if (k % 32 != 0) return false;
     const int64_t row_bytes = kernels::float_row_bytes(kernels::FloatWeightFormat::q8_0, k);
-    const kernels::AlignedBuffer storage = w.arena.take(static_cast<size_t>(source.rows * row_bytes));
+    const kernels::AlignedBuffer storage =
+        w.arena.take(static_cast<size_t>(source.rows * row_bytes));
     pool.parallel_for(source.rows, 64, [&](int64_t begin, int64_t end) {
         std::vector<float> row(static_cast<size_t>(k));
         for (int64_t r = begin; r < end; ++r) {
-            kernels::dequantize_row(source.format, source.data + r * source.row_bytes, k, row.data());
+            kernels::dequantize_row(source.format, source.data + r * source.row_bytes, k,
+                                    row.data());
             uint8_t* out = storage.get() + r * row_bytes;
             for (int64_t b = 0; b < k / 32; ++b) {
                 float amax = 0.0f;
-                for (int i = 0; i < 32; ++i) amax = std::max(amax, std::fabs(row[static_cast<size_t>(32 * b + i)]));
+                for (int i = 0; i < 32; ++i)
+                    amax = std::max(amax, std::fabs(row[static_cast<size_t>(32 * b + i)]));
                 const uint16_t d16 = kernels::float_to_half(amax / 127.0f);
                 const float d = kernels::half_to_float(d16);
                 std::memcpy(out + 34 * b, &d16, 2);
                 for (int i = 0; i < 32; ++i) {
-                    const float q = d == 0.0f ? 0.0f : std::nearbyint(row[static_cast<size_t>(32 * b + i)] / d);
-                    out[34 * b + 2 + i] = static_cast<uint8_t>(static_cast<int8_t>(std::clamp(q, -127.0f, 127.0f)));
+                    const float q =
+                        d == 0.0f ? 0.0f : std::nearbyint(row[static_cast<size_t>(32 * b + i)] / d);
+                    out[34 * b + 2 + i] =
+                        static_cast<uint8_t>(static_cast<int8_t>(std::clamp(q, -127.0f, 127.0f)));
                 }
             }
         }
@@ -232,9 +249,11 @@ ModelWeights load_weights(const GgufFile& file, const ModelConfig& c, ThreadPool
     // The output layer, streamed once per token, becomes a Q8_0 copy if asked for, otherwise a
     // resident copy of the file's (which the tied embedding then reads too).
     if (!w.output.ternary) {
-        if (options.output_type == OutputLayerType::q8_0 && w.output.dense.format != kernels::FloatWeightFormat::q8_0 &&
-            requantize_q8_0(w, pool)) {
-            if (log) log(cat("output layer requantized to q8_0 (", w.output.dense.rows * w.output.dense.row_bytes / (1 << 20), " MiB)"));
+        if (options.output_type == OutputLayerType::q8_0 &&
+            w.output.dense.format != kernels::FloatWeightFormat::q8_0 && requantize_q8_0(w, pool)) {
+            if (log)
+                log(cat("output layer requantized to q8_0 (",
+                        w.output.dense.rows * w.output.dense.row_bytes / (1 << 20), " MiB)"));
             if (!c.tied_output) file.release_pages(output_tensor);
         } else {
             w.output.dense = loader.resident(output_tensor);
@@ -262,9 +281,11 @@ ModelWeights load_weights(const GgufFile& file, const ModelConfig& c, ThreadPool
         layer.up = loader.linear(p + "ffn_up", c.n_embd, c.n_ff, c.bitlinear);
         layer.down = loader.linear(p + "ffn_down", c.n_ff, c.n_embd, c.bitlinear);
         if (log && i == 0) log_kernels(layer, log);
-        if (options.progress) options.progress(static_cast<size_t>(i + 1), static_cast<size_t>(c.n_layer));
+        if (options.progress)
+            options.progress(static_cast<size_t>(i + 1), static_cast<size_t>(c.n_layer));
     }
-    for (const TensorView& tensor : file.tensors()) w.n_params += static_cast<uint64_t>(tensor.numel());
+    for (const TensorView& tensor : file.tensors())
+        w.n_params += static_cast<uint64_t>(tensor.numel());
     return w;
 }
 

@@ -48,7 +48,7 @@ struct LinearWeight {
     bool q8_activations = false;  // Q8_0 weights times per-32 int8 activations (--lm-head q8)
     TernaryMatrix ternary_matrix;
     FloatMatrix dense;
-    float output_scale = 1.0f;    // from an optional "<name>.scale" tensor
+    float output_scale = 1.0f;  // from an optional "<name>.scale" tensor
     int64_t rows() const { return ternary ? ternary_matrix.rows() : dense.rows; }
     int64_t cols() const { return ternary ? ternary_matrix.cols() : dense.cols; }
 };
@@ -64,7 +64,7 @@ struct ModelWeights {
     kernels::WeightArena arena;
     FloatMatrix token_embd;  // n_vocab x n_embd
     std::vector<float> output_norm;
-    LinearWeight output;     // n_vocab x n_embd; a view of token_embd when tied
+    LinearWeight output;  // n_vocab x n_embd; a view of token_embd when tied
     std::vector<LayerWeights> layers;
     uint64_t n_params = 0;
 };

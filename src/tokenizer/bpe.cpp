@@ -10,8 +10,8 @@
 
 namespace tern {
 
-BpeEncoder::BpeEncoder(const Vocab& vocab, const std::vector<std::string_view>& merges, PreTokenizer pretokenizer,
-                       bool ignore_merges)
+BpeEncoder::BpeEncoder(const Vocab& vocab, const std::vector<std::string_view>& merges,
+                       PreTokenizer pretokenizer, bool ignore_merges)
     : vocab_(vocab), pretokenizer_(std::move(pretokenizer)), ignore_merges_(ignore_merges) {
     token_ids_.reserve(vocab.text.size());
     for (size_t i = 0; i < vocab.text.size(); ++i) {
@@ -32,17 +32,21 @@ BpeEncoder::BpeEncoder(const Vocab& vocab, const std::vector<std::string_view>& 
         const std::string_view merge = merges[rank];
         const size_t space = merge.find(' ', 1);
         if (space == std::string_view::npos) {
-            throw Error(ErrorCode::tokenizer, cat("tokenizer.ggml.merges[", rank, "] ", single_quoted(merge),
-                                                  " is not two tokens separated by a space"));
+            throw Error(ErrorCode::tokenizer,
+                        cat("tokenizer.ggml.merges[", rank, "] ", single_quoted(merge),
+                            " is not two tokens separated by a space"));
         }
         const std::string_view left = merge.substr(0, space), right = merge.substr(space + 1);
         joined.assign(left).append(right);
-        const auto l = token_ids_.find(left), r = token_ids_.find(right), j = token_ids_.find(joined);
+        const auto l = token_ids_.find(left), r = token_ids_.find(right),
+                   j = token_ids_.find(joined);
         if (l == token_ids_.end() || r == token_ids_.end() || j == token_ids_.end()) {
-            throw Error(ErrorCode::tokenizer, cat("tokenizer.ggml.merges[", rank, "] ", single_quoted(merge),
-                                                  " names a token the vocabulary does not have"));
+            throw Error(ErrorCode::tokenizer,
+                        cat("tokenizer.ggml.merges[", rank, "] ", single_quoted(merge),
+                            " names a token the vocabulary does not have"));
         }
-        merges_.emplace(pair_key(l->second, r->second), Merge{static_cast<int32_t>(rank), j->second});
+        merges_.emplace(pair_key(l->second, r->second),
+                        Merge{static_cast<int32_t>(rank), j->second});
     }
 }
 
@@ -77,7 +81,9 @@ void BpeEncoder::encode_word(std::string_view word, std::vector<Token>& out) con
         int32_t rank;
         int left;
         Token left_token, right_token;
-        bool operator>(const Candidate& o) const { return rank != o.rank ? rank > o.rank : left > o.left; }
+        bool operator>(const Candidate& o) const {
+            return rank != o.rank ? rank > o.rank : left > o.left;
+        }
     };
     std::priority_queue<Candidate, std::vector<Candidate>, std::greater<>> heap;
     auto consider = [&](int left) {
@@ -94,7 +100,7 @@ void BpeEncoder::encode_word(std::string_view word, std::vector<Token>& out) con
         Symbol& a = symbols[static_cast<size_t>(c.left)];
         if (a.token != c.left_token || a.next < 0) continue;  // stale: the left symbol changed
         Symbol& b = symbols[static_cast<size_t>(a.next)];
-        if (b.token != c.right_token) continue;               // stale: the right symbol changed
+        if (b.token != c.right_token) continue;  // stale: the right symbol changed
         a.token = merges_.at(pair_key(c.left_token, c.right_token)).result;
         const int removed = a.next;
         a.next = b.next;
@@ -105,7 +111,8 @@ void BpeEncoder::encode_word(std::string_view word, std::vector<Token>& out) con
         consider(c.left);
     }
     for (int i = 0; i >= 0; i = symbols[static_cast<size_t>(i)].next) {
-        if (symbols[static_cast<size_t>(i)].token >= 0) out.push_back(symbols[static_cast<size_t>(i)].token);
+        if (symbols[static_cast<size_t>(i)].token >= 0)
+            out.push_back(symbols[static_cast<size_t>(i)].token);
     }
 }
 

@@ -17,8 +17,8 @@ class BpeEncoder {
 public:
     // Builds the merge table from tokenizer.ggml.merges ("left right" in rank order). Throws
     // Error(tokenizer) for a merge whose parts or result are not in the vocabulary.
-    BpeEncoder(const Vocab& vocab, const std::vector<std::string_view>& merges, PreTokenizer pretokenizer,
-               bool ignore_merges);
+    BpeEncoder(const Vocab& vocab, const std::vector<std::string_view>& merges,
+               PreTokenizer pretokenizer, bool ignore_merges);
 
     // Appends the tokens of ordinary text (no special-token parsing; valid UTF-8).
     void encode(std::string_view text, std::vector<Token>& out) const;
@@ -31,7 +31,8 @@ private:
         Token result;
     };
     static uint64_t pair_key(Token left, Token right) {
-        return (static_cast<uint64_t>(static_cast<uint32_t>(left)) << 32) | static_cast<uint32_t>(right);
+        return (static_cast<uint64_t>(static_cast<uint32_t>(left)) << 32) |
+               static_cast<uint32_t>(right);
     }
 
     const Vocab& vocab_;

@@ -9,7 +9,8 @@ ByteUnicodeMap::ByteUnicodeMap() {
     code_point_to_byte_.fill(-1);
     uint32_t next = 256;
     for (int b = 0; b < 256; ++b) {
-        const bool printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
+        const bool printable =
+            (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
         const uint32_t cp = printable ? static_cast<uint32_t>(b) : next++;
         append_utf8(byte_to_utf8_[static_cast<size_t>(b)], cp);
         code_point_to_byte_[cp] = static_cast<int16_t>(b);
@@ -31,7 +32,8 @@ bool ByteUnicodeMap::decode(std::string_view text, std::string& out) const {
         uint32_t cp = static_cast<uint8_t>(text[at]);
         if (length > 1) {
             cp &= 0xFFu >> (length + 1);
-            for (int i = 1; i < length; ++i) cp = (cp << 6) | (static_cast<uint8_t>(text[at + static_cast<size_t>(i)]) & 0x3F);
+            for (int i = 1; i < length; ++i)
+                cp = (cp << 6) | (static_cast<uint8_t>(text[at + static_cast<size_t>(i)]) & 0x3F);
         }
         if (cp >= code_point_to_byte_.size() || code_point_to_byte_[cp] < 0) return false;
         out += static_cast<char>(code_point_to_byte_[cp]);

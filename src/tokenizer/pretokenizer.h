@@ -30,6 +30,7 @@ private:
 // The patterns llama.cpp associates with a pre-tokenizer name: "llama3" (also llama-bpe,
 // llama-v3, falcon3, falcon_e, falcon-h1), "gpt-2" (gpt2, mpt, olmo, jais), "falcon",
 // "default". Returns false for an unknown name.
-bool pretokenizer_patterns(std::string_view name, std::vector<std::string>& patterns, bool& ignore_merges);
+bool pretokenizer_patterns(std::string_view name, std::vector<std::string>& patterns,
+                           bool& ignore_merges);
 
 }  // namespace tern

@@ -25,7 +25,9 @@ void put_varint(std::string& out, uint64_t value) {
     out += static_cast<char>(value);
 }
 
-void put_tag(std::string& out, uint32_t field, WireType wire) { put_varint(out, (field << 3) | wire); }
+void put_tag(std::string& out, uint32_t field, WireType wire) {
+    put_varint(out, (field << 3) | wire);
+}
 
 void put_int(std::string& out, uint32_t field, int64_t value) {
     put_tag(out, field, kVarint);

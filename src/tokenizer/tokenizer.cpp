@@ -25,7 +25,8 @@ struct Tokenizer::Impl {
     std::unique_ptr<sentencepiece::SentencePieceProcessor> spm;
     std::optional<BpeEncoder> bpe;
     std::vector<std::string> pieces;  // bytes each token contributes to running text
-    std::vector<std::pair<std::string_view, Token>> specials;  // control / user-defined, longest first
+    std::vector<std::pair<std::string_view, Token>>
+        specials;  // control / user-defined, longest first
     std::string description;
 
     void encode_ordinary(std::string_view text, std::vector<Token>& out) const;
@@ -41,23 +42,30 @@ int parse_byte_token(std::string_view text) {
     int value = 0;
     for (char c : text.substr(3, 2)) {
         value <<= 4;
-        if (c >= '0' && c <= '9') value |= c - '0';
-        else if (c >= 'A' && c <= 'F') value |= c - 'A' + 10;
-        else if (c >= 'a' && c <= 'f') value |= c - 'a' + 10;
-        else return -1;
+        if (c >= '0' && c <= '9')
+            value |= c - '0';
+        else if (c >= 'A' && c <= 'F')
+            value |= c - 'A' + 10;
+        else if (c >= 'a' && c <= 'f')
+            value |= c - 'a' + 10;
+        else
+            return -1;
     }
     return value;
 }
 
 std::string spm_piece(std::string_view text, TokenType type) {
     switch (type) {
-        case TokenType::control: return "";
-        case TokenType::unknown: return " \xe2\x81\x87 ";  // " ⁇ ", as sentencepiece decodes it
+        case TokenType::control:
+            return "";
+        case TokenType::unknown:
+            return " \xe2\x81\x87 ";  // " ⁇ ", as sentencepiece decodes it
         case TokenType::byte: {
             const int value = parse_byte_token(text);
             return value < 0 ? std::string(text) : std::string(1, static_cast<char>(value));
         }
-        default: break;
+        default:
+            break;
     }
     std::string out;
     size_t at = 0;
@@ -83,17 +91,20 @@ std::string bpe_piece(std::string_view text, TokenType type) {
 void build_spm(Tokenizer::Impl& impl, const GgufFile& file) {
     const Vocab& v = impl.vocab;
     if (v.unk < 0) {
-        throw Error(ErrorCode::tokenizer, cat(file.name(), ": the sentencepiece vocabulary has no unknown token"));
+        throw Error(ErrorCode::tokenizer,
+                    cat(file.name(), ": the sentencepiece vocabulary has no unknown token"));
     }
     impl.kind = TokenizerKind::sentencepiece;
     impl.spm = std::make_unique<sentencepiece::SentencePieceProcessor>();
     const auto status = impl.spm->LoadFromSerializedProto(serialize_spm_model(v));
     if (!status.ok()) {
         throw Error(ErrorCode::tokenizer,
-                    cat(file.name(), ": the vocabulary is not a valid sentencepiece model: ", status.ToString()));
+                    cat(file.name(), ": the vocabulary is not a valid sentencepiece model: ",
+                        status.ToString()));
     }
     impl.description = cat("sentencepiece, ", v.size(), " tokens");
-    for (size_t i = 0; i < v.text.size(); ++i) impl.pieces.push_back(spm_piece(v.text[i], v.types[i]));
+    for (size_t i = 0; i < v.text.size(); ++i)
+        impl.pieces.push_back(spm_piece(v.text[i], v.types[i]));
 }
 
 void build_bpe(Tokenizer::Impl& impl, const GgufFile& file) {
@@ -104,26 +115,31 @@ void build_bpe(Tokenizer::Impl& impl, const GgufFile& file) {
     if (pre.empty()) {
         // The official BitNet-b1.58-2B-4T file has no pre key; its vocabulary is LLaMA-3's.
         pre = v.size() == 128256 ? "llama3" : "default";
-        note = v.size() == 128256 ? " (tokenizer.ggml.pre is missing; a 128256-token vocabulary is LLaMA-3's)"
-                                  : " (tokenizer.ggml.pre is missing; generation quality may suffer)";
+        note = v.size() == 128256
+                   ? " (tokenizer.ggml.pre is missing; a 128256-token vocabulary is LLaMA-3's)"
+                   : " (tokenizer.ggml.pre is missing; generation quality may suffer)";
     }
     std::vector<std::string> patterns;
     bool ignore_merges = false;
     if (!pretokenizer_patterns(pre, patterns, ignore_merges)) {
         throw Error(ErrorCode::unsupported,
                     cat(file.name(), ": tokenizer.ggml.pre ", single_quoted(pre),
-                        " is not supported (tern knows llama3, llama-bpe, falcon3, gpt-2, falcon, default)"));
+                        " is not supported (tern knows llama3, llama-bpe, falcon3, gpt-2, falcon, "
+                        "default)"));
     }
-    if (v.merges.empty()) throw Error(ErrorCode::tokenizer, cat(file.name(), ": tokenizer.ggml.merges is missing"));
-    if (!file.get_bool("tokenizer.ggml.add_bos_token")) v.add_bos = ignore_merges;  // llama3 presets add BOS
+    if (v.merges.empty())
+        throw Error(ErrorCode::tokenizer, cat(file.name(), ": tokenizer.ggml.merges is missing"));
+    if (!file.get_bool("tokenizer.ggml.add_bos_token"))
+        v.add_bos = ignore_merges;  // llama3 presets add BOS
     try {
         impl.bpe.emplace(v, v.merges, PreTokenizer(patterns), ignore_merges);
     } catch (const Error& e) {
         throw Error(e.code(), cat(file.name(), ": ", e.what()));
     }
-    impl.description = cat("byte-level BPE, ", v.size(), " tokens, ", v.merges.size(), " merges, pre-tokenizer ", pre,
-                           note);
-    for (size_t i = 0; i < v.text.size(); ++i) impl.pieces.push_back(bpe_piece(v.text[i], v.types[i]));
+    impl.description = cat("byte-level BPE, ", v.size(), " tokens, ", v.merges.size(),
+                           " merges, pre-tokenizer ", pre, note);
+    for (size_t i = 0; i < v.text.size(); ++i)
+        impl.pieces.push_back(bpe_piece(v.text[i], v.types[i]));
 }
 
 }  // namespace
@@ -136,7 +152,8 @@ void Tokenizer::Impl::encode_ordinary(std::string_view text, std::vector<Token>&
     }
     std::vector<int> ids;
     const auto status = spm->Encode(text, &ids);
-    if (!status.ok()) throw Error(ErrorCode::tokenizer, cat("cannot tokenize text: ", status.ToString()));
+    if (!status.ok())
+        throw Error(ErrorCode::tokenizer, cat("cannot tokenize text: ", status.ToString()));
     out.insert(out.end(), ids.begin(), ids.end());
 }
 
@@ -155,11 +172,13 @@ Tokenizer Tokenizer::from_gguf(const GgufFile& file) {
     } else if (v.model == "gpt2") {
         build_bpe(*impl, file);
     } else {
-        throw Error(ErrorCode::unsupported, cat(file.name(), ": tokenizer.ggml.model ", single_quoted(v.model),
-                                                " is not supported (tern reads 'llama' and 'gpt2' vocabularies)"));
+        throw Error(ErrorCode::unsupported,
+                    cat(file.name(), ": tokenizer.ggml.model ", single_quoted(v.model),
+                        " is not supported (tern reads 'llama' and 'gpt2' vocabularies)"));
     }
     for (size_t i = 0; i < v.text.size(); ++i) {
-        if ((v.types[i] == TokenType::control || v.types[i] == TokenType::user_defined) && !v.text[i].empty()) {
+        if ((v.types[i] == TokenType::control || v.types[i] == TokenType::user_defined) &&
+            !v.text[i].empty()) {
             impl->specials.emplace_back(v.text[i], static_cast<Token>(i));
         }
     }
@@ -168,13 +187,21 @@ Tokenizer Tokenizer::from_gguf(const GgufFile& file) {
     return Tokenizer(std::move(impl));
 }
 
-TokenizerKind Tokenizer::kind() const { return impl_->kind; }
-int64_t Tokenizer::n_vocab() const { return impl_->vocab.size(); }
-const std::string& Tokenizer::description() const { return impl_->description; }
+TokenizerKind Tokenizer::kind() const {
+    return impl_->kind;
+}
+int64_t Tokenizer::n_vocab() const {
+    return impl_->vocab.size();
+}
+const std::string& Tokenizer::description() const {
+    return impl_->description;
+}
 
-std::vector<Token> Tokenizer::encode(std::string_view text, bool add_bos, bool parse_special) const {
+std::vector<Token> Tokenizer::encode(std::string_view text, bool add_bos,
+                                     bool parse_special) const {
     if (const auto bad = first_invalid_utf8(text)) {
-        throw Error(ErrorCode::tokenizer, cat("text is not valid UTF-8 (byte ", *bad, " of ", text.size(), ")"));
+        throw Error(ErrorCode::tokenizer,
+                    cat("text is not valid UTF-8 (byte ", *bad, " of ", text.size(), ")"));
     }
     std::vector<Token> tokens;
     if (add_bos && impl_->vocab.bos >= 0) tokens.push_back(impl_->vocab.bos);
@@ -204,7 +231,8 @@ std::vector<Token> Tokenizer::encode(std::string_view text, bool add_bos, bool p
         }
         impl_->encode_ordinary(text.substr(start), tokens);
     }
-    if (add_bos && impl_->vocab.add_eos && impl_->vocab.eos >= 0) tokens.push_back(impl_->vocab.eos);
+    if (add_bos && impl_->vocab.add_eos && impl_->vocab.eos >= 0)
+        tokens.push_back(impl_->vocab.eos);
     return tokens;
 }
 
@@ -219,7 +247,8 @@ std::string Tokenizer::decode(std::span<const Token> tokens) const {
     for (Token token : tokens) {
         std::string text = piece(token);
         if (text.empty()) continue;
-        if (first && impl_->kind == TokenizerKind::sentencepiece && impl_->vocab.add_space_prefix && text[0] == ' ') {
+        if (first && impl_->kind == TokenizerKind::sentencepiece && impl_->vocab.add_space_prefix &&
+            text[0] == ' ') {
             text.erase(0, 1);
         }
         first = false;
@@ -240,10 +269,18 @@ Token Tokenizer::special_token(std::string_view text) const {
     return -1;
 }
 
-Token Tokenizer::bos() const { return impl_->vocab.bos; }
-Token Tokenizer::eos() const { return impl_->vocab.eos; }
-bool Tokenizer::add_bos_by_default() const { return impl_->vocab.add_bos; }
-const std::string& Tokenizer::chat_template() const { return impl_->vocab.chat_template; }
+Token Tokenizer::bos() const {
+    return impl_->vocab.bos;
+}
+Token Tokenizer::eos() const {
+    return impl_->vocab.eos;
+}
+bool Tokenizer::add_bos_by_default() const {
+    return impl_->vocab.add_bos;
+}
+const std::string& Tokenizer::chat_template() const {
+    return impl_->vocab.chat_template;
+}
 
 bool Tokenizer::is_end_of_generation(Token token) const {
     const auto& eog = impl_->vocab.end_of_generation;
@@ -251,7 +288,8 @@ bool Tokenizer::is_end_of_generation(Token token) const {
 }
 
 bool Tokenizer::is_control(Token token) const {
-    return token >= 0 && token < n_vocab() && impl_->vocab.types[static_cast<size_t>(token)] == TokenType::control;
+    return token >= 0 && token < n_vocab() &&
+           impl_->vocab.types[static_cast<size_t>(token)] == TokenType::control;
 }
 
 }  // namespace tern

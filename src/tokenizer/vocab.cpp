@@ -26,7 +26,8 @@ Vocab read_vocab(const GgufFile& file) {
 
     const GgufArray* tokens = file.get_array("tokenizer.ggml.tokens");
     if (tokens == nullptr) bad(file, "tokenizer.ggml.tokens is missing");
-    if (tokens->element_type() != GgufValueType::string) bad(file, "tokenizer.ggml.tokens is not an array of strings");
+    if (tokens->element_type() != GgufValueType::string)
+        bad(file, "tokenizer.ggml.tokens is not an array of strings");
     if (tokens->size() == 0) bad(file, "tokenizer.ggml.tokens is empty");
     if (tokens->size() > (1u << 30)) bad(file, "tokenizer.ggml.tokens is implausibly large");
     const auto n = static_cast<size_t>(tokens->size());
@@ -55,7 +56,8 @@ Vocab read_vocab(const GgufFile& file) {
     v.scores.assign(n, 0.0f);
     if (const GgufArray* scores = file.get_array("tokenizer.ggml.scores")) {
         if (scores->size() != n) {
-            bad(file, cat("tokenizer.ggml.scores has ", scores->size(), " entries for ", n, " tokens"));
+            bad(file,
+                cat("tokenizer.ggml.scores has ", scores->size(), " entries for ", n, " tokens"));
         }
         for (size_t i = 0; i < n; ++i) {
             v.scores[i] = static_cast<float>(scores->float_at(i));
@@ -67,11 +69,13 @@ Vocab read_vocab(const GgufFile& file) {
     v.types.assign(n, TokenType::normal);
     if (const GgufArray* types = file.get_array("tokenizer.ggml.token_type")) {
         if (types->size() != n) {
-            bad(file, cat("tokenizer.ggml.token_type has ", types->size(), " entries for ", n, " tokens"));
+            bad(file, cat("tokenizer.ggml.token_type has ", types->size(), " entries for ", n,
+                          " tokens"));
         }
         for (size_t i = 0; i < n; ++i) {
             const int64_t t = types->int_at(i);
-            if (t < 0 || t > 6) bad(file, cat("tokenizer.ggml.token_type[", i, "] is ", t, " (0 to 6 allowed)"));
+            if (t < 0 || t > 6)
+                bad(file, cat("tokenizer.ggml.token_type[", i, "] is ", t, " (0 to 6 allowed)"));
             v.types[i] = t == 0 ? TokenType::normal : static_cast<TokenType>(t);
         }
     }
@@ -103,10 +107,13 @@ Vocab read_vocab(const GgufFile& file) {
     for (size_t i = 0; i < n; ++i) {
         const std::string_view t = v.text[i];
         const bool end_text = t == "<|eot_id|>" || t == "<|end_of_text|>" || t == "<|eom_id|>" ||
-                              t == "<|im_end|>" || t == "<|end|>" || t == "<end_of_turn>" || t == "<|endoftext|>";
-        if (end_text && (v.types[i] == TokenType::control || v.types[i] == TokenType::user_defined)) {
+                              t == "<|im_end|>" || t == "<|end|>" || t == "<end_of_turn>" ||
+                              t == "<|endoftext|>";
+        if (end_text &&
+            (v.types[i] == TokenType::control || v.types[i] == TokenType::user_defined)) {
             v.end_of_generation.push_back(static_cast<Token>(i));
-            if (v.eot < 0 && (t == "<|eot_id|>" || t == "<|im_end|>" || t == "<|end|>" || t == "<end_of_turn>")) {
+            if (v.eot < 0 && (t == "<|eot_id|>" || t == "<|im_end|>" || t == "<|end|>" ||
+                              t == "<end_of_turn>")) {
                 v.eot = static_cast<Token>(i);
             }
         }

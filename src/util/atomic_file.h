@@ -20,7 +20,7 @@ public:
 
     void write(const void* data, size_t size);  // throws Error(io)
     void write(std::string_view text) { write(text.data(), text.size()); }
-    void commit();                               // throws Error(io)
+    void commit();  // throws Error(io)
 
 private:
     std::filesystem::path target_;
@@ -28,6 +28,5 @@ private:
     int fd_ = -1;
     bool committed_ = false;
 };
-
 
 }  // namespace tern

@@ -20,24 +20,42 @@ std::atomic<long> g_allocations{0};
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 
 void* operator new(std::size_t size) {
-    if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1, std::memory_order_relaxed);
+    if (g_counting.load(std::memory_order_relaxed))
+        g_allocations.fetch_add(1, std::memory_order_relaxed);
     if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
     throw std::bad_alloc();
 }
-void* operator new[](std::size_t size) { return operator new(size); }
+void* operator new[](std::size_t size) {
+    return operator new(size);
+}
 // The nothrow forms too (std::stable_sort's temporary buffer uses them), so that every pointer
 // the replaced deletes free came from malloc; ASan reports any mixed pairing.
 void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
-    if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1, std::memory_order_relaxed);
+    if (g_counting.load(std::memory_order_relaxed))
+        g_allocations.fetch_add(1, std::memory_order_relaxed);
     return std::malloc(size == 0 ? 1 : size);
 }
-void* operator new[](std::size_t size, const std::nothrow_t& tag) noexcept { return operator new(size, tag); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void* operator new[](std::size_t size, const std::nothrow_t& tag) noexcept {
+    return operator new(size, tag);
+}
+void operator delete(void* p, const std::nothrow_t&) noexcept {
+    std::free(p);
+}
+void operator delete[](void* p, const std::nothrow_t&) noexcept {
+    std::free(p);
+}
+void operator delete(void* p) noexcept {
+    std::free(p);
+}
+void operator delete[](void* p) noexcept {
+    std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+    std::free(p);
+}
+void operator delete[](void* p, std::size_t) noexcept {
+    std::free(p);
+}
 
 namespace tern::test {
 namespace {
@@ -49,7 +67,8 @@ TEST(Allocation, DecodeStepsAllocateNothing) {
     for (int threads : {1, 2}) {
         for (KvCacheType kv : {KvCacheType::f16, KvCacheType::q8_0}) {
             Session session(model, {.n_ctx = 128, .n_threads = threads, .kv_type = kv});
-            Sampler sampler({.temperature = 0.8f, .repeat_penalty = 1.1f, .penalty_last_n = 8, .seed = 1});
+            Sampler sampler(
+                {.temperature = 0.8f, .repeat_penalty = 1.1f, .penalty_last_n = 8, .seed = 1});
             const std::vector<Token> prompt = {1, 50, 60, 70};
             std::span<const float> logits = session.eval(prompt);
             for (int warm = 0; warm < 12; ++warm) {  // fill the penalty window and every buffer

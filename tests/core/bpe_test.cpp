@@ -16,7 +16,8 @@
 namespace tern::test {
 namespace {
 
-const std::filesystem::path kGpt2Vocab = std::filesystem::path(TERN_SHARED_DIR) / "vectors/ggml-vocab-gpt-2.gguf";
+const std::filesystem::path kGpt2Vocab =
+    std::filesystem::path(TERN_SHARED_DIR) / "vectors/ggml-vocab-gpt-2.gguf";
 
 std::string slurp(const std::filesystem::path& path) {
     std::ifstream in(path, std::ios::binary);
@@ -26,7 +27,8 @@ std::string slurp(const std::filesystem::path& path) {
 }
 
 TEST(Gpt2Vectors, AllOfLlamaCppsTestStringsMatch) {
-    if (!std::filesystem::exists(kGpt2Vocab)) GTEST_SKIP() << "no " << kGpt2Vocab << " (../shared is absent)";
+    if (!std::filesystem::exists(kGpt2Vocab))
+        GTEST_SKIP() << "no " << kGpt2Vocab << " (../shared is absent)";
     const GgufFile file = GgufFile::open(kGpt2Vocab);
     const Tokenizer tokenizer = Tokenizer::from_gguf(file);
     EXPECT_EQ(tokenizer.kind(), TokenizerKind::bpe);
@@ -92,7 +94,8 @@ TEST(Bpe, SpecialTokensOnlyWhenAsked) {
     const auto plain = tokenizer.encode("a<|endoftext|>b", false);
     EXPECT_EQ(std::count(plain.begin(), plain.end(), eot), 0);
     const auto special = tokenizer.encode("a<|endoftext|>b", false, true);
-    EXPECT_EQ(special, (std::vector<Token>{tokenizer.encode("a", false)[0], eot, tokenizer.encode("b", false)[0]}));
+    EXPECT_EQ(special, (std::vector<Token>{tokenizer.encode("a", false)[0], eot,
+                                           tokenizer.encode("b", false)[0]}));
     EXPECT_TRUE(tokenizer.is_end_of_generation(eot));
 }
 

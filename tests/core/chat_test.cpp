@@ -22,8 +22,8 @@ void write_test_vocab(const std::filesystem::path& path, const std::string& arch
     }
     tokens.push_back("Us");  // 256: the merge "U s"
     types.push_back(1);
-    for (const char* special : {"<|begin_of_text|>", "<|eot_id|>", "<|start_header_id|>", "<|end_header_id|>",
-                                "<|assistant|>"}) {
+    for (const char* special : {"<|begin_of_text|>", "<|eot_id|>", "<|start_header_id|>",
+                                "<|end_header_id|>", "<|assistant|>"}) {
         tokens.push_back(special);
         types.push_back(3);
     }
@@ -67,8 +67,10 @@ protected:
         file_.emplace(GgufFile::open(dir_ / "vocab.gguf"));
         tokenizer_.emplace(Tokenizer::from_gguf(*file_));
     }
-    const std::vector<ChatMessage> messages_ = {
-        {"system", "You are helpful."}, {"user", "  Hi <|eot_id|> there\n"}, {"assistant", "Hello!"}, {"user", "Bye"}};
+    const std::vector<ChatMessage> messages_ = {{"system", "You are helpful."},
+                                                {"user", "  Hi <|eot_id|> there\n"},
+                                                {"assistant", "Hello!"},
+                                                {"user", "Bye"}};
     TempDir dir_;
     std::optional<GgufFile> file_;
     std::optional<Tokenizer> tokenizer_;
@@ -82,19 +84,35 @@ TEST_F(ChatTemplates, EndOfGenerationTokens) {
 
 TEST_F(ChatTemplates, BitnetPinsTheReferenceFormat) {
     const auto got = render_chat(ChatTemplate::bitnet, *tokenizer_, messages_, true);
-    // <|begin_of_text|>System: ...<|eot_id|>User: ...<|eot_id|>Assistant: ...<|eot_id|>User: ...<|eot_id|>Assistant:
-    // The user typed "<|eot_id|>": it stays text (bytes), never the control token.
-    EXPECT_EQ(got, join({{kBegin}, bytes("System: You are helpful."), {kEot}, bytes("User: Hi <|eot_id|> there"),
-                         {kEot}, bytes("Assistant: Hello!"), {kEot}, bytes("User: Bye"), {kEot},
+    // <|begin_of_text|>System: ...<|eot_id|>User: ...<|eot_id|>Assistant: ...<|eot_id|>User:
+    // ...<|eot_id|>Assistant: The user typed "<|eot_id|>": it stays text (bytes), never the control
+    // token.
+    EXPECT_EQ(got, join({{kBegin},
+                         bytes("System: You are helpful."),
+                         {kEot},
+                         bytes("User: Hi <|eot_id|> there"),
+                         {kEot},
+                         bytes("Assistant: Hello!"),
+                         {kEot},
+                         bytes("User: Bye"),
+                         {kEot},
                          bytes("Assistant: ")}));
 }
 
 TEST_F(ChatTemplates, Llama3PinsHeadersAndBlankLines) {
     const std::vector<ChatMessage> m = {{"system", "S"}, {"user", "U"}};
-    EXPECT_EQ(render_chat(ChatTemplate::llama3, *tokenizer_, m, true),
-              join({{kBegin, kStartHeader}, bytes("system"), {kEndHeader}, bytes("\n\nS"), {kEot, kStartHeader},
-                    bytes("user"), {kEndHeader}, bytes("\n\nU"), {kEot, kStartHeader}, bytes("assistant"),
-                    {kEndHeader}, bytes("\n\n")}));
+    EXPECT_EQ(render_chat(ChatTemplate::llama3, *tokenizer_, m, true), join({{kBegin, kStartHeader},
+                                                                             bytes("system"),
+                                                                             {kEndHeader},
+                                                                             bytes("\n\nS"),
+                                                                             {kEot, kStartHeader},
+                                                                             bytes("user"),
+                                                                             {kEndHeader},
+                                                                             bytes("\n\nU"),
+                                                                             {kEot, kStartHeader},
+                                                                             bytes("assistant"),
+                                                                             {kEndHeader},
+                                                                             bytes("\n\n")}));
     EXPECT_EQ(render_chat(ChatTemplate::llama3, *tokenizer_, m, false).size(),
               render_chat(ChatTemplate::llama3, *tokenizer_, m, true).size() - 4 - 9);
 }
@@ -104,7 +122,8 @@ TEST_F(ChatTemplates, Falcon3AndPlain) {
     // The test vocabulary has <|assistant|> but no <|user|>: missing markup is rendered as text.
     EXPECT_EQ(render_chat(ChatTemplate::falcon3, *tokenizer_, m, true),
               join({bytes("<|user|>\nU\n"), {kAssistantTag}, bytes("\n")}));
-    EXPECT_EQ(render_chat(ChatTemplate::plain, *tokenizer_, m, true), join({{kBegin}, bytes("User: U\nAssistant:")}));
+    EXPECT_EQ(render_chat(ChatTemplate::plain, *tokenizer_, m, true),
+              join({{kBegin}, bytes("User: U\nAssistant:")}));
 }
 
 TEST(ChatTemplateLlama2, UsesBosAndEosAroundTurns) {
@@ -112,10 +131,13 @@ TEST(ChatTemplateLlama2, UsesBosAndEosAroundTurns) {
     write_dummy_model(tiny_spec(), dir / "m.gguf");
     const GgufFile file = GgufFile::open(dir / "m.gguf");
     const Tokenizer tok = Tokenizer::from_gguf(file);
-    const std::vector<ChatMessage> m = {{"system", "S"}, {"user", "hi"}, {"assistant", "yo"}, {"user", "ok"}};
+    const std::vector<ChatMessage> m = {
+        {"system", "S"}, {"user", "hi"}, {"assistant", "yo"}, {"user", "ok"}};
     const auto got = render_chat(ChatTemplate::llama2, tok, m, true);
     auto text = [&](std::string_view t) { return tok.encode(t, false); };
-    EXPECT_EQ(got, join({{tok.bos()}, text("[INST] <<SYS>>\nS\n<</SYS>>\n\nhi [/INST] yo "), {tok.eos(), tok.bos()},
+    EXPECT_EQ(got, join({{tok.bos()},
+                         text("[INST] <<SYS>>\nS\n<</SYS>>\n\nhi [/INST] yo "),
+                         {tok.eos(), tok.bos()},
                          text("[INST] ok [/INST]")}));
 }
 
@@ -134,7 +156,8 @@ TEST_F(ChatTemplates, DetectionFromTemplateTextArchitectureAndVocabulary) {
     EXPECT_EQ(with_template("<|start_header_id|>{{ role }}"), ChatTemplate::llama3);
     EXPECT_EQ(with_template("[INST] {{ content }} [/INST]"), ChatTemplate::llama2);
     EXPECT_EQ(with_template("<|assistant|>\n"), ChatTemplate::falcon3);
-    EXPECT_EQ(with_template(""), ChatTemplate::plain);  // the built-in vocabulary has no chat markup
+    EXPECT_EQ(with_template(""),
+              ChatTemplate::plain);  // the built-in vocabulary has no chat markup
     EXPECT_EQ(parse_chat_template("llama3"), ChatTemplate::llama3);
     EXPECT_FALSE(parse_chat_template("vicuna").has_value());
 }
@@ -152,8 +175,9 @@ TEST(Conversation, ReusesTheCacheAndMatchesAFreshEvaluation) {
     EXPECT_EQ(session.position(), cached_after_first);
     const GenerationStats second = chat.reply("How are you?", sampler, params, {});
     // The second turn evaluates only what the cache lacks, far fewer tokens than the whole prompt.
-    const auto full = render_chat(ChatTemplate::plain, model->tokenizer(),
-                                  std::vector<ChatMessage>(chat.messages().begin(), chat.messages().end() - 1), true);
+    const auto full = render_chat(
+        ChatTemplate::plain, model->tokenizer(),
+        std::vector<ChatMessage>(chat.messages().begin(), chat.messages().end() - 1), true);
     EXPECT_LT(second.n_prompt, static_cast<int64_t>(full.size()) - 10);
     EXPECT_GT(second.n_prompt, 0);
     // A fresh session fed the whole rendered conversation generates the same answer.

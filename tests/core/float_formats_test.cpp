@@ -15,21 +15,28 @@ namespace {
 
 kernels::FloatWeightFormat kernel_format(TensorType type) {
     switch (type) {
-        case TensorType::bf16: return kernels::FloatWeightFormat::bf16;
-        case TensorType::q8_0: return kernels::FloatWeightFormat::q8_0;
-        case TensorType::q4_k: return kernels::FloatWeightFormat::q4_k;
-        case TensorType::q6_k: return kernels::FloatWeightFormat::q6_k;
-        default: return kernels::FloatWeightFormat::f32;
+        case TensorType::bf16:
+            return kernels::FloatWeightFormat::bf16;
+        case TensorType::q8_0:
+            return kernels::FloatWeightFormat::q8_0;
+        case TensorType::q4_k:
+            return kernels::FloatWeightFormat::q4_k;
+        case TensorType::q6_k:
+            return kernels::FloatWeightFormat::q6_k;
+        default:
+            return kernels::FloatWeightFormat::f32;
     }
 }
 
 // Encodes float rows into `type`: BF16 and Q8_0 by rounding, the k-quants as random blocks with a
 // sane fp16 scale (every bit pattern of their quants is a valid value).
-std::vector<uint8_t> encode(TensorType type, const float* x, int64_t cols, int64_t rows, std::mt19937& rng) {
+std::vector<uint8_t> encode(TensorType type, const float* x, int64_t cols, int64_t rows,
+                            std::mt19937& rng) {
     const int64_t row_bytes = kernels::float_row_bytes(kernel_format(type), cols);
     std::vector<uint8_t> out(static_cast<size_t>(row_bytes * rows));
     if (type == TensorType::bf16) {
-        for (int64_t i = 0; i < cols * rows; ++i) poke<uint16_t>(out, static_cast<size_t>(2 * i), kernels::float_to_bf16(x[i]));
+        for (int64_t i = 0; i < cols * rows; ++i)
+            poke<uint16_t>(out, static_cast<size_t>(2 * i), kernels::float_to_bf16(x[i]));
     } else if (type == TensorType::q8_0) {
         for (int64_t b = 0; b < cols * rows / 32; ++b) {
             float amax = 0;
@@ -49,7 +56,9 @@ std::vector<uint8_t> encode(TensorType type, const float* x, int64_t cols, int64
         for (int64_t b = 0; b < cols * rows / 256; ++b) {
             const uint16_t d = kernels::float_to_half(q6 ? 0.0005f : 0.002f);
             poke<uint16_t>(out, static_cast<size_t>(b * block_bytes + (q6 ? 208 : 0)), d);
-            if (!q6) poke<uint16_t>(out, static_cast<size_t>(b * block_bytes + 2), kernels::float_to_half(0.001f));
+            if (!q6)
+                poke<uint16_t>(out, static_cast<size_t>(b * block_bytes + 2),
+                               kernels::float_to_half(0.001f));
         }
     }
     return out;
@@ -59,7 +68,8 @@ TEST(FloatFormats, StoredFormatEqualsItsDecodedF32) {
     TempDir dir;
     DummyModelSpec spec = tiny_spec(TensorType::f32, Architecture::llama);
     write_dummy_model(spec, dir / "f32.gguf");
-    for (TensorType type : {TensorType::bf16, TensorType::q8_0, TensorType::q4_k, TensorType::q6_k}) {
+    for (TensorType type :
+         {TensorType::bf16, TensorType::q8_0, TensorType::q4_k, TensorType::q6_k}) {
         SCOPED_TRACE(std::string(tensor_type_name(type)));
         std::mt19937 rng(5);
         const GgufFile source = GgufFile::open(dir / "f32.gguf");
@@ -89,8 +99,8 @@ TEST(FloatFormats, StoredFormatEqualsItsDecodedF32) {
             std::vector<float> values(static_cast<size_t>(t.numel()));
             const int64_t row_bytes = kernels::float_row_bytes(kernel_format(type), t.ne[0]);
             for (int64_t r = 0; r < t.ne[1]; ++r) {
-                kernels::dequantize_row(kernel_format(type), encoded.data() + r * row_bytes, t.ne[0],
-                                        values.data() + r * t.ne[0]);
+                kernels::dequantize_row(kernel_format(type), encoded.data() + r * row_bytes,
+                                        t.ne[0], values.data() + r * t.ne[0]);
             }
             std::vector<uint8_t> f32(values.size() * 4);
             std::memcpy(f32.data(), values.data(), f32.size());

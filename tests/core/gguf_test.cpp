@@ -170,14 +170,22 @@ TEST_F(BadModels, EachGetsItsOwnError) {
         const char* message;
     } cases[] = {
         {"truncated.gguf", ErrorCode::format, "lies outside the file (truncated?)"},
-        {"bad_magic.gguf", ErrorCode::format, "not a GGUF file: the magic is 'GGUX', expected 'GGUF'"},
-        {"version1.gguf", ErrorCode::unsupported, "unsupported GGUF version 1 (tern reads versions 2 and 3)"},
+        {"bad_magic.gguf", ErrorCode::format,
+         "not a GGUF file: the magic is 'GGUX', expected 'GGUF'"},
+        {"version1.gguf", ErrorCode::unsupported,
+         "unsupported GGUF version 1 (tern reads versions 2 and 3)"},
         {"version99.gguf", ErrorCode::unsupported, "unsupported GGUF version 99"},
-        {"unknown_type.gguf", ErrorCode::format, "tensor 'blk.0.attn_q.weight' has unknown type id 200"},
-        {"q4_0_type.gguf", ErrorCode::unsupported, "has type Q4_0 (id 2), which tern does not support"},
-        {"i2s_in_qwen.gguf", ErrorCode::unsupported, "architecture is 'qwen2' and upstream ggml reads id 36 as IQ4_NL_4_4"},
-        {"tensor_outside.gguf", ErrorCode::format, "tensor 'output_norm.weight' (1024 bytes at data offset 1099511627776) lies outside the file"},
-        {"overlap.gguf", ErrorCode::format, "tensors 'blk.0.attn_norm.weight' and 'blk.1.attn_norm.weight' overlap"},
+        {"unknown_type.gguf", ErrorCode::format,
+         "tensor 'blk.0.attn_q.weight' has unknown type id 200"},
+        {"q4_0_type.gguf", ErrorCode::unsupported,
+         "has type Q4_0 (id 2), which tern does not support"},
+        {"i2s_in_qwen.gguf", ErrorCode::unsupported,
+         "architecture is 'qwen2' and upstream ggml reads id 36 as IQ4_NL_4_4"},
+        {"tensor_outside.gguf", ErrorCode::format,
+         "tensor 'output_norm.weight' (1024 bytes at data offset 1099511627776) lies outside the "
+         "file"},
+        {"overlap.gguf", ErrorCode::format,
+         "tensors 'blk.0.attn_norm.weight' and 'blk.1.attn_norm.weight' overlap"},
     };
     for (const auto& c : cases) {
         SCOPED_TRACE(c.file);
@@ -273,16 +281,23 @@ std::vector<uint8_t> one_tensor(const std::string& name, std::vector<uint64_t> d
 }
 
 TEST(GgufHostile, TensorRecordsAreValidated) {
-    expect_error([] { GgufFile::parse(one_tensor("t", {0x4000000000000000ull, 4}, 0, 0, 64)); },
-                 ErrorCode::format, "tensor 't' has dimensions whose product overflows");
-    expect_error([] { GgufFile::parse(one_tensor("t", {4, 4, 4, 4, 4}, 0, 0, 64)); },
-                 ErrorCode::format, "tensor 't' has 5 dimensions (1 to 4 allowed)");
+    expect_error(
+        [] {
+            GgufFile::parse(one_tensor("t", {0x4000000000000000ull, 4}, 0, 0, 64));
+        },
+        ErrorCode::format, "tensor 't' has dimensions whose product overflows");
+    expect_error(
+        [] {
+            GgufFile::parse(one_tensor("t", {4, 4, 4, 4, 4}, 0, 0, 64));
+        },
+        ErrorCode::format, "tensor 't' has 5 dimensions (1 to 4 allowed)");
     expect_error([] { GgufFile::parse(one_tensor("t", {4}, 0, 8, 64)); }, ErrorCode::format,
                  "tensor 't' offset 8 is not a multiple of the alignment 32");
     expect_error([] { GgufFile::parse(one_tensor("t", {100}, 8, 0, 256)); }, ErrorCode::format,
-                 "tensor 't' of type q8_0 has 100 elements (row 100), not a whole number of 32-element blocks");
-    expect_error([] { GgufFile::parse(one_tensor("t", {16}, 0, ~uint64_t{31}, 64)); }, ErrorCode::format,
-                 "lies outside the file");
+                 "tensor 't' of type q8_0 has 100 elements (row 100), not a whole number of "
+                 "32-element blocks");
+    expect_error([] { GgufFile::parse(one_tensor("t", {16}, 0, ~uint64_t{31}, 64)); },
+                 ErrorCode::format, "lies outside the file");
     // Zero-size tensors are legal at the file level (the model loader rejects wrong shapes).
     const GgufFile empty = GgufFile::parse(one_tensor("t", {0}, 0, 0, 0));
     EXPECT_EQ(empty.tensors()[0].numel(), 0);

@@ -21,14 +21,16 @@ std::vector<Token> run(const SamplerParams& params, int threads) {
 }
 
 TEST(Golden, GreedyTokens) {
-    const std::vector<Token> expected = {258, 258, 258, 258, 234, 234, 234, 234, 234, 234, 234, 234,
-                                         234, 234, 234, 234, 234, 234, 234, 234, 234, 195, 195, 195};
+    const std::vector<Token> expected = {258, 258, 258, 258, 234, 234, 234, 234,
+                                         234, 234, 234, 234, 234, 234, 234, 234,
+                                         234, 234, 234, 234, 234, 195, 195, 195};
     EXPECT_EQ(run({.temperature = 0.0f}, 1), expected);
     EXPECT_EQ(run({.temperature = 0.0f}, 2), expected);
 }
 
 TEST(Golden, SeededSamplingTokens) {
-    const SamplerParams params{.temperature = 1.0f, .top_k = 0, .top_p = 1.0f, .min_p = 0.0f, .seed = 1234};
+    const SamplerParams params{
+        .temperature = 1.0f, .top_k = 0, .top_p = 1.0f, .min_p = 0.0f, .seed = 1234};
     const std::vector<Token> expected = {722, 51,  338, 186, 499, 457, 616, 720, 17,  144, 805, 458,
                                          435, 412, 458, 313, 209, 189, 201, 458, 699, 228, 663, 41};
     EXPECT_EQ(run(params, 1), expected);
@@ -47,7 +49,8 @@ TEST(Golden, DefaultModelTellsTheSameStory) {
         const auto prompt = model->tokenizer().encode("Once upon a time", true);
         const auto tokens = generate(session, sampler, prompt, {.max_tokens = 32}, {}).tokens;
         EXPECT_EQ(model->tokenizer().decode(tokens),
-                  ", there was a little girl named Lily. She loved to play with her toys and eat snacks. One day, "
+                  ", there was a little girl named Lily. She loved to play with her toys and eat "
+                  "snacks. One day, "
                   "she found a big box in the garden.");
     }
 }

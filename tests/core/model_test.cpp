@@ -102,9 +102,12 @@ TEST(ModelLoad, InconsistentHyperParametersAreNamed) {
                 HasSubstr("attention.head_count 3 does not divide embedding_length 256"));
     EXPECT_THAT(with("bitnet-b1.58.attention.head_count_kv", 3),
                 HasSubstr("attention.head_count_kv 3 does not divide head_count 4"));
-    EXPECT_THAT(with("bitnet-b1.58.block_count", 3), HasSubstr("missing tensor 'blk.2.attn_norm.weight'"));
-    EXPECT_THAT(with("bitnet-b1.58.block_count", 0), HasSubstr("'bitnet-b1.58.block_count' must be positive"));
-    EXPECT_THAT(with("bitnet-b1.58.rope.dimension_count", 65), HasSubstr("rope.dimension_count 65 must be even"));
+    EXPECT_THAT(with("bitnet-b1.58.block_count", 3),
+                HasSubstr("missing tensor 'blk.2.attn_norm.weight'"));
+    EXPECT_THAT(with("bitnet-b1.58.block_count", 0),
+                HasSubstr("'bitnet-b1.58.block_count' must be positive"));
+    EXPECT_THAT(with("bitnet-b1.58.rope.dimension_count", 65),
+                HasSubstr("rope.dimension_count 65 must be even"));
     EXPECT_THAT(with("bitnet-b1.58.feed_forward_length", 256),
                 HasSubstr("tensor 'blk.0.ffn_sub_norm.weight' has shape [512], expected [256]"));
 }
@@ -114,10 +117,13 @@ TEST(ModelLoad, WeightProblemsAreNamed) {
     write_bad_models(dir.path());
     auto message = [&](const std::string& name) { return load_error(dir / name); };
     EXPECT_THAT(message("missing_tensor.gguf"), HasSubstr("missing tensor 'blk.0.ffn_up.weight'"));
-    EXPECT_THAT(message("wrong_shape.gguf"),
-                HasSubstr("tensor 'blk.0.attn_k.weight' has shape [128, 256], expected [256, 128]"));
-    EXPECT_THAT(message("unknown_arch.gguf"),
-                HasSubstr("unknown architecture 'mamba' (tern runs llama, bitnet, bitnet-b1.58 and bitnet-25)"));
+    EXPECT_THAT(
+        message("wrong_shape.gguf"),
+        HasSubstr("tensor 'blk.0.attn_k.weight' has shape [128, 256], expected [256, 128]"));
+    EXPECT_THAT(
+        message("unknown_arch.gguf"),
+        HasSubstr(
+            "unknown architecture 'mamba' (tern runs llama, bitnet, bitnet-b1.58 and bitnet-25)"));
     const auto model = Model::load(dir / "no_tokenizer.gguf");
     EXPECT_FALSE(model->has_tokenizer());
     try {
@@ -135,17 +141,20 @@ TEST(ModelLoad, NonFiniteScalesAndNormsAreRejected) {
     std::vector<uint8_t> bytes = read_bytes(dir / "a.gguf");
     const GgufFile file = GgufFile::parse(bytes);
     const TensorView* q = file.find_tensor("blk.0.attn_q.weight");
-    const size_t scale_at = static_cast<size_t>(q->data.data() - bytes.data()) + static_cast<size_t>(q->numel() / 4);
+    const size_t scale_at =
+        static_cast<size_t>(q->data.data() - bytes.data()) + static_cast<size_t>(q->numel() / 4);
     std::vector<uint8_t> nan_scale = bytes;
     poke<float>(nan_scale, scale_at, std::numeric_limits<float>::quiet_NaN());
     write_bytes(dir / "nan_scale.gguf", nan_scale);
-    EXPECT_THAT(load_error(dir / "nan_scale.gguf"), HasSubstr("tensor 'blk.0.attn_q.weight' has a non-finite scale"));
+    EXPECT_THAT(load_error(dir / "nan_scale.gguf"),
+                HasSubstr("tensor 'blk.0.attn_q.weight' has a non-finite scale"));
     const TensorView* norm = file.find_tensor("blk.1.ffn_norm.weight");
     std::vector<uint8_t> inf_norm = bytes;
     poke<float>(inf_norm, static_cast<size_t>(norm->data.data() - bytes.data()) + 8,
                 std::numeric_limits<float>::infinity());
     write_bytes(dir / "inf_norm.gguf", inf_norm);
-    EXPECT_THAT(load_error(dir / "inf_norm.gguf"), HasSubstr("tensor 'blk.1.ffn_norm.weight' contains a non-finite value"));
+    EXPECT_THAT(load_error(dir / "inf_norm.gguf"),
+                HasSubstr("tensor 'blk.1.ffn_norm.weight' contains a non-finite value"));
 }
 
 TEST(ModelLoad, InvalidI2sCodeIsRejected) {

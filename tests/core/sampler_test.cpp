@@ -80,7 +80,7 @@ TEST(Sampler, PenaltiesFollowLlamaCppsDefinitions) {
     EXPECT_EQ(repeat.sample(logits), 1);
     Sampler presence({.temperature = 0.0f, .presence_penalty = 0.6f});
     presence.accept(0);
-    presence.accept(0);  // presence counts once however often a token occurs
+    presence.accept(0);                     // presence counts once however often a token occurs
     EXPECT_EQ(presence.sample(logits), 1);  // 2.0 - 0.6 = 1.4 < 1.5
     presence.accept(1);
     EXPECT_EQ(presence.sample(logits), 0);  // 1.4 vs 1.5 - 0.6 = 0.9

@@ -16,7 +16,8 @@ namespace {
 struct Fixture {
     TempDir dir;
     std::shared_ptr<const Model> model;
-    explicit Fixture(TensorType type = TensorType::i2_s, Architecture arch = Architecture::bitnet_b158) {
+    explicit Fixture(TensorType type = TensorType::i2_s,
+                     Architecture arch = Architecture::bitnet_b158) {
         write_dummy_model(tiny_spec(type, arch), dir / "m.gguf");
         model = Model::load(dir / "m.gguf");
     }
@@ -24,8 +25,8 @@ struct Fixture {
 
 const std::vector<Token> kPrompt = {1, 17, 300, 42, 99, 7, 512, 3, 250, 11};
 
-std::vector<float> logits_by_batches(const std::shared_ptr<const Model>& model, int64_t batch, int threads,
-                                     KvCacheType kv = KvCacheType::f16) {
+std::vector<float> logits_by_batches(const std::shared_ptr<const Model>& model, int64_t batch,
+                                     int threads, KvCacheType kv = KvCacheType::f16) {
     SessionOptions options;
     options.n_batch = batch;
     options.n_threads = threads;
@@ -37,14 +38,16 @@ std::vector<float> logits_by_batches(const std::shared_ptr<const Model>& model, 
 }
 
 TEST(Session, BatchedPromptEqualsTokenByTokenExactly) {
-    for (Architecture arch : {Architecture::llama, Architecture::bitnet, Architecture::bitnet_b158}) {
+    for (Architecture arch :
+         {Architecture::llama, Architecture::bitnet, Architecture::bitnet_b158}) {
         SCOPED_TRACE(std::string(architecture_name(arch)));
         Fixture f(TensorType::i2_s, arch);
         const auto whole = logits_by_batches(f.model, 512, 1);
         EXPECT_EQ(logits_by_batches(f.model, 1, 1), whole);
         EXPECT_EQ(logits_by_batches(f.model, 3, 1), whole);
         // The logits are real numbers that differ between tokens (not all zero or equal).
-        EXPECT_NE(*std::max_element(whole.begin(), whole.end()), *std::min_element(whole.begin(), whole.end()));
+        EXPECT_NE(*std::max_element(whole.begin(), whole.end()),
+                  *std::min_element(whole.begin(), whole.end()));
         for (float v : whole) ASSERT_TRUE(std::isfinite(v));
     }
 }
@@ -61,7 +64,8 @@ TEST(Session, EveryWeightTypeGivesTheSameModel) {
     // I2_S, TQ2_0, TQ1_0 and exactly-ternary F16/F32 weights are one model: identical logits.
     Fixture i2s(TensorType::i2_s);
     const auto expected = logits_by_batches(i2s.model, 512, 1);
-    for (TensorType type : {TensorType::tq2_0, TensorType::tq1_0, TensorType::f16, TensorType::f32}) {
+    for (TensorType type :
+         {TensorType::tq2_0, TensorType::tq1_0, TensorType::f16, TensorType::f32}) {
         SCOPED_TRACE(std::string(tensor_type_name(type)));
         Fixture other(type);
         EXPECT_EQ(logits_by_batches(other.model, 512, 1), expected);
@@ -82,7 +86,8 @@ TEST(Session, Q8KvCacheIsCloseToF16) {
     Fixture f;
     const auto h = logits_by_batches(f.model, 512, 1, KvCacheType::f16);
     const auto q = logits_by_batches(f.model, 512, 1, KvCacheType::q8_0);
-    EXPECT_EQ(logits_by_batches(f.model, 3, 2, KvCacheType::q8_0), q);  // batching and threads never matter
+    EXPECT_EQ(logits_by_batches(f.model, 3, 2, KvCacheType::q8_0),
+              q);  // batching and threads never matter
     float max_diff = 0, max_abs = 0;
     for (size_t i = 0; i < h.size(); ++i) {
         max_diff = std::max(max_diff, std::fabs(h[i] - q[i]));
@@ -107,7 +112,8 @@ TEST(Session, ContextFullLeavesTheSessionUnchanged) {
         FAIL();
     } catch (const Error& e) {
         EXPECT_EQ(e.code(), ErrorCode::context_full);
-        EXPECT_THAT(e.what(), ::testing::HasSubstr("3 tokens do not fit: the context holds 12 and 10 are used"));
+        EXPECT_THAT(e.what(), ::testing::HasSubstr(
+                                  "3 tokens do not fit: the context holds 12 and 10 are used"));
     }
     EXPECT_EQ(session.position(), 10);
     const std::vector<Token> two = {5, 6};
@@ -135,7 +141,8 @@ TEST(Session, EvalAllMatchesIncrementalLogits) {
     for (size_t t = 0; t < kPrompt.size(); ++t) {
         const Token one[] = {kPrompt[t]};
         const auto l = step.eval(one);
-        EXPECT_TRUE(std::equal(l.begin(), l.end(), logits.begin() + static_cast<std::ptrdiff_t>(t * v)))
+        EXPECT_TRUE(
+            std::equal(l.begin(), l.end(), logits.begin() + static_cast<std::ptrdiff_t>(t * v)))
             << "position " << t;
     }
 }

@@ -13,7 +13,8 @@ namespace tern::test {
 namespace {
 
 // Writes a vocab-only GGUF holding the .model's pieces, scores and types, as a converter would.
-void write_vocab_gguf(const sentencepiece::SentencePieceProcessor& sp, const std::filesystem::path& path) {
+void write_vocab_gguf(const sentencepiece::SentencePieceProcessor& sp,
+                      const std::filesystem::path& path) {
     std::vector<std::string> tokens;
     std::vector<float> scores;
     std::vector<int32_t> types;
@@ -21,10 +22,14 @@ void write_vocab_gguf(const sentencepiece::SentencePieceProcessor& sp, const std
         tokens.push_back(sp.IdToPiece(id));
         scores.push_back(sp.GetScore(id));
         int32_t type = 1;
-        if (sp.IsUnknown(id)) type = 2;
-        else if (sp.IsControl(id)) type = 3;
-        else if (sp.IsUnused(id)) type = 5;
-        else if (sp.IsByte(id)) type = 6;
+        if (sp.IsUnknown(id))
+            type = 2;
+        else if (sp.IsControl(id))
+            type = 3;
+        else if (sp.IsUnused(id))
+            type = 5;
+        else if (sp.IsByte(id))
+            type = 6;
         types.push_back(type);
     }
     GgufWriter w;
@@ -57,7 +62,11 @@ TEST(SentencepieceCompat, EncodesExactlyLikeTheOriginalModel) {
         "Emoji 🙂🚀👩‍👩‍👧 flags 🇫🇷 and symbols ∑∫√ ™ © ½",
         "code: for (int i = 0; i < n; ++i) { x[i] += y[i] * 2; } // done",
         "\"Quotes\" and 'apostrophes' — dashes – and ellipses…",
-        "a", " ", "", "The", "the end.",
+        "a",
+        " ",
+        "",
+        "The",
+        "the end.",
         "ALL CAPS SENTENCE WITH SHOUTING",
         "mixedCaseIdentifiers_and_snake_case words",
     };

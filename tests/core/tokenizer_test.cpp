@@ -53,9 +53,11 @@ TEST_F(BuiltinVocabTokenizer, SpecialTokensAndFlags) {
 TEST_F(BuiltinVocabTokenizer, KnownSplits) {
     const Tokenizer& t = *tokenizer_;
     // Whole words of the vocabulary become one token each, with the dummy-prefix space.
-    EXPECT_EQ(t.encode("the little dog", true), (std::vector<Token>{1, id("▁the"), id("▁little"), id("▁dog")}));
+    EXPECT_EQ(t.encode("the little dog", true),
+              (std::vector<Token>{1, id("▁the"), id("▁little"), id("▁dog")}));
     // Unknown words fall back to prefixes and single characters: "Once" has no "▁O" piece.
-    EXPECT_EQ(t.encode("Once", false), (std::vector<Token>{id("▁"), id("O"), id("n"), id("c"), id("e")}));
+    EXPECT_EQ(t.encode("Once", false),
+              (std::vector<Token>{id("▁"), id("O"), id("n"), id("c"), id("e")}));
     // Characters outside the vocabulary use byte tokens: "é" = C3 A9.
     EXPECT_EQ(t.encode("é", false), (std::vector<Token>{id("▁"), id("<0xC3>"), id("<0xA9>")}));
     EXPECT_TRUE(t.encode("", false).empty());
@@ -113,8 +115,13 @@ TEST(Utf8StreamDecoder, NeverSplitsACharacter) {
 
 TEST(Utf8StreamDecoder, ReplacesBytesThatCanNeverBeValid) {
     Utf8StreamDecoder d;
-    EXPECT_EQ(d.push("\xff" "a"), "\xef\xbf\xbd" "a");
-    EXPECT_EQ(d.push("\xe2\x41"), "\xef\xbf\xbd" "A");  // lead byte followed by ASCII
+    EXPECT_EQ(d.push("\xff"
+                     "a"),
+              "\xef\xbf\xbd"
+              "a");
+    EXPECT_EQ(d.push("\xe2\x41"),
+              "\xef\xbf\xbd"
+              "A");  // lead byte followed by ASCII
     EXPECT_EQ(d.push("\xe2\x82"), "");
     EXPECT_EQ(d.flush(), "\xef\xbf\xbd");  // dangling partial character at the end
 }
@@ -136,10 +143,13 @@ TEST(TokenizerErrors, BrokenVocabulariesAreNamed) {
         const std::vector<float> s = {0.0f, 1.0f};
         w.set_f32s("tokenizer.ggml.scores", s);
     };
-    EXPECT_THAT(message(short_scores), ::testing::HasSubstr("tokenizer.ggml.scores has 2 entries for"));
+    EXPECT_THAT(message(short_scores),
+                ::testing::HasSubstr("tokenizer.ggml.scores has 2 entries for"));
     GgufEdit bad_bos;
     bad_bos.extra = [](GgufWriter& w) { w.set_u32("tokenizer.ggml.bos_token_id", 100000); };
-    EXPECT_THAT(message(bad_bos), ::testing::HasSubstr("tokenizer.ggml.bos_token_id is 100000, outside the vocabulary"));
+    EXPECT_THAT(
+        message(bad_bos),
+        ::testing::HasSubstr("tokenizer.ggml.bos_token_id is 100000, outside the vocabulary"));
     GgufEdit bpe;
     bpe.extra = [](GgufWriter& w) { w.set_string("tokenizer.ggml.model", "gpt2"); };
     EXPECT_THAT(message(bpe), ::testing::HasSubstr("tokenizer.ggml.merges is missing"));
@@ -153,13 +163,16 @@ TEST(TokenizerErrors, BrokenVocabulariesAreNamed) {
         const std::vector<std::string> merges = {"t h", "nosuchtoken x"};
         w.set_strings("tokenizer.ggml.merges", merges);
     };
-    EXPECT_THAT(message(bad_merge), ::testing::HasSubstr("tokenizer.ggml.merges[0] 't h' names a token the vocabulary does not have"));
+    EXPECT_THAT(message(bad_merge),
+                ::testing::HasSubstr(
+                    "tokenizer.ggml.merges[0] 't h' names a token the vocabulary does not have"));
     GgufEdit unknown_pre;
     unknown_pre.extra = [](GgufWriter& w) {
         w.set_string("tokenizer.ggml.model", "gpt2");
         w.set_string("tokenizer.ggml.pre", "klingon");
     };
-    EXPECT_THAT(message(unknown_pre), ::testing::HasSubstr("tokenizer.ggml.pre 'klingon' is not supported"));
+    EXPECT_THAT(message(unknown_pre),
+                ::testing::HasSubstr("tokenizer.ggml.pre 'klingon' is not supported"));
     GgufEdit duplicate;
     duplicate.extra = [](GgufWriter& w) {
         std::vector<std::string> tokens = {"<unk>", "<s>", "</s>", "a", "a"};

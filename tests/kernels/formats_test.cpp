@@ -113,8 +113,9 @@ TEST(Fp16, EveryHalfRoundTripsThroughFloat) {
 }
 
 TEST(Fp16, RoundsToNearestEven) {
-    EXPECT_EQ(half_to_float(float_to_half(1.0f + 0x1.0p-11f)), 1.0f);                 // tie -> even
-    EXPECT_EQ(half_to_float(float_to_half(1.0f + 3 * 0x1.0p-11f)), 1.0f + 0x1.0p-9f);  // tie -> even
+    EXPECT_EQ(half_to_float(float_to_half(1.0f + 0x1.0p-11f)), 1.0f);  // tie -> even
+    EXPECT_EQ(half_to_float(float_to_half(1.0f + 3 * 0x1.0p-11f)),
+              1.0f + 0x1.0p-9f);  // tie -> even
     EXPECT_EQ(half_to_float(float_to_half(65520.0f)), INFINITY);
     EXPECT_EQ(half_to_float(float_to_half(65519.0f)), 65504.0f);
     EXPECT_EQ(half_to_float(float_to_half(0x1.0p-25f)), 0.0f);  // tie below min subnormal -> 0
@@ -190,7 +191,7 @@ TEST(KQuants, Q6KElementsFollowTheLayout) {
     for (int i = 0; i < 16; ++i) block[192 + i] = static_cast<uint8_t>(static_cast<int8_t>(i - 8));
     // Second half (elements 128..255), l = 17: element 128 + 17 + 32*2 = 209 uses the high
     // nibble of ql[64 + 17] and bits 4..5 of qh[32 + 17]; its scale is scales[8 + 17/16 + 4].
-    block[64 + 17] = 0xA0;            // high nibble 10
+    block[64 + 17] = 0xA0;             // high nibble 10
     block[128 + 32 + 17] = 0b10'0000;  // bits 4..5 = 2 -> q = 10 | 2 << 4 = 42, minus 32 = 10
     std::vector<float> out(256);
     dequantize_row(FloatWeightFormat::q6_k, block.data(), 256, out.data());
@@ -206,11 +207,11 @@ TEST(KQuants, Q4KElementsFollowTheLayout) {
     std::memcpy(block.data(), &d, 2);
     std::memcpy(block.data() + 2, &dmin, 2);
     uint8_t* scales = block.data() + 4;
-    scales[1] = 5;                 // group 1 scale 5 (j < 4: scales[j] & 63)
-    scales[5] = 3;                 // group 1 min 3 (scales[j + 4] & 63)
+    scales[1] = 5;                  // group 1 scale 5 (j < 4: scales[j] & 63)
+    scales[5] = 3;                  // group 1 min 3 (scales[j + 4] & 63)
     scales[10] = 0x7 | (0x2 << 4);  // group 6: scale low 4 bits 7, min low 4 bits 2
-    scales[2] = 0x40;              // group 6 scale high bits (scales[j - 4] >> 6 = 1) -> 16 + 7 = 23
-    scales[6] = 0xC0;              // group 6 min high bits (scales[j] >> 6 = 3) -> 48 + 2 = 50
+    scales[2] = 0x40;  // group 6 scale high bits (scales[j - 4] >> 6 = 1) -> 16 + 7 = 23
+    scales[6] = 0xC0;  // group 6 min high bits (scales[j] >> 6 = 3) -> 48 + 2 = 50
     uint8_t* qs = block.data() + 16;
     qs[32 * 0 + 4] = 0x90;  // group 1 (high nibbles of qs[0..31]), element 32 + 4: q = 9
     qs[32 * 3 + 7] = 0x0B;  // group 6 (low nibbles of qs[96..127]), element 192 + 7: q = 11

@@ -1,6 +1,6 @@
 // Weight memory: aligned buffers and the arena that packs weight matrices into huge-page slabs.
-#include "kernels/ternary_layout.h"
 #include "kernels/weight_memory.h"
+#include "kernels/ternary_layout.h"
 
 #include <gtest/gtest.h>
 
@@ -12,10 +12,13 @@
 namespace tern::kernels {
 namespace {
 
-uintptr_t address(const AlignedBuffer& b) { return reinterpret_cast<uintptr_t>(b.get()); }
+uintptr_t address(const AlignedBuffer& b) {
+    return reinterpret_cast<uintptr_t>(b.get());
+}
 
 TEST(WeightMemory, AllocateIsAlignedAndLargeBuffersStartOnA2MiBBoundary) {
-    for (size_t size : {size_t{1}, size_t{100}, size_t{4096}, size_t{3} << 20, (size_t{4} << 20) + 123}) {
+    for (size_t size :
+         {size_t{1}, size_t{100}, size_t{4096}, size_t{3} << 20, (size_t{4} << 20) + 123}) {
         const AlignedBuffer b = AlignedBuffer::allocate(size);
         EXPECT_EQ(b.size, size);
         EXPECT_EQ(address(b) % 64, 0u) << size;
@@ -40,7 +43,8 @@ TEST(WeightMemory, ArenaHandsOutAlignedDisjointViewsInOrder) {
         }
     }
     for (size_t i = 0; i < views.size(); ++i) {  // no view overwrote another
-        for (size_t j = 0; j < views[i].size; j += 4093) ASSERT_EQ(views[i].get()[j], static_cast<uint8_t>(i + 1));
+        for (size_t j = 0; j < views[i].size; j += 4093)
+            ASSERT_EQ(views[i].get()[j], static_cast<uint8_t>(i + 1));
     }
     // The first view starts a slab: 2 MiB aligned.
     EXPECT_EQ(address(views[0]) % (size_t{2} << 20), 0u);

@@ -18,7 +18,8 @@ std::vector<uint8_t> read_bytes(const std::filesystem::path& path) {
 
 void write_bytes(const std::filesystem::path& path, const std::vector<uint8_t>& bytes) {
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    out.write(reinterpret_cast<const char*>(bytes.data()),
+              static_cast<std::streamsize>(bytes.size()));
     if (!out) throw std::runtime_error("cannot write " + path.string());
 }
 
@@ -61,7 +62,8 @@ TensorRecord find_tensor_record(const std::vector<uint8_t>& bytes, const std::st
     return record;
 }
 
-void rewrite_gguf(const std::filesystem::path& from, const std::filesystem::path& to, const GgufEdit& edit) {
+void rewrite_gguf(const std::filesystem::path& from, const std::filesystem::path& to,
+                  const GgufEdit& edit) {
     const GgufFile file = GgufFile::open(from);
     GgufWriter writer(file.alignment());
     for (const auto& [key, value] : file.metadata()) {
@@ -83,7 +85,8 @@ void write_bad_models(const std::filesystem::path& dir) {
     write_dummy_model(tiny_spec(), valid);
     const std::vector<uint8_t> good = read_bytes(valid);
 
-    auto variant = [&](const std::string& name, const std::function<void(std::vector<uint8_t>&)>& change) {
+    auto variant = [&](const std::string& name,
+                       const std::function<void(std::vector<uint8_t>&)>& change) {
         std::vector<uint8_t> bytes = good;
         change(bytes);
         write_bytes(dir / name, bytes);
@@ -102,7 +105,8 @@ void write_bad_models(const std::filesystem::path& dir) {
         poke<uint64_t>(b, find_tensor_record(b, "output_norm.weight").offset, uint64_t{1} << 40);
     });
     variant("overlap.gguf", [](auto& b) {
-        const auto first = peek<uint64_t>(b, find_tensor_record(b, "blk.0.attn_norm.weight").offset);
+        const auto first =
+            peek<uint64_t>(b, find_tensor_record(b, "blk.0.attn_norm.weight").offset);
         poke<uint64_t>(b, find_tensor_record(b, "blk.1.attn_norm.weight").offset, first);
     });
     variant("missing_tensor.gguf", [](auto& b) {
@@ -131,14 +135,16 @@ void write_bad_models(const std::filesystem::path& dir) {
     };
     rewrite_gguf(valid, dir / "i2s_in_qwen.gguf", qwen);
 
-    std::ofstream(dir / "invalid_utf8.txt", std::ios::binary) << "ab\xff" "c";
+    std::ofstream(dir / "invalid_utf8.txt", std::ios::binary) << "ab\xff"
+                                                                 "c";
     std::ofstream(dir / "nul_bytes.txt", std::ios::binary) << std::string("a\0b\0", 4);
     {
         std::ofstream huge(dir / "prompt_1mb.txt", std::ios::binary);  // 1 MiB of text
         for (int i = 0; i < (1 << 20) / 16; ++i) huge << "the little dog. ";
     }
     std::ofstream story(dir / "story.txt");
-    for (int i = 0; i < 20; ++i) story << "Once upon a time, there was a little girl named Lily. She liked to play.\n";
+    for (int i = 0; i < 20; ++i)
+        story << "Once upon a time, there was a little girl named Lily. She liked to play.\n";
 }
 
 }  // namespace tern::test

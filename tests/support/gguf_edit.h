@@ -57,7 +57,8 @@ struct GgufEdit {
     std::function<bool(std::string_view name)> keep_tensor = [](std::string_view) { return true; };
     std::function<void(GgufWriter&)> extra;  // runs after the copied metadata
 };
-void rewrite_gguf(const std::filesystem::path& from, const std::filesystem::path& to, const GgufEdit& edit);
+void rewrite_gguf(const std::filesystem::path& from, const std::filesystem::path& to,
+                  const GgufEdit& edit);
 
 // The named broken models the CLI tests and the library tests share, written into `dir`:
 // valid, truncated, bad_magic, version1, version99, unknown_type, q4_0_type, i2s_in_qwen,

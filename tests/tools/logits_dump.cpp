@@ -1,6 +1,7 @@
 // Test tool: runs a model on given token ids and writes the logits as raw little-endian float32.
 //
-// Usage: tern_logits MODEL OUT.f32 PROMPT_IDS [DECODE_IDS] [--threads N] [--kv f16|f32|q8] [--batch B]
+// Usage: tern_logits MODEL OUT.f32 PROMPT_IDS [DECODE_IDS] [--threads N] [--kv f16|f32|q8] [--batch
+// B]
 //   PROMPT_IDS and DECODE_IDS are comma-separated token ids. The prompt is evaluated in batched
 //   passes, then each decode id is fed one at a time. OUT receives (1 + #decode) rows of n_vocab
 //   floats: the logits after the prompt, then after each decode token.
@@ -29,7 +30,8 @@ std::vector<tern::Token> parse_ids(const std::string& text) {
 
 int main(int argc, char** argv) {
     if (argc < 4) {
-        std::cerr << "usage: tern_logits MODEL OUT.f32 PROMPT_IDS [DECODE_IDS] [--threads N] [--kv f16|f32|q8] [--batch B]\n";
+        std::cerr << "usage: tern_logits MODEL OUT.f32 PROMPT_IDS [DECODE_IDS] [--threads N] [--kv "
+                     "f16|f32|q8] [--batch B]\n";
         return 2;
     }
     std::vector<std::string> positional;
@@ -37,18 +39,24 @@ int main(int argc, char** argv) {
     options.n_threads = 1;
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
-        if (arg == "--threads" && i + 1 < argc) options.n_threads = std::stoi(argv[++i]);
-        else if (arg == "--batch" && i + 1 < argc) options.n_batch = std::stoi(argv[++i]);
+        if (arg == "--threads" && i + 1 < argc)
+            options.n_threads = std::stoi(argv[++i]);
+        else if (arg == "--batch" && i + 1 < argc)
+            options.n_batch = std::stoi(argv[++i]);
         else if (arg == "--kv" && i + 1 < argc) {
             const std::string kv = argv[++i];
-            options.kv_type = kv == "f32" ? tern::KvCacheType::f32 : kv == "q8" ? tern::KvCacheType::q8_0 : tern::KvCacheType::f16;
-        } else positional.push_back(arg);
+            options.kv_type = kv == "f32"  ? tern::KvCacheType::f32
+                              : kv == "q8" ? tern::KvCacheType::q8_0
+                                           : tern::KvCacheType::f16;
+        } else
+            positional.push_back(arg);
     }
     try {
         auto model = tern::Model::load(positional.at(0));
         tern::Session session(model, options);
         const auto prompt = parse_ids(positional.at(2));
-        const auto decode = positional.size() > 3 ? parse_ids(positional[3]) : std::vector<tern::Token>{};
+        const auto decode =
+            positional.size() > 3 ? parse_ids(positional[3]) : std::vector<tern::Token>{};
         std::FILE* out = std::fopen(positional.at(1).c_str(), "wb");
         if (out == nullptr) throw std::runtime_error("cannot write " + positional.at(1));
         auto write = [&](std::span<const float> logits) {

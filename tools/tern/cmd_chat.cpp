@@ -78,11 +78,13 @@ int chat(const ChatFlags& f) {
     if (!f.chat_template.empty()) {
         forced = parse_chat_template(f.chat_template);
         if (!forced) {
-            throw Error(ErrorCode::invalid_argument, "--template must be bitnet, llama3, llama2, falcon3 or plain, got '" +
-                                                         f.chat_template + "'");
+            throw Error(ErrorCode::invalid_argument,
+                        "--template must be bitnet, llama3, llama2, falcon3 or plain, got '" +
+                            f.chat_template + "'");
         }
     }
-    auto model = load_model(resolve_model_path(f.gen.model), threads, f.gen.verbose, parse_lm_head(f.gen.lm_head));
+    auto model = load_model(resolve_model_path(f.gen.model), threads, f.gen.verbose,
+                            parse_lm_head(f.gen.lm_head));
     model->tokenizer();  // a clear error now if the file has no usable tokenizer
     const ChatTemplate chat_template = forced ? *forced : detect_chat_template(*model);
     Session session(model, options);
@@ -95,8 +97,8 @@ int chat(const ChatFlags& f) {
     const bool interactive = ::isatty(STDIN_FILENO) == 1;
     if (interactive) {
         std::signal(SIGINT, on_sigint);
-        std::printf("tern chat with %s (template %s). /help for commands, Ctrl-D to quit.\n", model->name().c_str(),
-                    std::string(chat_template_name(chat_template)).c_str());
+        std::printf("tern chat with %s (template %s). /help for commands, Ctrl-D to quit.\n",
+                    model->name().c_str(), std::string(chat_template_name(chat_template)).c_str());
     }
     if (f.gen.verbose) std::cerr << "template: " << chat_template_name(chat_template) << "\n";
     while (const auto message = read_message(interactive)) {
@@ -138,12 +140,17 @@ int chat(const ChatFlags& f) {
         }
         g_generating = false;
         std::fputc('\n', stdout);
-        if (stats.stop == StopReason::context_full) std::puts("(the context is full; /reset to start over)");
+        if (stats.stop == StopReason::context_full)
+            std::puts("(the context is full; /reset to start over)");
         if (g_interrupted) std::puts("(stopped)");
         if (!f.quiet) {
-            const double rate = stats.generate_seconds > 0 ? static_cast<double>(stats.n_generated) / stats.generate_seconds : 0;
+            const double rate =
+                stats.generate_seconds > 0
+                    ? static_cast<double>(stats.n_generated) / stats.generate_seconds
+                    : 0;
             std::fprintf(stderr, "[%lld tokens, %.1f tokens/s; prompt %lld tokens]\n",
-                         static_cast<long long>(stats.n_generated), rate, static_cast<long long>(stats.n_prompt));
+                         static_cast<long long>(stats.n_generated), rate,
+                         static_cast<long long>(stats.n_prompt));
         }
         std::fflush(stdout);
     }
@@ -154,10 +161,12 @@ int chat(const ChatFlags& f) {
 
 Command add_chat_command(CLI::App& app) {
     auto flags = std::make_shared<ChatFlags>();
-    CLI::App* sub = app.add_subcommand("chat", "Chat with a model (interactive, or scripted through stdin)");
+    CLI::App* sub =
+        app.add_subcommand("chat", "Chat with a model (interactive, or scripted through stdin)");
     add_generation_flags(*sub, flags->gen, false);
     sub->add_option("-s,--system", flags->system, "System prompt");
-    sub->add_option("--template", flags->chat_template, "Chat template: bitnet, llama3, llama2, falcon3, plain");
+    sub->add_option("--template", flags->chat_template,
+                    "Chat template: bitnet, llama3, llama2, falcon3, plain");
     sub->add_flag("-q,--quiet", flags->quiet, "No per-answer summary line");
     sub->footer(
         "Examples:\n"

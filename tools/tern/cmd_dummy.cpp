@@ -63,11 +63,13 @@ int dummy(const DummyFlags& f) {
     const auto start = std::chrono::steady_clock::now();
     {
         Progress progress("writing tensors");
-        write_dummy_model(spec, f.output, [&](size_t done, size_t total) { progress.update(done, total); });
+        write_dummy_model(spec, f.output,
+                          [&](size_t done, size_t total) { progress.update(done, total); });
     }
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::cerr << "wrote " << f.output << " (" << architecture_name(spec.arch) << ", "
-              << f.type << ", random weights) in " << seconds << " s\n";
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::cerr << "wrote " << f.output << " (" << architecture_name(spec.arch) << ", " << f.type
+              << ", random weights) in " << seconds << " s\n";
     return 0;
 }
 
@@ -75,13 +77,17 @@ int dummy(const DummyFlags& f) {
 
 Command add_dummy_command(CLI::App& app) {
     auto flags = std::make_shared<DummyFlags>();
-    CLI::App* sub = app.add_subcommand("dummy", "Write a random-weight model (for tests and benchmarks)");
+    CLI::App* sub =
+        app.add_subcommand("dummy", "Write a random-weight model (for tests and benchmarks)");
     sub->add_option("--arch", flags->arch, "llama, bitnet or bitnet-b1.58 (default: the preset's)");
     sub->add_option("--preset", flags->preset, "Shape: tiny, bitnet-large, 2b4t or 3b");
-    sub->add_option("--type", flags->type, "Weight type: i2_s, tq2_0, tq1_0, f16 or f32")->capture_default_str();
+    sub->add_option("--type", flags->type, "Weight type: i2_s, tq2_0, tq1_0, f16 or f32")
+        ->capture_default_str();
     sub->add_option("-o,--output", flags->output, "Output GGUF file")->required();
-    sub->add_option("--vocab", flags->vocab, "Copy the tokenizer from this GGUF (e.g. a vocab-only file)");
-    sub->add_option("--vocab-size", flags->vocab_size, "Vocabulary size (pads the built-in vocabulary)");
+    sub->add_option("--vocab", flags->vocab,
+                    "Copy the tokenizer from this GGUF (e.g. a vocab-only file)");
+    sub->add_option("--vocab-size", flags->vocab_size,
+                    "Vocabulary size (pads the built-in vocabulary)");
     sub->add_option("--embd", flags->embd, "Model width");
     sub->add_option("--layers", flags->layers, "Number of blocks");
     sub->add_option("--heads", flags->heads, "Query heads");
@@ -90,12 +96,14 @@ Command add_dummy_command(CLI::App& app) {
     sub->add_option("--ctx", flags->ctx, "Training context length");
     sub->add_option("--rope-base", flags->rope_base, "RoPE frequency base");
     sub->add_option("--seed", flags->seed, "Random seed")->capture_default_str();
-    sub->add_flag("--separate-output", flags->separate_output, "Write output.weight instead of tying it");
+    sub->add_flag("--separate-output", flags->separate_output,
+                  "Write output.weight instead of tying it");
     sub->footer(
         "Examples:\n"
         "  tern dummy --preset tiny -o tiny.gguf\n"
         "  tern dummy --preset 2b4t --type i2_s -o 2b4t-i2s.gguf\n"
-        "  tern dummy --arch llama --embd 512 --layers 4 --heads 8 --kv-heads 4 --ff 1024 --type tq2_0 -o l.gguf");
+        "  tern dummy --arch llama --embd 512 --layers 4 --heads 8 --kv-heads 4 --ff 1024 --type "
+        "tq2_0 -o l.gguf");
     return {sub, [flags] { return dummy(*flags); }};
 }
 

@@ -34,12 +34,14 @@ std::string value_summary(const GgufValue& value) {
             return "[" + std::string(gguf_value_type_name(array.element_type())) + " x " +
                    std::to_string(array.size()) + "]";
         }
-        case GgufValueType::boolean: return std::get<bool>(value.data) ? "true" : "false";
+        case GgufValueType::boolean:
+            return std::get<bool>(value.data) ? "true" : "false";
         case GgufValueType::f32:
         case GgufValueType::f64:
             std::snprintf(buffer, sizeof buffer, "%g", std::get<double>(value.data));
             return buffer;
-        default: break;
+        default:
+            break;
     }
     if (const auto* u = std::get_if<uint64_t>(&value.data)) return std::to_string(*u);
     return std::to_string(std::get<int64_t>(value.data));
@@ -53,7 +55,8 @@ std::string shape(const TensorView& t) {
 
 std::string mib(uint64_t bytes) {
     char buffer[32];
-    std::snprintf(buffer, sizeof buffer, "%.2f MiB", static_cast<double>(bytes) / (1024.0 * 1024.0));
+    std::snprintf(buffer, sizeof buffer, "%.2f MiB",
+                  static_cast<double>(bytes) / (1024.0 * 1024.0));
     return buffer;
 }
 
@@ -68,10 +71,18 @@ void print_model_summary(const std::filesystem::path& path, const GgufFile& file
     }
     if (!arch) return;
     const std::string p = std::string(*arch) + ".";
-    static constexpr const char* kKeys[] = {
-        "vocab_size", "context_length", "embedding_length", "block_count", "feed_forward_length",
-        "attention.head_count", "attention.head_count_kv", "attention.key_length",
-        "rope.dimension_count", "rope.freq_base", "attention.layer_norm_rms_epsilon", "hidden_act"};
+    static constexpr const char* kKeys[] = {"vocab_size",
+                                            "context_length",
+                                            "embedding_length",
+                                            "block_count",
+                                            "feed_forward_length",
+                                            "attention.head_count",
+                                            "attention.head_count_kv",
+                                            "attention.key_length",
+                                            "rope.dimension_count",
+                                            "rope.freq_base",
+                                            "attention.layer_norm_rms_epsilon",
+                                            "hidden_act"};
     std::printf("hyper-parameters:\n");
     for (const char* key : kKeys) {
         if (const GgufValue* value = file.find(p + key)) {
@@ -122,7 +133,8 @@ int inspect(const InspectFlags& f) {
         std::printf("metadata:\n");
         for (const auto& [key, value] : file.metadata()) {
             std::printf("  %-44.*s %-8s %s\n", static_cast<int>(key.size()), key.data(),
-                        std::string(gguf_value_type_name(value.type)).c_str(), value_summary(value).c_str());
+                        std::string(gguf_value_type_name(value.type)).c_str(),
+                        value_summary(value).c_str());
         }
     }
     std::printf("tensors:\n  %-36s %-8s %-22s %12s\n", "name", "type", "shape", "bytes");
@@ -138,7 +150,8 @@ int inspect(const InspectFlags& f) {
     }
     std::printf("by type:\n");
     for (const auto& [type, entry] : per_type) {
-        std::printf("  %-8s %5zu tensors %14s\n", type.c_str(), entry.first, mib(entry.second).c_str());
+        std::printf("  %-8s %5zu tensors %14s\n", type.c_str(), entry.first,
+                    mib(entry.second).c_str());
     }
     std::printf("total: %llu parameters\n", static_cast<unsigned long long>(elements));
     return 0;
@@ -148,7 +161,8 @@ int inspect(const InspectFlags& f) {
 
 Command add_inspect_command(CLI::App& app) {
     auto flags = std::make_shared<InspectFlags>();
-    CLI::App* sub = app.add_subcommand("inspect", "Show a GGUF file's architecture, tokenizer and tensors");
+    CLI::App* sub =
+        app.add_subcommand("inspect", "Show a GGUF file's architecture, tokenizer and tensors");
     sub->add_option("model", flags->model, "GGUF file")->required();
     sub->add_flag("--metadata", flags->metadata, "Also list every metadata key");
     sub->footer("Example:\n  tern inspect ggml-model-i2_s.gguf --metadata");

@@ -25,7 +25,9 @@ struct PerplexityFlags {
 };
 
 int perplexity(const PerplexityFlags& f) {
-    if (f.ctx < 8) throw Error(ErrorCode::invalid_argument, "-c must be at least 8 tokens, got " + std::to_string(f.ctx));
+    if (f.ctx < 8)
+        throw Error(ErrorCode::invalid_argument,
+                    "-c must be at least 8 tokens, got " + std::to_string(f.ctx));
     if (f.batch < 1) throw Error(ErrorCode::invalid_argument, "-b must be at least 1");
     const int threads = resolve_threads(f.threads);
     const std::string text = read_text_file(f.file);
@@ -36,8 +38,8 @@ int perplexity(const PerplexityFlags& f) {
     const int64_t n_chunks = f.chunks > 0 ? std::min(f.chunks, available) : available;
     if (n_chunks < 1) {
         throw Error(ErrorCode::invalid_argument, f.file + " has " + std::to_string(tokens.size()) +
-                                                     " tokens, fewer than one chunk of " + std::to_string(f.ctx) +
-                                                     " (lower -c)");
+                                                     " tokens, fewer than one chunk of " +
+                                                     std::to_string(f.ctx) + " (lower -c)");
     }
     GenerationFlags gen;
     gen.kv = f.kv;
@@ -46,7 +48,8 @@ int perplexity(const PerplexityFlags& f) {
     Session session(model, session_options(gen, threads));
     const int64_t n_vocab = model->config().n_vocab;
     const bool bos = tokenizer.add_bos_by_default() && tokenizer.bos() >= 0;
-    std::fprintf(stderr, "perplexity: %zu tokens, %lld chunks of %lld, scoring the second half of each\n",
+    std::fprintf(stderr,
+                 "perplexity: %zu tokens, %lld chunks of %lld, scoring the second half of each\n",
                  tokens.size(), static_cast<long long>(n_chunks), static_cast<long long>(f.ctx));
 
     Progress progress("chunks");
@@ -61,15 +64,18 @@ int perplexity(const PerplexityFlags& f) {
         for (int64_t start = 0; start < f.ctx; start += f.batch) {
             const int64_t n = std::min(f.batch, f.ctx - start);
             const std::span<const Token> part(chunk.data() + start, static_cast<size_t>(n));
-            session.eval_all(part, std::span<float>(logits.data(), static_cast<size_t>(n * n_vocab)));
+            session.eval_all(part,
+                             std::span<float>(logits.data(), static_cast<size_t>(n * n_vocab)));
             for (int64_t j = 0; j < n; ++j) {
                 const int64_t pos = start + j;
                 if (pos < first || pos + 1 >= f.ctx) continue;
                 const float* row = logits.data() + j * n_vocab;
                 double max = row[0];
-                for (int64_t v = 1; v < n_vocab; ++v) max = std::max(max, static_cast<double>(row[v]));
+                for (int64_t v = 1; v < n_vocab; ++v)
+                    max = std::max(max, static_cast<double>(row[v]));
                 double sum = 0;
-                for (int64_t v = 0; v < n_vocab; ++v) sum += std::exp(static_cast<double>(row[v]) - max);
+                for (int64_t v = 0; v < n_vocab; ++v)
+                    sum += std::exp(static_cast<double>(row[v]) - max);
                 const double loss = std::log(sum) + max - row[chunk[static_cast<size_t>(pos + 1)]];
                 nll += loss;
                 nll2 += loss * loss;
@@ -77,12 +83,15 @@ int perplexity(const PerplexityFlags& f) {
             }
         }
         progress.update(static_cast<size_t>(c + 1), static_cast<size_t>(n_chunks));
-        std::printf("[%lld]%.4f,", static_cast<long long>(c + 1), std::exp(nll / static_cast<double>(count)));
+        std::printf("[%lld]%.4f,", static_cast<long long>(c + 1),
+                    std::exp(nll / static_cast<double>(count)));
         std::fflush(stdout);
     }
     const double mean = nll / static_cast<double>(count);
     const double ppl = std::exp(mean);
-    const double variance = count > 1 ? (nll2 / static_cast<double>(count) - mean * mean) / static_cast<double>(count - 1) : 0;
+    const double variance = count > 1 ? (nll2 / static_cast<double>(count) - mean * mean) /
+                                            static_cast<double>(count - 1)
+                                      : 0;
     std::printf("\nFinal estimate: PPL = %.4f +/- %.4f (%lld tokens scored)\n", ppl,
                 ppl * std::sqrt(std::max(0.0, variance)), static_cast<long long>(count));
     return 0;
@@ -96,11 +105,15 @@ Command add_perplexity_command(CLI::App& app) {
     sub->add_option("-m,--model", flags->model, "GGUF model file (default: the model in models/)");
     sub->add_option("-f,--file", flags->file, "Text file")->required();
     sub->add_option("-c,--ctx-size", flags->ctx, "Tokens per chunk")->capture_default_str();
-    sub->add_option("-b,--batch-size", flags->batch, "Tokens per forward pass")->capture_default_str();
-    sub->add_option("--chunks", flags->chunks, "Score at most this many chunks (-1: all)")->capture_default_str();
-    sub->add_option("-t,--threads", flags->threads, "Threads (0: all physical cores)")->capture_default_str();
+    sub->add_option("-b,--batch-size", flags->batch, "Tokens per forward pass")
+        ->capture_default_str();
+    sub->add_option("--chunks", flags->chunks, "Score at most this many chunks (-1: all)")
+        ->capture_default_str();
+    sub->add_option("-t,--threads", flags->threads, "Threads (0: all physical cores)")
+        ->capture_default_str();
     sub->add_option("--kv", flags->kv, "KV cache type: f16, q8 or f32")->capture_default_str();
-    sub->add_option("--lm-head", flags->lm_head, "Output layer: file (lossless) or q8 (Q8_0 at load)")
+    sub->add_option("--lm-head", flags->lm_head,
+                    "Output layer: file (lossless) or q8 (Q8_0 at load)")
         ->capture_default_str();
     sub->footer("Example:\n  tern perplexity -m model.gguf -f valid.txt -c 512");
     return {sub, [flags] { return perplexity(*flags); }};

@@ -43,10 +43,12 @@ int run(const RunFlags& f) {
                   << " layers, d=" << c.n_embd << ", " << model->n_params() << " parameters)\n"
                   << "tokenizer: " << tokenizer.description() << "\n"
                   << "session: context " << session.context_size() << ", " << session.n_threads()
-                  << " threads, KV cache " << f.gen.kv << " " << session.kv_cache_bytes() / (1 << 20) << " MiB\n"
-                  << "sampling: temp " << sampling.temperature << ", top-k " << sampling.top_k << ", top-p "
-                  << sampling.top_p << ", min-p " << sampling.min_p << ", repeat-penalty " << sampling.repeat_penalty
-                  << ", seed " << sampling.seed << "\n"
+                  << " threads, KV cache " << f.gen.kv << " "
+                  << session.kv_cache_bytes() / (1 << 20) << " MiB\n"
+                  << "sampling: temp " << sampling.temperature << ", top-k " << sampling.top_k
+                  << ", top-p " << sampling.top_p << ", min-p " << sampling.min_p
+                  << ", repeat-penalty " << sampling.repeat_penalty << ", seed " << sampling.seed
+                  << "\n"
                   << "prompt: " << tokens.size() << " tokens\n";
     }
 
@@ -56,11 +58,12 @@ int run(const RunFlags& f) {
     GenerationParams params;
     params.max_tokens = f.gen.n_predict;
     params.stop = f.gen.stop;
-    const GenerationStats stats = generate(session, sampler, tokens, params, [](Token, std::string_view text) {
-        std::fwrite(text.data(), 1, text.size(), stdout);
-        std::fflush(stdout);
-        return true;
-    });
+    const GenerationStats stats =
+        generate(session, sampler, tokens, params, [](Token, std::string_view text) {
+            std::fwrite(text.data(), 1, text.size(), stdout);
+            std::fflush(stdout);
+            return true;
+        });
     std::fputc('\n', stdout);
     std::fflush(stdout);
     if (stats.stop == StopReason::context_full) {
@@ -68,12 +71,13 @@ int run(const RunFlags& f) {
                   << " tokens) is full; stopped. Use -c to raise it.\n";
     }
     auto rate = [](int64_t n, double s) { return s > 0 ? static_cast<double>(n) / s : 0.0; };
-    std::fprintf(stderr,
-                 "prompt: %lld tokens in %.3f s (%.1f tokens/s) | generation: %lld tokens in %.3f s "
-                 "(%.1f tokens/s)\n",
-                 static_cast<long long>(stats.n_prompt), stats.prompt_seconds,
-                 rate(stats.n_prompt, stats.prompt_seconds), static_cast<long long>(stats.n_generated),
-                 stats.generate_seconds, rate(stats.n_generated, stats.generate_seconds));
+    std::fprintf(
+        stderr,
+        "prompt: %lld tokens in %.3f s (%.1f tokens/s) | generation: %lld tokens in %.3f s "
+        "(%.1f tokens/s)\n",
+        static_cast<long long>(stats.n_prompt), stats.prompt_seconds,
+        rate(stats.n_prompt, stats.prompt_seconds), static_cast<long long>(stats.n_generated),
+        stats.generate_seconds, rate(stats.n_generated, stats.generate_seconds));
     return 0;
 }
 
@@ -86,7 +90,8 @@ Command add_run_command(CLI::App& app) {
     sub->add_option("-f,--file", flags->prompt_file, "Read the prompt from a file");
     add_generation_flags(*sub, flags->gen, true);
     sub->add_flag("--no-bos", flags->no_bos, "Do not start the prompt with the BOS token");
-    sub->add_flag("--parse-special", flags->parse_special, "Treat special-token texts in the prompt as those tokens");
+    sub->add_flag("--parse-special", flags->parse_special,
+                  "Treat special-token texts in the prompt as those tokens");
     sub->footer(
         "Examples:\n"
         "  tern run -p \"Once upon a time\"\n"

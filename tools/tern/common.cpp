@@ -6,11 +6,11 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <random>
+#include <sstream>
 #include <thread>
 
 namespace tern::cli {
@@ -32,16 +32,18 @@ std::filesystem::path resolve_model_path(const std::string& flag) {
         candidates.emplace_back(env);
     }
     const auto exe_dir = executable_directory();
-    if (!exe_dir.empty()) candidates.push_back(exe_dir / ".." / "share" / "tern" / "models" / kDefaultModelFile);
+    if (!exe_dir.empty())
+        candidates.push_back(exe_dir / ".." / "share" / "tern" / "models" / kDefaultModelFile);
     candidates.push_back(std::filesystem::path(TERN_INSTALL_MODELS_DIR) / kDefaultModelFile);
     candidates.push_back(std::filesystem::path(TERN_SOURCE_MODELS_DIR) / kDefaultModelFile);
     for (const auto& candidate : candidates) {
         std::error_code error;
         if (std::filesystem::is_regular_file(candidate, error)) return candidate.lexically_normal();
     }
-    throw Error(ErrorCode::io, std::string("no -m given and the default model ") + kDefaultModelFile +
-                                   " was not found (looked in $TERN_MODEL, the install prefix and " +
-                                   TERN_SOURCE_MODELS_DIR + ")");
+    throw Error(ErrorCode::io,
+                std::string("no -m given and the default model ") + kDefaultModelFile +
+                    " was not found (looked in $TERN_MODEL, the install prefix and " +
+                    TERN_SOURCE_MODELS_DIR + ")");
 }
 
 int resolve_threads(int requested) {
@@ -66,18 +68,21 @@ OutputLayerType parse_lm_head(const std::string& name) {
     throw Error(ErrorCode::invalid_argument, "--lm-head must be file or q8, got '" + name + "'");
 }
 
-std::shared_ptr<const Model> load_model(const std::filesystem::path& path, int threads, bool verbose,
-                                        OutputLayerType output) {
+std::shared_ptr<const Model> load_model(const std::filesystem::path& path, int threads,
+                                        bool verbose, OutputLayerType output) {
     ModelLoadOptions options;
     options.n_threads = threads;
     options.output_type = output;
-    if (verbose) options.log = [](const std::string& line) { std::cerr << "load: " << line << "\n"; };
+    if (verbose)
+        options.log = [](const std::string& line) { std::cerr << "load: " << line << "\n"; };
     Progress progress("loading layers");
     options.progress = [&](size_t done, size_t total) { progress.update(done, total); };
     return Model::load(path, options);
 }
 
-bool stderr_is_terminal() { return ::isatty(STDERR_FILENO) == 1; }
+bool stderr_is_terminal() {
+    return ::isatty(STDERR_FILENO) == 1;
+}
 
 std::string read_text_file(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
@@ -103,25 +108,37 @@ void Progress::update(size_t done, size_t total) {
 
 void add_generation_flags(CLI::App& sub, GenerationFlags& f, bool seed_short) {
     sub.add_option("-m,--model", f.model, "GGUF model file (default: the model in models/)");
-    sub.add_option("-n,--n-predict", f.n_predict, "Tokens to generate (-1: until the context is full)")
+    sub.add_option("-n,--n-predict", f.n_predict,
+                   "Tokens to generate (-1: until the context is full)")
         ->capture_default_str();
-    sub.add_option("-t,--threads", f.threads, "Threads (0: all physical cores)")->capture_default_str();
+    sub.add_option("-t,--threads", f.threads, "Threads (0: all physical cores)")
+        ->capture_default_str();
     sub.add_option("-c,--ctx-size", f.ctx, "Context size in tokens (0: the model's, at most 4096)")
         ->capture_default_str();
-    sub.add_option("-b,--batch-size", f.batch, "Most prompt tokens per forward pass")->capture_default_str();
-    sub.add_option("--temp", f.temperature, "Temperature (0: greedy)")->capture_default_str();
-    sub.add_option("--top-k", f.top_k, "Keep the k most likely tokens (0: all)")->capture_default_str();
-    sub.add_option("--top-p", f.top_p, "Nucleus sampling threshold in (0, 1]")->capture_default_str();
-    sub.add_option("--min-p", f.min_p, "Drop tokens below min-p x the top probability")->capture_default_str();
-    sub.add_option("--repeat-penalty", f.repeat_penalty, "Penalise recent tokens (1: off)")->capture_default_str();
-    sub.add_option("--repeat-last-n", f.repeat_last_n, "Recent tokens the penalties look at")->capture_default_str();
-    sub.add_option("--frequency-penalty", f.frequency_penalty, "Subtract count x this (0: off)")->capture_default_str();
-    sub.add_option("--presence-penalty", f.presence_penalty, "Subtract this once per seen token (0: off)")
+    sub.add_option("-b,--batch-size", f.batch, "Most prompt tokens per forward pass")
         ->capture_default_str();
-    sub.add_option(seed_short ? "-s,--seed" : "--seed", f.seed, "Random seed (-1: random)")->capture_default_str();
+    sub.add_option("--temp", f.temperature, "Temperature (0: greedy)")->capture_default_str();
+    sub.add_option("--top-k", f.top_k, "Keep the k most likely tokens (0: all)")
+        ->capture_default_str();
+    sub.add_option("--top-p", f.top_p, "Nucleus sampling threshold in (0, 1]")
+        ->capture_default_str();
+    sub.add_option("--min-p", f.min_p, "Drop tokens below min-p x the top probability")
+        ->capture_default_str();
+    sub.add_option("--repeat-penalty", f.repeat_penalty, "Penalise recent tokens (1: off)")
+        ->capture_default_str();
+    sub.add_option("--repeat-last-n", f.repeat_last_n, "Recent tokens the penalties look at")
+        ->capture_default_str();
+    sub.add_option("--frequency-penalty", f.frequency_penalty, "Subtract count x this (0: off)")
+        ->capture_default_str();
+    sub.add_option("--presence-penalty", f.presence_penalty,
+                   "Subtract this once per seen token (0: off)")
+        ->capture_default_str();
+    sub.add_option(seed_short ? "-s,--seed" : "--seed", f.seed, "Random seed (-1: random)")
+        ->capture_default_str();
     sub.add_option("--kv", f.kv, "KV cache type: f16, q8 or f32")->capture_default_str();
     sub.add_option("--stop", f.stop, "Stop when the output contains this text (repeatable)");
-    sub.add_option("--lm-head", f.lm_head, "Output layer: file (lossless) or q8 (Q8_0 at load: faster)")
+    sub.add_option("--lm-head", f.lm_head,
+                   "Output layer: file (lossless) or q8 (Q8_0 at load: faster)")
         ->capture_default_str();
     sub.add_flag("-v,--verbose", f.verbose, "Print model, session and loader details to stderr");
 }
@@ -129,7 +146,8 @@ void add_generation_flags(CLI::App& sub, GenerationFlags& f, bool seed_short) {
 SamplerParams sampler_params(const GenerationFlags& f) {
     if (f.n_predict < -1) {
         throw Error(ErrorCode::invalid_argument,
-                    "-n must be -1 (until the context is full) or a token count >= 0, got " + std::to_string(f.n_predict));
+                    "-n must be -1 (until the context is full) or a token count >= 0, got " +
+                        std::to_string(f.n_predict));
     }
     SamplerParams p;
     p.temperature = f.temperature;
@@ -147,10 +165,14 @@ SamplerParams sampler_params(const GenerationFlags& f) {
 
 SessionOptions session_options(const GenerationFlags& f, int threads) {
     SessionOptions options;
-    if (f.kv == "f16") options.kv_type = KvCacheType::f16;
-    else if (f.kv == "f32") options.kv_type = KvCacheType::f32;
-    else if (f.kv == "q8") options.kv_type = KvCacheType::q8_0;
-    else throw Error(ErrorCode::invalid_argument, "--kv must be f16, q8 or f32, got '" + f.kv + "'");
+    if (f.kv == "f16")
+        options.kv_type = KvCacheType::f16;
+    else if (f.kv == "f32")
+        options.kv_type = KvCacheType::f32;
+    else if (f.kv == "q8")
+        options.kv_type = KvCacheType::q8_0;
+    else
+        throw Error(ErrorCode::invalid_argument, "--kv must be f16, q8 or f32, got '" + f.kv + "'");
     options.n_ctx = f.ctx;
     options.n_threads = threads;
     options.n_batch = f.batch;

@@ -31,7 +31,8 @@ int resolve_threads(int requested);
 OutputLayerType parse_lm_head(const std::string& name);
 
 // Loads a model, printing loader details to stderr when verbose.
-std::shared_ptr<const Model> load_model(const std::filesystem::path& path, int threads, bool verbose,
+std::shared_ptr<const Model> load_model(const std::filesystem::path& path, int threads,
+                                        bool verbose,
                                         OutputLayerType output = OutputLayerType::file);
 
 bool stderr_is_terminal();

@@ -19,12 +19,9 @@ int main(int argc, char** argv) {
         "  tern dummy --preset 2b4t --type i2_s -o 2b4t.gguf\n"
         "Run 'tern COMMAND --help' for a command's options.");
     std::vector<tern::cli::Command> commands = {
-        tern::cli::add_run_command(app),
-        tern::cli::add_inspect_command(app),
-        tern::cli::add_dummy_command(app),
-        tern::cli::add_tokenize_command(app),
-        tern::cli::add_chat_command(app),
-        tern::cli::add_bench_command(app),
+        tern::cli::add_run_command(app),        tern::cli::add_inspect_command(app),
+        tern::cli::add_dummy_command(app),      tern::cli::add_tokenize_command(app),
+        tern::cli::add_chat_command(app),       tern::cli::add_bench_command(app),
         tern::cli::add_perplexity_command(app),
     };
     try {
