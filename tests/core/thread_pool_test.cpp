@@ -14,6 +14,24 @@
 namespace tern {
 namespace {
 
+using Chunks = std::set<std::pair<int64_t, int64_t>>;
+
+// The chunks `for_each_chunk(body)` hands to body(begin, end), after checking that together
+// they cover every element of [0, n) exactly once.
+template <typename ForEachChunk>
+Chunks chunks_covering_once(int64_t n, const ForEachChunk& for_each_chunk) {
+    std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
+    std::mutex mutex;
+    Chunks chunks;
+    for_each_chunk([&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i) hits[static_cast<size_t>(i)].fetch_add(1);
+        std::lock_guard<std::mutex> lock(mutex);
+        chunks.insert({begin, end});
+    });
+    for (int64_t i = 0; i < n; ++i) EXPECT_EQ(hits[static_cast<size_t>(i)].load(), 1) << i;
+    return chunks;
+}
+
 TEST(ThreadPool, RunCallsEveryThreadIndexOnce) {
     for (int threads : {1, 2, 3, 5}) {
         ThreadPool pool(threads);
@@ -37,18 +55,10 @@ TEST(ThreadPool, ParallelForCoversEveryElementOnceInGrainAlignedChunks) {
             for (int64_t grain : {1, 4, 64, 5000}) {
                 SCOPED_TRACE(testing::Message()
                              << threads << " threads, n " << n << ", grain " << grain);
-                std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
-                std::mutex mutex;
-                std::set<std::pair<int64_t, int64_t>> chunks;
-                pool.parallel_for(n, grain, [&](int64_t begin, int64_t end) {
-                    for (int64_t i = begin; i < end; ++i) hits[static_cast<size_t>(i)].fetch_add(1);
-                    std::lock_guard<std::mutex> lock(mutex);
-                    chunks.insert({begin, end});
-                });
-                for (int64_t i = 0; i < n; ++i)
-                    ASSERT_EQ(hits[static_cast<size_t>(i)].load(), 1) << i;
+                const Chunks chunks = chunks_covering_once(
+                    n, [&](const auto& body) { pool.parallel_for(n, grain, body); });
                 // The chunks are exactly the non-empty ones chunk() names, each grain-aligned.
-                std::set<std::pair<int64_t, int64_t>> expected;
+                Chunks expected;
                 for (int t = 0; t < threads; ++t) {
                     const auto c = ThreadPool::chunk(n, grain, t, threads);
                     if (c.first < c.second) expected.insert(c);
@@ -88,18 +98,13 @@ TEST(ThreadPool, DynamicParallelForCoversEveryGrainChunkOnce) {
             for (int64_t grain : {1, 4, 64, 5000}) {
                 SCOPED_TRACE(testing::Message()
                              << threads << " threads, n " << n << ", grain " << grain);
-                std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
-                std::mutex mutex;
-                std::set<std::pair<int64_t, int64_t>> chunks;
-                pool.parallel_for_dynamic(n, grain, [&](int thread, int64_t begin, int64_t end) {
-                    EXPECT_TRUE(thread >= 0 && thread < threads);
-                    for (int64_t i = begin; i < end; ++i) hits[static_cast<size_t>(i)].fetch_add(1);
-                    std::lock_guard<std::mutex> lock(mutex);
-                    chunks.insert({begin, end});
+                const Chunks chunks = chunks_covering_once(n, [&](const auto& body) {
+                    pool.parallel_for_dynamic(n, grain, [&](int thread, int64_t b, int64_t e) {
+                        EXPECT_TRUE(thread >= 0 && thread < threads);
+                        body(b, e);
+                    });
                 });
-                for (int64_t i = 0; i < n; ++i)
-                    ASSERT_EQ(hits[static_cast<size_t>(i)].load(), 1) << i;
-                std::set<std::pair<int64_t, int64_t>> expected;
+                Chunks expected;
                 if (threads == 1) expected.insert({0, n});  // one call on the caller
                 for (int64_t b = 0; threads > 1 && b < n; b += grain)
                     expected.insert({b, std::min(n, b + grain)});
