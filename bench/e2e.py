@@ -12,6 +12,7 @@ import datetime
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -156,8 +157,7 @@ def main():
                 r["lm_head"] = lm_head
                 r["test"] = f"pp{r['n_prompt']}" if r["n_prompt"] else f"tg{r['n_gen']}"
                 r["label"] = f"{key} {'lossless' if lm_head == 'file' else 'lm-head q8'}"
-                samples = sorted(r["samples_ts"])
-                r["median_ts"] = samples[len(samples) // 2]
+                r["median_ts"] = statistics.median(r["samples_ts"])
                 records.append(r)
 
     cpu = records[0]["cpu_info"] if records else "unknown"

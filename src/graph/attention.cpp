@@ -23,8 +23,8 @@ void attention(const kernels::FloatKernels& fk, const KvCache& cache, int64_t la
     const kernels::FloatWeightFormat format = cache.format();
     const int64_t row_bytes = cache.row_bytes();
     // One task per (token, query head): with one token and 2 threads, 20 heads split 10 / 10
-    // where 5 KV groups split 2 / 3. A group's heads are adjacent tasks, so their keys and values
-    // are often still in cache for the next one.
+    // where 5 KV groups split 2 / 3. A group's heads are adjacent tasks, so the next head of a
+    // group on the same thread finds its keys and values in cache.
     const int64_t tasks = n_tokens * c.n_head;
     const auto run_tasks = [&](int thread, int64_t task_begin, int64_t task_end) {
         float* scores = scratch.scores[static_cast<size_t>(thread)].data();
@@ -44,9 +44,10 @@ void attention(const kernels::FloatKernels& fk, const KvCache& cache, int64_t la
         }
     };
     if (n_tokens > 1) {
-        // A prompt's later tokens attend to more keys than its first: threads take tasks as they
-        // finish instead of an even split of the token range.
-        pool.parallel_for_dynamic(tasks, 1, run_tasks);
+        // A prompt's later tokens attend to more keys than its first: threads take a token's KV
+        // group (its query heads that share keys and values) at a time as they finish, instead
+        // of an even split of the token range.
+        pool.parallel_for_dynamic(tasks, group, run_tasks);
         return;
     }
     // One token: equal tasks, each thread a contiguous run of heads, so each reads a group's

@@ -99,7 +99,7 @@ void ternary_forward(const TernaryMatrix& m, QuantizedActivations& qx, int64_t n
     // either way, so results never depend on the thread count).
     const int64_t grain = std::max<int64_t>(1, 64 / kernels::layout_row_tile(w.layout));
     if (n_tokens >= 8 && w.row_tiles < 4 * grain * pool.size()) {
-        pool.parallel_for_dynamic(n_tokens, 12, [&](int, int64_t t0, int64_t t1) {
+        pool.parallel_for_dynamic(n_tokens, 6, [&](int, int64_t t0, int64_t t1) {
             ternary_block(m, kernel, a, 0, w.row_tiles, t0, t1, acc, out);
         });
         return;

@@ -115,21 +115,31 @@ TEST(ThreadPool, DynamicParallelForCoversEveryGrainChunkOnce) {
 }
 
 TEST(ThreadPool, DynamicParallelForGivesASlowThreadFewerChunks) {
+    // The caller's first chunk does not finish until the worker has taken every other chunk,
+    // however slowly the worker runs; an even split up front would leave the worker only half.
     ThreadPool pool(2);
-    const auto caller = std::this_thread::get_id();
+    constexpr int kChunks = 40;
     std::atomic<int> caller_chunks{0}, worker_chunks{0};
-    pool.parallel_for_dynamic(40, 1, [&](int thread, int64_t, int64_t) {
-        EXPECT_EQ(thread == 0, std::this_thread::get_id() == caller);
-        if (std::this_thread::get_id() == caller) {
-            caller_chunks.fetch_add(1);
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));  // the slowed thread
-        } else {
+    std::atomic<bool> timed_out{false};
+    pool.parallel_for_dynamic(kChunks, 1, [&](int thread, int64_t, int64_t) {
+        if (thread != 0) {
             worker_chunks.fetch_add(1);
-            std::this_thread::sleep_for(std::chrono::microseconds(100));
+            return;
+        }
+        caller_chunks.fetch_add(1);
+        if (timed_out.load()) return;  // a failure waits once, not once per chunk
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (worker_chunks.load() < kChunks - caller_chunks.load()) {
+            if (std::chrono::steady_clock::now() > deadline) {
+                timed_out = true;
+                return;
+            }
+            std::this_thread::yield();
         }
     });
-    EXPECT_EQ(caller_chunks.load() + worker_chunks.load(), 40);
-    EXPECT_GT(worker_chunks.load(), 30);  // an even split up front would give each 20
+    EXPECT_FALSE(timed_out.load());
+    EXPECT_EQ(caller_chunks.load(), 1);
+    EXPECT_EQ(worker_chunks.load(), kChunks - 1);
 }
 
 }  // namespace

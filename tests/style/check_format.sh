@@ -4,11 +4,26 @@
 set -euo pipefail
 clang_format=$1
 cd "$2"
-mapfile -d '' files < <(find include src kernels tools tests bench \( -name '*.cpp' -o -name '*.h' \) -print0 | sort -z)
+# The tracked sources in a git checkout (untracked scratch files are not the tree's), else all.
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+    mapfile -d '' files < <(git ls-files -z -- '*.cpp' '*.h')
+else
+    mapfile -d '' files < <(find include src kernels tools tests bench \( -name '*.cpp' -o -name '*.h' \) -print0 | sort -z)
+fi
+if [ ${#files[@]} -eq 0 ]; then
+    echo "format: no C++ sources found under $2"
+    exit 1
+fi
 # One run over every file; each difference is reported as "FILE:LINE:COL: error: ...".
 if ! report=$("$clang_format" --dry-run -Werror "${files[@]}" 2>&1); then
-    echo "not clang-formatted (run: $clang_format -i FILE):" \
-        $(printf '%s\n' "$report" | grep -oE '^[^: ]+\.(cpp|h):[0-9]+:[0-9]+: error' | cut -d: -f1 | sort -u)
+    mapfile -t named < <(printf '%s\n' "$report" | grep -oE '^[^:]+\.(cpp|h):[0-9]+:[0-9]+: error' | cut -d: -f1 | sort -u)
+    if [ ${#named[@]} -eq 0 ]; then
+        printf 'format: %s failed:\n%s\n' "$clang_format" "$report"
+    else
+        printf 'not clang-formatted (run: %s -i FILE):' "$clang_format"
+        printf ' %s' "${named[@]}"
+        printf '\n'
+    fi
     exit 1
 fi
 echo "format: all clean (${#files[@]} files)"

@@ -14,6 +14,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <random>
 #include <sstream>
@@ -66,11 +67,13 @@ void summarise(Record& r) {
 }
 
 // Seconds to process `tokens` in one batch (pp) or one at a time (tg), after `depth` (not timed:
-// evaluated in prompt batches first, as llama-bench's -d does).
+// evaluated in prompt batches first, as llama-bench's -d does). `just_before` runs after the
+// depth, right before the clock starts.
 double time_run(Session& session, const std::vector<Token>& depth, const std::vector<Token>& tokens,
-                bool one_at_a_time) {
+                bool one_at_a_time, const std::function<void()>& just_before = {}) {
     session.reset();
     if (!depth.empty()) session.eval(depth);
+    if (just_before) just_before();
     const auto start = std::chrono::steady_clock::now();
     if (one_at_a_time) {
         for (Token t : tokens) {
@@ -135,7 +138,12 @@ int bench(const BenchFlags& f) {
     std::uniform_int_distribution<Token> pick(0, static_cast<Token>(n_vocab - 1));
 
     std::vector<Record> records;
+    const bool any_tg =
+        std::any_of(f.n_gen.begin(), f.n_gen.end(), [](int64_t n) { return n > 0; });
     for (int threads : thread_counts) {
+        // One probe per thread count, its buffer and threads kept for every measurement.
+        std::unique_ptr<ReadBandwidthProbe> probe;
+        if (any_tg && !f.no_bandwidth) probe = std::make_unique<ReadBandwidthProbe>(threads);
         for (int64_t depth : f.n_depth) {
             for (int64_t np : f.n_prompt) {
                 if (np > 0) records.push_back({threads, np, 0, depth, {}});
@@ -163,19 +171,20 @@ int bench(const BenchFlags& f) {
                 static_cast<double>(r.n_depth) + static_cast<double>(n + 1) / 2.0;
             const double bytes_per_generated_token =
                 static_cast<double>(bytes_per_token) + positions * kv_bytes_per_position;
-            std::unique_ptr<ReadBandwidthProbe> probe;
-            if (tg && !f.no_bandwidth) probe = std::make_unique<ReadBandwidthProbe>(threads);
+            const bool probed = tg && probe;
             std::vector<double> read_gbps;
             time_run(session, depth, tokens, tg);  // warm-up, not counted
             for (int rep = 0; rep < f.repetitions; ++rep) {
                 progress.update(static_cast<size_t>(rep), static_cast<size_t>(f.repetitions));
-                // Probed next to each run, so a shared machine that changes pace between runs
-                // changes both sides of the ratio alike.
-                if (probe) r.bandwidth_samples.push_back(probe->measure());
-                const double ts = static_cast<double>(n) / time_run(session, depth, tokens, tg);
+                // Probed right before each timed run (after its depth), so a shared machine that
+                // changes pace between runs changes both sides of the ratio alike.
+                const double seconds = time_run(session, depth, tokens, tg, [&] {
+                    if (probed) r.bandwidth_samples.push_back(probe->measure());
+                });
+                const double ts = static_cast<double>(n) / seconds;
                 r.samples_ts.push_back(ts);
                 read_gbps.push_back(ts * bytes_per_generated_token / 1e9);
-                if (probe)
+                if (probed)
                     r.roof_samples.push_back(100.0 * read_gbps.back() / r.bandwidth_samples.back());
             }
             summarise(r);
@@ -183,12 +192,14 @@ int bench(const BenchFlags& f) {
                 r.weight_gbps = median(read_gbps);
                 r.roof_percent = median(r.roof_samples);
                 r.bandwidth_gbps = median(r.bandwidth_samples);
-                if (probe && f.output == "md") {
+                if (probed && f.output == "md") {
+                    std::string test = "tg" + std::to_string(r.n_gen);
+                    if (r.n_depth > 0) test += " @ d" + std::to_string(r.n_depth);
                     std::fprintf(stderr,
                                  "memory read bandwidth with %d thread%s: %.1f GB/s (median of %d "
-                                 "probes, one before each run of %s)\n",
+                                 "probes, one right before each run of %s)\n",
                                  threads, threads > 1 ? "s" : "", r.bandwidth_gbps, f.repetitions,
-                                 ("tg" + std::to_string(r.n_gen)).c_str());
+                                 test.c_str());
                 }
             }
         }
@@ -246,13 +257,13 @@ int bench(const BenchFlags& f) {
         out << "model_filename,model_type,model_size,model_n_params,backends,n_threads,n_prompt,n_"
                "gen,n_depth,avg_ts,"
                "stddev_ts,"
-               "weight_gbps,bandwidth_gbps,roof_percent\n";
+               "weight_gbps,roof_percent,bandwidth_gbps\n";
         for (const Record& r : records) {
             out << model_name << ",\"" << model_type << "\"," << model->weight_bytes() << ","
                 << model->n_params() << ",\"" << model->kernel_summary() << "\"," << r.threads
                 << "," << r.n_prompt << "," << r.n_gen << "," << r.n_depth << "," << r.avg_ts << ","
-                << r.stddev_ts << "," << r.weight_gbps << "," << r.bandwidth_gbps << ","
-                << r.roof_percent << "\n";
+                << r.stddev_ts << "," << r.weight_gbps << "," << r.roof_percent << ","
+                << r.bandwidth_gbps << "\n";
         }
     }
     if (!f.save.empty()) write_file_atomically(f.save, out.str());
