@@ -48,6 +48,14 @@ struct Record {
     double weight_gbps = 0, roof_percent = 0, bandwidth_gbps = 0;  // medians of the above
 };
 
+// The test as llama-bench names it: "pp128", "tg32", "tg32 @ d4000".
+std::string test_name(const Record& r) {
+    std::string test =
+        r.n_gen > 0 ? "tg" + std::to_string(r.n_gen) : "pp" + std::to_string(r.n_prompt);
+    if (r.n_depth > 0) test += " @ d" + std::to_string(r.n_depth);
+    return test;
+}
+
 double median(std::vector<double> values) {
     if (values.empty()) return 0;
     std::sort(values.begin(), values.end());
@@ -193,13 +201,11 @@ int bench(const BenchFlags& f) {
                 r.roof_percent = median(r.roof_samples);
                 r.bandwidth_gbps = median(r.bandwidth_samples);
                 if (probed && f.output == "md") {
-                    std::string test = "tg" + std::to_string(r.n_gen);
-                    if (r.n_depth > 0) test += " @ d" + std::to_string(r.n_depth);
                     std::fprintf(stderr,
                                  "memory read bandwidth with %d thread%s: %.1f GB/s (median of %d "
                                  "probes, one right before each run of %s)\n",
                                  threads, threads > 1 ? "s" : "", r.bandwidth_gbps, f.repetitions,
-                                 test.c_str());
+                                 test_name(r).c_str());
                 }
             }
         }
@@ -215,16 +221,13 @@ int bench(const BenchFlags& f) {
             << "| --- | ---: | ---: | --- | ---: | --- | ---: | ---: |\n";
         for (const Record& r : records) {
             char line[512];
-            std::string test =
-                r.n_gen > 0 ? "tg" + std::to_string(r.n_gen) : "pp" + std::to_string(r.n_prompt);
-            if (r.n_depth > 0) test += " @ d" + std::to_string(r.n_depth);
             char roof[64] = "";
             if (r.n_gen > 0)
                 std::snprintf(roof, sizeof roof, "%.1f (%.0f %%)", r.weight_gbps, r.roof_percent);
             std::snprintf(line, sizeof line, "| %s | %s | %s | %s | %d | %s | %.2f ± %.2f | %s |\n",
                           model_type.c_str(), human_size(model->weight_bytes()).c_str(),
                           human_params(model->n_params()).c_str(), model->kernel_summary().c_str(),
-                          r.threads, test.c_str(), r.avg_ts, r.stddev_ts, roof);
+                          r.threads, test_name(r).c_str(), r.avg_ts, r.stddev_ts, roof);
             out << line;
         }
     } else if (f.output == "json") {
