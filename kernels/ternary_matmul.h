@@ -55,6 +55,17 @@ struct MatmulArgs {
     int64_t out_stride;
 };
 
+// Sum of token t's activations over the call's column blocks: what multiplying by the i2 codes
+// (w + 1, in 0..2) adds beyond the true dot product. The GEMMs ask once per tile and token, so
+// the whole-row case, the usual one, reads the precomputed sum.
+inline int32_t i2_code_offset(const MatmulArgs& args, int64_t t) {
+    if (args.unit_begin == 0 && args.unit_end == args.w->col_units) return args.a->token_sum(t);
+    const int32_t* block_sums = args.a->token_block_sums(t);
+    int32_t offset = 0;
+    for (int64_t b = args.unit_begin; b < args.unit_end; ++b) offset += block_sums[b];
+    return offset;
+}
+
 using MatmulFn = void (*)(const MatmulArgs& args);
 using QuantizeRowFn = QuantizedRowInfo (*)(const float* x, int64_t n, int8_t* q);
 // Builds tl3 tables for tokens [token_begin, token_end) of a batch (tables already sized).

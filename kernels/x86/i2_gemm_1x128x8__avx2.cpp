@@ -38,10 +38,8 @@ void row_tokens(const MatmulArgs& args, int64_t tile, int64_t r, int64_t t0) {
     }
     const int64_t out_row = tile * kI2RowTile + r;
     for (int j = 0; j < T; ++j) {
-        const int32_t* block_sums = args.a->token_block_sums(t0 + j);
-        int32_t offset = 0;
-        for (int64_t b = args.unit_begin; b < args.unit_end; ++b) offset += block_sums[b];
-        args.out[(t0 + j) * args.out_stride + out_row] = hsum_epi32(acc32[j]) - offset;
+        args.out[(t0 + j) * args.out_stride + out_row] =
+            hsum_epi32(acc32[j]) - i2_code_offset(args, t0 + j);
     }
 }
 

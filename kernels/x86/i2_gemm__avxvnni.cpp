@@ -40,16 +40,6 @@ inline __m256i dpbusd(__m256i acc, __m256i codes, __m256i activations) {
 #endif
 }
 
-// Sum of token t's activations over the call's blocks (the w+1 codes' excess). The GEMM asks
-// once per tile and token, so the whole-row case, the usual one, reads the precomputed sum.
-int32_t offset_of(const MatmulArgs& args, int64_t t) {
-    if (args.unit_begin == 0 && args.unit_end == args.w->col_units) return args.a->token_sum(t);
-    const int32_t* block_sums = args.a->token_block_sums(t);
-    int32_t offset = 0;
-    for (int64_t b = args.unit_begin; b < args.unit_end; ++b) offset += block_sums[b];
-    return offset;
-}
-
 // The four rows of one tile against T tokens: per 32-column slice each row's codes are decoded
 // once and multiplied into 4 x T independent accumulators, so VPDPBUSD (latency 4-5 cycles)
 // never waits on its own previous result and the activation loads are shared by four rows.
@@ -91,7 +81,7 @@ void tile_tokens(const MatmulArgs& args, int64_t tile, int64_t t0) {
     const int64_t first = tile * kI2RowTile;
     const int64_t n = std::min<int64_t>(kI2RowTile, w.rows - first);
     for (int j = 0; j < T; ++j) {
-        const int32_t offset = offset_of(args, t0 + j);
+        const int32_t offset = i2_code_offset(args, t0 + j);
         int32_t* out = args.out + (t0 + j) * args.out_stride + first;
         for (int64_t r = 0; r < n; ++r) out[r] = hsum_epi32(acc[r][j]) - offset;
     }
@@ -107,7 +97,7 @@ void i2_gemv_1x128__avxvnni(const MatmulArgs& args) {
                               _mm256_set1_epi8(0x0C), _mm256_set1_epi8(0x03)};
     for (int64_t t = args.token_begin; t < args.token_end; ++t) {
         const int8_t* q = args.a->token_q(t);
-        const int32_t offset = offset_of(args, t);
+        const int32_t offset = i2_code_offset(args, t);
         const int64_t row_end = std::min(w.rows, args.tile_end * kI2RowTile);
         for (int64_t row = args.tile_begin * kI2RowTile; row < row_end; ++row) {
             // One row at a time: the weights are read as one sequential stream. Two blocks per

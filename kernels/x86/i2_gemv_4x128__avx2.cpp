@@ -19,9 +19,7 @@ void i2_gemv_4x128__avx2(const MatmulArgs& args) {
     const __m256i ones = _mm256_set1_epi16(1);
     for (int64_t t = args.token_begin; t < args.token_end; ++t) {
         const int8_t* q = args.a->token_q(t);
-        const int32_t* block_sums = args.a->token_block_sums(t);
-        int32_t offset = 0;
-        for (int64_t b = args.unit_begin; b < args.unit_end; ++b) offset += block_sums[b];
+        const int32_t offset = i2_code_offset(args, t);
         for (int64_t tile = args.tile_begin; tile < args.tile_end; ++tile) {
             __m256i acc32[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(),
                                 _mm256_setzero_si256(), _mm256_setzero_si256()};
