@@ -48,6 +48,16 @@ float dot_f32(const float* a, const float* b, int64_t n) {
     return finish(acc, n - i, [&](int64_t t) { return a[i + t] * b[i + t]; });
 }
 
+// Prefetch for a weight stream read once per token: 16 KiB ahead into L2. Against the earlier
+// non-temporal prefetch 8 KiB ahead (which holds an L1 miss buffer until the line arrives) the
+// F16 GEMV streamed 6 % faster (three interleaved runs, 1 thread, 2B-4T output layer shape).
+// Nothing past `end`: a thread's share of a small matrix is a few hundred KiB, and lines it
+// would fetch beyond it are another thread's or nobody's.
+inline void prefetch_stream(const void* at, const void* end) {
+    const char* ahead = static_cast<const char*>(at) + 16384;
+    if (ahead < static_cast<const char*>(end)) _mm_prefetch(ahead, _MM_HINT_T1);
+}
+
 // Eight 16-bit floats to floats, exactly: F16 by F16C, BF16 (the top half of a float) by a shift.
 template <FloatWeightFormat format>
 inline __m256 load8(const uint16_t* p) {
@@ -59,15 +69,17 @@ inline __m256 load8(const uint16_t* p) {
     }
 }
 
-// One F16 or BF16 row against x; with `stream`, prefetches (non-temporal) 8 KiB ahead.
+// One F16 or BF16 row against x; with `stream`, prefetches the weights ahead into L2 up to
+// `stream_end`.
 template <FloatWeightFormat format, bool stream>
-inline float dot_16bit_row(const float* a, const uint16_t* b, int64_t n) {
+inline float dot_16bit_row(const float* a, const uint16_t* b, int64_t n,
+                           const void* stream_end = nullptr) {
     static_assert(format == FloatWeightFormat::f16 || format == FloatWeightFormat::bf16);
     __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
                      _mm256_setzero_ps()};
     int64_t i = 0;
     for (; i + 32 <= n; i += 32) {
-        if (stream) _mm_prefetch(reinterpret_cast<const char*>(b + i) + 8192, _MM_HINT_NTA);
+        if (stream) prefetch_stream(b + i, stream_end);
         for (int j = 0; j < 4; ++j) {
             const __m256 w = load8<format>(b + i + 8 * j);
             acc[j] = _mm256_add_ps(acc[j], _mm256_mul_ps(_mm256_loadu_ps(a + i + 8 * j), w));
@@ -94,8 +106,8 @@ template <FloatWeightFormat format>
 void gemv_16bit(const uint8_t* w, int64_t row_bytes, int64_t m_rows, int64_t k, const float* x,
                 float* out) {
     for (int64_t m = 0; m < m_rows; ++m) {
-        out[m] =
-            dot_16bit_row<format, true>(x, reinterpret_cast<const uint16_t*>(w + m * row_bytes), k);
+        out[m] = dot_16bit_row<format, true>(
+            x, reinterpret_cast<const uint16_t*>(w + m * row_bytes), k, w + m_rows * row_bytes);
     }
 }
 
@@ -115,12 +127,12 @@ inline void q8_0_block_weights(const uint8_t* block, __m256 w[4]) {
 
 // Q8_0 rows (blocks of 32: fp16 d, int8 q[32]); each weight is d * q as the scalar decoder
 // computes it, then multiplied and added in the canonical order (32 elements = one block).
-float dot_q8_0(const float* x, const uint8_t* row, int64_t k) {
+float dot_q8_0(const float* x, const uint8_t* row, int64_t k, const void* stream_end) {
     __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
                      _mm256_setzero_ps()};
     for (int64_t b = 0; b < k / 32; ++b) {
         const uint8_t* block = row + b * 34;
-        _mm_prefetch(reinterpret_cast<const char*>(block) + 8192, _MM_HINT_NTA);
+        prefetch_stream(block, stream_end);
         __m256 wv[4];
         q8_0_block_weights(block, wv);
         for (int j = 0; j < 4; ++j) {
@@ -154,7 +166,7 @@ void gemv_q8_0_q8(const uint8_t* w, int64_t row_bytes, int64_t m_rows, int64_t k
         __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();  // even, odd blocks
         int64_t b = 0;
         for (; b + 2 <= blocks; b += 2) {
-            _mm_prefetch(reinterpret_cast<const char*>(row + 34 * b) + 8192, _MM_HINT_NTA);
+            prefetch_stream(row + 34 * b, w + m_rows * row_bytes);
             acc0 = _mm256_add_ps(acc0, block_product(row + 34 * b, b));
             acc1 = _mm256_add_ps(acc1, block_product(row + 34 * b + 34, b + 1));
         }
@@ -183,7 +195,8 @@ void axpy_q8_0(float* y, float a, const uint8_t* blocks, int64_t n) {
 void gemv(FloatWeightFormat format, const uint8_t* w, int64_t row_bytes, int64_t m_rows, int64_t k,
           const float* x, float* out) {
     if (format == FloatWeightFormat::q8_0) {
-        for (int64_t m = 0; m < m_rows; ++m) out[m] = dot_q8_0(x, w + m * row_bytes, k);
+        for (int64_t m = 0; m < m_rows; ++m)
+            out[m] = dot_q8_0(x, w + m * row_bytes, k, w + m_rows * row_bytes);
         return;
     }
     if (format == FloatWeightFormat::f16) {

@@ -12,7 +12,10 @@ using namespace avx2;
 
 namespace {
 
-constexpr int64_t kPrefetchBytes = 4096;  // per row stream
+// The GEMV's weight stream is prefetched this far ahead into L2: against a non-temporal prefetch
+// 4 KiB ahead (which holds an L1 miss buffer until the line arrives) it streamed 2-10 % faster
+// with 1 thread and 7-14 % with 2 (alternated runs, 2B-4T gate/up shape).
+constexpr int64_t kPrefetchBytes = 16384;
 
 // acc += VPDPBUSD(codes as u8, the 32 int8 activations at `activations`). GCC 12 compiles the
 // intrinsic with a register copy of the accumulator around every call and spills loop constants
@@ -95,11 +98,15 @@ void i2_gemv_1x128__avxvnni(const MatmulArgs& args) {
     // most 4 * 128 * 128 per lane and block) and are shifted back at the end of the row.
     const __m256i masks[4] = {_mm256_set1_epi8(static_cast<char>(0xC0)), _mm256_set1_epi8(0x30),
                               _mm256_set1_epi8(0x0C), _mm256_set1_epi8(0x03)};
+    const int64_t row_begin = args.tile_begin * kI2RowTile;
+    const int64_t row_end = std::min(w.rows, args.tile_end * kI2RowTile);
+    if (row_begin >= row_end) return;
+    // Rows are contiguous: the call's rows are one stream, prefetched no further than its end.
+    const uint8_t* stream_end = i2_block(w, row_end - 1, args.unit_end);
     for (int64_t t = args.token_begin; t < args.token_end; ++t) {
         const int8_t* q = args.a->token_q(t);
         const int32_t offset = i2_code_offset(args, t);
-        const int64_t row_end = std::min(w.rows, args.tile_end * kI2RowTile);
-        for (int64_t row = args.tile_begin * kI2RowTile; row < row_end; ++row) {
+        for (int64_t row = row_begin; row < row_end; ++row) {
             // One row at a time: the weights are read as one sequential stream. Two blocks per
             // step into eight accumulators [block parity][slice], so VPDPBUSD (latency 4-5
             // cycles, two per cycle) never waits on its own previous result.
@@ -116,9 +123,9 @@ void i2_gemv_1x128__avxvnni(const MatmulArgs& args) {
             };
             int64_t b = args.unit_begin;
             for (; b + 2 <= args.unit_end; b += 2) {
-                _mm_prefetch(
-                    reinterpret_cast<const char*>(blocks + b * kI2BlockBytes + kPrefetchBytes),
-                    _MM_HINT_NTA);
+                const uint8_t* ahead = blocks + b * kI2BlockBytes + kPrefetchBytes;
+                if (ahead < stream_end)
+                    _mm_prefetch(reinterpret_cast<const char*>(ahead), _MM_HINT_T1);
                 block_step(b, acc[0]);
                 block_step(b + 1, acc[1]);
             }
