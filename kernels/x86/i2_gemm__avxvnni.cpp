@@ -3,6 +3,7 @@
 // CPU has it.
 #include "kernels/x86/i2_gemm__avxvnni.h"
 #include "kernels/x86/i2_unpack__avx2.h"
+#include "kernels/x86/stream_prefetch.h"
 
 #include <algorithm>
 
@@ -11,11 +12,6 @@ namespace tern::kernels {
 using namespace avx2;
 
 namespace {
-
-// The GEMV's weight stream is prefetched this far ahead into L2: against a non-temporal prefetch
-// 4 KiB ahead (which holds an L1 miss buffer until the line arrives) it streamed 2-10 % faster
-// with 1 thread and 7-14 % with 2 (alternated runs, 2B-4T gate/up shape).
-constexpr int64_t kPrefetchBytes = 16384;
 
 // acc += VPDPBUSD(codes as u8, the 32 int8 activations at `activations`). GCC 12 compiles the
 // intrinsic with a register copy of the accumulator around every call and spills loop constants
@@ -101,7 +97,8 @@ void i2_gemv_1x128__avxvnni(const MatmulArgs& args) {
     const int64_t row_begin = args.tile_begin * kI2RowTile;
     const int64_t row_end = std::min(w.rows, args.tile_end * kI2RowTile);
     if (row_begin >= row_end) return;
-    // Rows are contiguous: the call's rows are one stream, prefetched no further than its end.
+    // Rows are contiguous, so the call's rows are one stream (with a column range, one with
+    // gaps), prefetched no further than the last row's last block.
     const uint8_t* stream_end = i2_block(w, row_end - 1, args.unit_end);
     for (int64_t t = args.token_begin; t < args.token_end; ++t) {
         const int8_t* q = args.a->token_q(t);
@@ -123,9 +120,7 @@ void i2_gemv_1x128__avxvnni(const MatmulArgs& args) {
             };
             int64_t b = args.unit_begin;
             for (; b + 2 <= args.unit_end; b += 2) {
-                const uint8_t* ahead = blocks + b * kI2BlockBytes + kPrefetchBytes;
-                if (ahead < stream_end)
-                    _mm_prefetch(reinterpret_cast<const char*>(ahead), _MM_HINT_T1);
+                prefetch_stream(blocks + b * kI2BlockBytes, stream_end);
                 block_step(b, acc[0]);
                 block_step(b + 1, acc[1]);
             }
