@@ -61,9 +61,8 @@ void ForwardPass::layer(int64_t index, int64_t n, int64_t pos0, ThreadPool& pool
         rms_norm(fk_, h + t * embd, w.attn_norm.data(), embd, c_.rms_eps, x + t * embd);
     });
     quantized_.quantize(x, n, embd, pool);  // shared by Q, K and V
-    linear_forward(w.wq, x, quantized_, n, q_.data(), linear_scratch_, pool);
-    linear_forward(w.wk, x, quantized_, n, k_.data(), linear_scratch_, pool);
-    linear_forward(w.wv, x, quantized_, n, v_.data(), linear_scratch_, pool);
+    const LinearTarget qkv[] = {{&w.wq, q_.data()}, {&w.wk, k_.data()}, {&w.wv, v_.data()}};
+    linear_forward_shared(qkv, x, quantized_, n, linear_scratch_, pool);
     per_token(n, pool, [&](int64_t t) {
         rope_.apply(c_.rope, q_.data() + t * embd, c_.n_head, c_.head_dim, pos0 + t);
         rope_.apply(c_.rope, k_.data() + t * kv_dim, c_.n_head_kv, c_.head_dim, pos0 + t);
@@ -85,8 +84,8 @@ void ForwardPass::layer(int64_t index, int64_t n, int64_t pos0, ThreadPool& pool
         rms_norm(fk_, h + t * embd, w.ffn_norm.data(), embd, c_.rms_eps, x + t * embd);
     });
     quantized_.quantize(x, n, embd, pool);  // shared by gate and up
-    linear_forward(w.gate, x, quantized_, n, gate_.data(), linear_scratch_, pool);
-    linear_forward(w.up, x, quantized_, n, up_.data(), linear_scratch_, pool);
+    const LinearTarget gate_up[] = {{&w.gate, gate_.data()}, {&w.up, up_.data()}};
+    linear_forward_shared(gate_up, x, quantized_, n, linear_scratch_, pool);
     per_token(n, pool, [&](int64_t t) {
         float* g = gate_.data() + t * ff;
         gated_activation(fk_, c_.activation, g, up_.data() + t * ff, ff);

@@ -188,4 +188,48 @@ void linear_forward(const LinearWeight& w, const float* x, QuantizedActivations&
     }
 }
 
+void linear_forward_shared(std::span<const LinearTarget> targets, const float* x,
+                           QuantizedActivations& qx, int64_t n_tokens, LinearScratch& scratch,
+                           ThreadPool& pool) {
+    const auto fusable = [&](const LinearTarget& target) {
+        return target.w->ternary &&
+               target.w->ternary_matrix.packed.layout == targets[0].w->ternary_matrix.packed.layout;
+    };
+    constexpr size_t kMaxTargets = 4;
+    if (n_tokens != 1 || targets.size() < 2 || targets.size() > kMaxTargets ||
+        !std::all_of(targets.begin(), targets.end(), fusable)) {
+        for (const LinearTarget& target : targets)
+            linear_forward(*target.w, x, qx, n_tokens, target.out, scratch, pool);
+        return;
+    }
+    const kernels::TernaryLayout layout = targets[0].w->ternary_matrix.packed.layout;
+    if (layout == kernels::TernaryLayout::tl3) qx.ensure_tables(pool);
+    const kernels::ActivationBatch& a = qx.batch();
+    const kernels::NamedKernel& kernel = kernel_for(active_kernels(), layout, 1);
+    // The matrices' row tiles taken together: target i owns [first_tile[i], first_tile[i + 1])
+    // and its integer sums start at acc + first_row[i].
+    int64_t first_tile[kMaxTargets + 1] = {0}, first_row[kMaxTargets + 1] = {0};
+    for (size_t i = 0; i < targets.size(); ++i) {
+        first_tile[i + 1] = first_tile[i] + targets[i].w->ternary_matrix.packed.row_tiles;
+        first_row[i + 1] = first_row[i] + targets[i].w->ternary_matrix.packed.rows;
+    }
+    scratch.acc.resize(static_cast<size_t>(first_row[targets.size()]));
+    int32_t* acc = scratch.acc.data();
+    const int64_t grain = std::max<int64_t>(1, 64 / kernels::layout_row_tile(layout));
+    pool.parallel_for(first_tile[targets.size()], grain, [&](int64_t begin, int64_t end) {
+        for (size_t i = 0; i < targets.size(); ++i) {
+            const int64_t lo = std::max(begin, first_tile[i]),
+                          hi = std::min(end, first_tile[i + 1]);
+            if (lo < hi) {
+                ternary_block(targets[i].w->ternary_matrix, kernel, a, lo - first_tile[i],
+                              hi - first_tile[i], 0, 1, acc + first_row[i], targets[i].out);
+            }
+        }
+    });
+    for (const LinearTarget& target : targets) {
+        if (target.w->output_scale == 1.0f) continue;
+        for (int64_t r = 0; r < target.w->rows(); ++r) target.out[r] *= target.w->output_scale;
+    }
+}
+
 }  // namespace tern

@@ -6,6 +6,7 @@
 #include "model/weights.h"
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 namespace tern {
@@ -40,5 +41,20 @@ struct LinearScratch {
 // their quantised form (used when w.quantize_input). out has row stride w.rows().
 void linear_forward(const LinearWeight& w, const float* x, QuantizedActivations& qx,
                     int64_t n_tokens, float* out, LinearScratch& scratch, ThreadPool& pool);
+
+// One of several linears reading the same input: its weights and its output [n_tokens][rows].
+struct LinearTarget {
+    const LinearWeight* w;
+    float* out;
+};
+
+// linear_forward for each target, all reading x / qx (Q, K and V; gate and up). For
+// one token with ternary weights of one layout they run as one job: the threads split the
+// matrices' row tiles taken together, so each reads one stream through all of them with no join
+// in between (up to 4 targets; more run one by one). Each output is computed as linear_forward
+// computes it.
+void linear_forward_shared(std::span<const LinearTarget> targets, const float* x,
+                           QuantizedActivations& qx, int64_t n_tokens, LinearScratch& scratch,
+                           ThreadPool& pool);
 
 }  // namespace tern
