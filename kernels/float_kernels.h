@@ -48,11 +48,13 @@ struct FloatKernels {
     void (*axpy_f16)(float* y, float a, const uint16_t* x, int64_t n) = nullptr;
     void (*axpy_q8_0)(float* y, float a, const uint8_t* blocks,
                       int64_t n) = nullptr;  // x[i] = d_b * q_i
-    // y[d] = sum over rows j < n of p[j] * (value d of row j), for d < len; rows `row_bytes`
-    // apart in `format` (f32, f16 or q8_0). Exactly y = 0 followed by the axpy of each row in
-    // increasing j (attention's weighted sum of cached values).
-    void (*weighted_rows)(FloatWeightFormat format, const float* p, int64_t n, const uint8_t* rows,
-                          int64_t row_bytes, int64_t len, float* y) = nullptr;
+    // y[d] += sum over rows j < n of p[j] * (value d of row j), for d < len; rows `row_bytes`
+    // apart in `format` (f32, f16 or q8_0). Exactly the axpy of each row onto y in increasing j
+    // (attention's weighted sum of cached values; starting from y = 0, or from the sum over the
+    // rows before, so a caller may visit the rows in blocks).
+    void (*add_weighted_rows)(FloatWeightFormat format, const float* p, int64_t n,
+                              const uint8_t* rows, int64_t row_bytes, int64_t len,
+                              float* y) = nullptr;
     // g[i] = silu(g[i]) * u[i] = g / (1 + exp(-g)) * u   or   max(g, 0)^2 * u
     void (*silu_mul)(float* g, const float* u, int64_t n) = nullptr;
     void (*relu_squared_mul)(float* g, const float* u, int64_t n) = nullptr;
@@ -66,10 +68,10 @@ struct FloatKernels {
 
 const FloatKernels& scalar_float_kernels();
 
-// weighted_rows as its definition: y = 0, then k's axpy of each row in turn (f32, f16, q8_0).
-void weighted_rows_by_axpy(const FloatKernels& k, FloatWeightFormat format, const float* p,
-                           int64_t n, const uint8_t* rows, int64_t row_bytes, int64_t len,
-                           float* y);
+// add_weighted_rows as its definition: k's axpy of each row onto y in turn (f32, f16, q8_0).
+void add_weighted_rows_by_axpy(const FloatKernels& k, FloatWeightFormat format, const float* p,
+                               int64_t n, const uint8_t* rows, int64_t row_bytes, int64_t len,
+                               float* y);
 
 // Quantizes n floats (a multiple of 32) to Q8_0 blocks: d = max|x| / 127 rounded to fp16,
 // q = round(x / d). Scalar on every ISA (it is not on a hot path).

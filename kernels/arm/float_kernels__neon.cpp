@@ -228,9 +228,9 @@ void from_f16(const uint16_t* x, float* out, int64_t n) {
 }
 
 // The axpy sequence with the NEON axpy kernels.
-void weighted_rows(FloatWeightFormat format, const float* p, int64_t n, const uint8_t* rows,
-                   int64_t row_bytes, int64_t len, float* y) {
-    weighted_rows_by_axpy(neon_float_kernels(), format, p, n, rows, row_bytes, len, y);
+void add_weighted_rows(FloatWeightFormat format, const float* p, int64_t n, const uint8_t* rows,
+                       int64_t row_bytes, int64_t len, float* y) {
+    add_weighted_rows_by_axpy(neon_float_kernels(), format, p, n, rows, row_bytes, len, y);
 }
 
 }  // namespace
@@ -248,7 +248,7 @@ const FloatKernels& neon_float_kernels() {
         s.axpy_f32 = axpy_f32;
         s.axpy_f16 = axpy_f16;
         s.axpy_q8_0 = scalar_float_kernels().axpy_q8_0;
-        s.weighted_rows = weighted_rows;
+        s.add_weighted_rows = add_weighted_rows;
         s.silu_mul = silu_mul;
         s.relu_squared_mul = relu_squared_mul;
         s.scale_mul = scale_mul;

@@ -174,17 +174,16 @@ void quantize_q8_activations(const float* x, int64_t n, int8_t* q, float* d) {
 
 namespace {
 
-void weighted_rows(FloatWeightFormat format, const float* p, int64_t n, const uint8_t* rows,
-                   int64_t row_bytes, int64_t len, float* y) {
-    weighted_rows_by_axpy(scalar_float_kernels(), format, p, n, rows, row_bytes, len, y);
+void add_weighted_rows(FloatWeightFormat format, const float* p, int64_t n, const uint8_t* rows,
+                       int64_t row_bytes, int64_t len, float* y) {
+    add_weighted_rows_by_axpy(scalar_float_kernels(), format, p, n, rows, row_bytes, len, y);
 }
 
 }  // namespace
 
-void weighted_rows_by_axpy(const FloatKernels& k, FloatWeightFormat format, const float* p,
-                           int64_t n, const uint8_t* rows, int64_t row_bytes, int64_t len,
-                           float* y) {
-    std::fill(y, y + len, 0.0f);
+void add_weighted_rows_by_axpy(const FloatKernels& k, FloatWeightFormat format, const float* p,
+                               int64_t n, const uint8_t* rows, int64_t row_bytes, int64_t len,
+                               float* y) {
     for (int64_t j = 0; j < n; ++j) {
         const uint8_t* row = rows + j * row_bytes;
         switch (format) {
@@ -214,7 +213,7 @@ const FloatKernels& scalar_float_kernels() {
         s.axpy_f32 = axpy_f32;
         s.axpy_f16 = axpy_f16;
         s.axpy_q8_0 = axpy_q8_0;
-        s.weighted_rows = weighted_rows;
+        s.add_weighted_rows = add_weighted_rows;
         s.silu_mul = silu_mul;
         s.relu_squared_mul = relu_squared_mul;
         s.scale_mul = scale_mul;

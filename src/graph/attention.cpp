@@ -1,17 +1,36 @@
-// Causal grouped-query attention: (token, query head) tasks across threads; the scores are a GEMV
-// over the cached keys and the output a weighted sum of the cached values.
+// Causal grouped-query attention: each task is one token's query heads that share a KV head (or
+// part of them); the keys and values are visited in blocks, each block read from memory once for
+// all the task's heads while it is in L1, not once per query head.
 #include "graph/attention.h"
 
 #include "util/thread_pool.h"
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 
 namespace tern {
 
-void AttentionScratch::reserve(int threads, int64_t n_ctx) {
-    scores.assign(static_cast<size_t>(threads), std::vector<float>(static_cast<size_t>(n_ctx)));
+namespace {
+
+// Cached rows per block: 128 rows of a 128-wide F16 head are 32 KiB of keys (or values), read
+// from memory once and then from L1 by every head of the task. (Converting each block to floats
+// once for all heads, instead of each head converting F16 in its dot products, was slower: 2B-4T
+// generation at depth 1000, 1 thread, 16.0-16.3 against 17.8-17.9 tok/s.)
+constexpr int64_t kKeysPerBlock = 128;
+
+// Query heads per task for one token: the whole KV group, unless splitting it evens the tasks
+// out across threads (2B-4T: 5 KV heads of 4 query heads on 2 threads run as 10 tasks of 2).
+int64_t heads_per_task(int64_t n_head_kv, int64_t group, int threads) {
+    int64_t heads = group;
+    while (heads % 2 == 0 && (n_head_kv * (group / heads)) % threads != 0) heads /= 2;
+    return heads;
+}
+
+}  // namespace
+
+void AttentionScratch::reserve(int threads, int64_t max_group, int64_t n_ctx) {
+    scores.assign(static_cast<size_t>(threads),
+                  std::vector<float>(static_cast<size_t>(max_group * n_ctx)));
 }
 
 void attention(const kernels::FloatKernels& fk, const KvCache& cache, int64_t layer,
@@ -22,37 +41,55 @@ void attention(const kernels::FloatKernels& fk, const KvCache& cache, int64_t la
     const float inv_sqrt = 1.0f / std::sqrt(static_cast<float>(hd));
     const kernels::FloatWeightFormat format = cache.format();
     const int64_t row_bytes = cache.row_bytes();
-    // One task per (token, query head): with one token and 2 threads, 20 heads split 10 / 10
-    // where 5 KV groups split 2 / 3. A group's heads are adjacent tasks, so the next head of a
-    // group on the same thread finds its keys and values in cache.
-    const int64_t tasks = n_tokens * c.n_head;
+    const int64_t heads = n_tokens == 1 ? heads_per_task(c.n_head_kv, group, pool.size()) : group;
+    const int64_t tasks_per_token = c.n_head / heads;
+    // Task (t, i) is token t's query heads [i * heads, (i + 1) * heads), all of KV head
+    // i * heads / group. scores holds one row of n_keys per head: [heads][n_keys].
     const auto run_tasks = [&](int thread, int64_t task_begin, int64_t task_end) {
         float* scores = scratch.scores[static_cast<size_t>(thread)].data();
         for (int64_t task = task_begin; task < task_end; ++task) {
-            const int64_t t = task / c.n_head, h = task % c.n_head;
+            const int64_t t = task / tasks_per_token, h0 = task % tasks_per_token * heads;
             const int64_t n_keys = pos0 + t + 1;
-            const int64_t offset = cache.value_offset(h / group * hd);
-            const float* qh = q + t * c.n_embd + h * hd;
-            // scores[j] = (q . K[j]) / sqrt(hd): the keys are the rows of a [n_keys x hd] matrix.
-            fk.gemv(format, cache.k_row(layer, 0) + offset, row_bytes, n_keys, hd, qh, scores);
-            for (int64_t j = 0; j < n_keys; ++j) scores[j] *= inv_sqrt;
-            const float max_score = *std::max_element(scores, scores + n_keys);
-            const float total = fk.exp_shift_sum(scores, n_keys, max_score);
-            for (int64_t j = 0; j < n_keys; ++j) scores[j] = scores[j] / total;
-            fk.weighted_rows(format, scores, n_keys, cache.v_row(layer, 0) + offset, row_bytes, hd,
-                             out + t * c.n_embd + h * hd);
+            const int64_t offset = cache.value_offset(h0 / group * hd);
+            const uint8_t* keys = cache.k_row(layer, 0) + offset;
+            const uint8_t* values = cache.v_row(layer, 0) + offset;
+            const auto head_q = [&](int64_t h) { return q + t * c.n_embd + (h0 + h) * hd; };
+            const auto head_out = [&](int64_t h) { return out + t * c.n_embd + (h0 + h) * hd; };
+            // scores[h][j] = (q_h . K[j]) / sqrt(hd): the keys are the rows of a [n_keys x hd]
+            // matrix, dotted block by block with each head's query.
+            for (int64_t j = 0; j < n_keys; j += kKeysPerBlock) {
+                const int64_t rows = std::min(kKeysPerBlock, n_keys - j);
+                for (int64_t h = 0; h < heads; ++h) {
+                    fk.gemv(format, keys + j * row_bytes, row_bytes, rows, hd, head_q(h),
+                            scores + h * n_keys + j);
+                }
+            }
+            for (int64_t h = 0; h < heads; ++h) {
+                float* s = scores + h * n_keys;
+                for (int64_t j = 0; j < n_keys; ++j) s[j] *= inv_sqrt;
+                const float max_score = *std::max_element(s, s + n_keys);
+                const float total = fk.exp_shift_sum(s, n_keys, max_score);
+                for (int64_t j = 0; j < n_keys; ++j) s[j] = s[j] / total;
+                std::fill(head_out(h), head_out(h) + hd, 0.0f);
+            }
+            // out_h = sum_j p_h[j] V[j], the values visited in the same blocks.
+            for (int64_t j = 0; j < n_keys; j += kKeysPerBlock) {
+                const int64_t rows = std::min(kKeysPerBlock, n_keys - j);
+                for (int64_t h = 0; h < heads; ++h) {
+                    fk.add_weighted_rows(format, scores + h * n_keys + j, rows,
+                                         values + j * row_bytes, row_bytes, hd, head_out(h));
+                }
+            }
         }
     };
+    const int64_t tasks = n_tokens * tasks_per_token;
     if (n_tokens > 1) {
-        // A prompt's later tokens attend to more keys than its first: threads take a token's KV
-        // group (its query heads that share keys and values) at a time as they finish, instead
-        // of an even split of the token range.
-        pool.parallel_for_dynamic(tasks, group, run_tasks);
+        // A prompt's later tokens attend to more keys than its first: threads take tasks as they
+        // finish instead of an even split of the token range.
+        pool.parallel_for_dynamic(tasks, 1, run_tasks);
         return;
     }
-    // One token: equal tasks, each thread a contiguous run of heads, so each reads a group's
-    // keys and values once into its own cache (taking heads in turn was slower at depth 3000:
-    // 16.5 / 17.4 against 19.0 / 19.4 tok/s, 2B-4T, 2 threads).
+    // One token: equal tasks, each thread a contiguous run of them.
     pool.run([&](int thread, int threads) {
         const auto [begin, end] = ThreadPool::chunk(tasks, 1, thread, threads);
         run_tasks(thread, begin, end);

@@ -14,8 +14,9 @@ class ThreadPool;
 
 // Per-thread working memory for attention, sized once per session.
 struct AttentionScratch {
-    std::vector<std::vector<float>> scores;  // [threads][n_ctx]
-    void reserve(int threads, int64_t n_ctx);
+    std::vector<std::vector<float>> scores;  // [threads][max_group * n_ctx]
+    // max_group: the most query heads sharing a KV head (n_head / n_head_kv).
+    void reserve(int threads, int64_t max_group, int64_t n_ctx);
 };
 
 // For each token t < n_tokens at position pos0 + t and each query head h:

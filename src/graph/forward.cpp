@@ -28,7 +28,7 @@ ForwardPass::ForwardPass(const Model::Impl& model, int64_t n_ctx, int64_t max_ba
     gate_.resize(b * ff);
     up_.resize(b * ff);
     proj_.resize(b * embd);
-    attention_scratch_.reserve(threads, n_ctx);
+    attention_scratch_.reserve(threads, c_.n_head / c_.n_head_kv, n_ctx);
 }
 
 template <typename Body>

@@ -126,10 +126,10 @@ TEST(FloatKernels, EverySetMatchesTheScalarOrderBitForBit) {
     }
 }
 
-// The weighted sum of cached values: every set gives exactly y = 0 followed by its own axpy of
-// each row in turn, which itself matches the scalar axpy; rows padded (row_bytes > the values)
+// The weighted sum of cached values added onto y: every set gives exactly its own axpy of each
+// row onto y in turn, which itself matches the scalar axpy; rows padded (row_bytes > the values)
 // as in the KV cache, head sizes with and without tails.
-TEST(FloatKernels, WeightedRowsAreTheAxpySequenceBitForBit) {
+TEST(FloatKernels, AddWeightedRowsIsTheAxpySequenceBitForBit) {
     const FloatKernels& ref = scalar_float_kernels();
     for (const KernelSet* set : supported_kernel_sets()) {
         const FloatKernels& k = *set->floats;
@@ -160,10 +160,10 @@ TEST(FloatKernels, WeightedRowsAreTheAxpySequenceBitForBit) {
                     }
                     auto p = random_floats(n, 11, 1.0f);
                     for (auto& x : p) x = std::fabs(x) / static_cast<float>(n);
-                    std::vector<float> got(static_cast<size_t>(len), NAN),
-                        want(static_cast<size_t>(len), NAN);
-                    k.weighted_rows(f, p.data(), n, rows.data(), row_bytes, len, got.data());
-                    std::fill(want.begin(), want.end(), 0.0f);
+                    // Added onto a y already holding values (the sum of earlier rows).
+                    const std::vector<float> y0 = random_floats(len, 5, 1.0f);
+                    std::vector<float> got = y0, want = y0;
+                    k.add_weighted_rows(f, p.data(), n, rows.data(), row_bytes, len, got.data());
                     for (int64_t j = 0; j < n; ++j) {
                         const uint8_t* row = rows.data() + j * row_bytes;
                         if (f == FloatWeightFormat::f32)
