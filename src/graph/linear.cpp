@@ -86,8 +86,52 @@ void ternary_block(const TernaryMatrix& m, const kernels::NamedKernel& kernel,
     }
 }
 
-void ternary_forward(const TernaryMatrix& m, QuantizedActivations& qx, int64_t n_tokens, float* out,
+// The most linears one shared job takes (Q, K, V is the most a layer has).
+constexpr size_t kMaxSharedTargets = 4;
+
+// Row tiles per thread-sized unit of work: 64 rows.
+int64_t tile_grain(kernels::TernaryLayout layout) {
+    return std::max<int64_t>(1, 64 / kernels::layout_row_tile(layout));
+}
+
+// One token through ternary matrices of one layout that read the same activations: the threads
+// split the matrices' row tiles taken together, so each reads one memory stream through all of
+// them, split evenly up front, with no join in between. Target i owns tiles [first_tile[i],
+// first_tile[i + 1]) and its integer sums start at acc + first_row[i].
+void ternary_one_token(std::span<const LinearTarget> targets, QuantizedActivations& qx,
+                       LinearScratch& scratch, ThreadPool& pool) {
+    const kernels::TernaryLayout layout = targets[0].w->ternary_matrix.packed.layout;
+    if (layout == kernels::TernaryLayout::tl3) qx.ensure_tables(pool);
+    const kernels::ActivationBatch& a = qx.batch();
+    const kernels::NamedKernel& kernel = kernel_for(active_kernels(), layout, 1);
+    int64_t first_tile[kMaxSharedTargets + 1] = {0}, first_row[kMaxSharedTargets + 1] = {0};
+    for (size_t i = 0; i < targets.size(); ++i) {
+        first_tile[i + 1] = first_tile[i] + targets[i].w->ternary_matrix.packed.row_tiles;
+        first_row[i + 1] = first_row[i] + targets[i].w->ternary_matrix.packed.rows;
+    }
+    scratch.acc.resize(static_cast<size_t>(first_row[targets.size()]));
+    int32_t* acc = scratch.acc.data();
+    pool.parallel_for(
+        first_tile[targets.size()], tile_grain(layout), [&](int64_t begin, int64_t end) {
+            for (size_t i = 0; i < targets.size(); ++i) {
+                const int64_t lo = std::max(begin, first_tile[i]),
+                              hi = std::min(end, first_tile[i + 1]);
+                if (lo < hi) {
+                    ternary_block(targets[i].w->ternary_matrix, kernel, a, lo - first_tile[i],
+                                  hi - first_tile[i], 0, 1, acc + first_row[i], targets[i].out);
+                }
+            }
+        });
+}
+
+void ternary_forward(const LinearWeight& lw, QuantizedActivations& qx, int64_t n_tokens, float* out,
                      LinearScratch& scratch, ThreadPool& pool) {
+    if (n_tokens == 1) {
+        const LinearTarget one[] = {{&lw, out}};
+        ternary_one_token(one, qx, scratch, pool);
+        return;
+    }
+    const TernaryMatrix& m = lw.ternary_matrix;
     const kernels::PackedTernary& w = m.packed;
     if (w.layout == kernels::TernaryLayout::tl3) qx.ensure_tables(pool);
     const kernels::ActivationBatch& a = qx.batch();
@@ -97,7 +141,7 @@ void ternary_forward(const TernaryMatrix& m, QuantizedActivations& qx, int64_t n
     // Split rows across threads; when a matrix has too few row tiles to keep every thread busy
     // and there are many tokens, split the tokens instead (each output is computed the same way
     // either way, so results never depend on the thread count).
-    const int64_t grain = std::max<int64_t>(1, 64 / kernels::layout_row_tile(w.layout));
+    const int64_t grain = tile_grain(w.layout);
     if (n_tokens >= 8 && w.row_tiles < 4 * grain * pool.size()) {
         pool.parallel_for_dynamic(n_tokens, 6, [&](int, int64_t t0, int64_t t1) {
             ternary_block(m, kernel, a, 0, w.row_tiles, t0, t1, acc, out);
@@ -105,16 +149,10 @@ void ternary_forward(const TernaryMatrix& m, QuantizedActivations& qx, int64_t n
         return;
     }
     // A prompt's matmul is compute-bound work in big units: threads take chunks as they finish
-    // (one slowed by a neighbour takes fewer). One token's is a memory stream per thread, split
-    // evenly up front.
-    const auto rows = [&](int64_t tile_begin, int64_t tile_end) {
-        ternary_block(m, kernel, a, tile_begin, tile_end, 0, n_tokens, acc, out);
-    };
-    if (n_tokens > 1)
-        pool.parallel_for_dynamic(w.row_tiles, grain,
-                                  [&](int, int64_t b, int64_t e) { rows(b, e); });
-    else
-        pool.parallel_for(w.row_tiles, grain, rows);
+    // (one slowed by a neighbour takes fewer).
+    pool.parallel_for_dynamic(w.row_tiles, grain, [&](int, int64_t b, int64_t e) {
+        ternary_block(m, kernel, a, b, e, 0, n_tokens, acc, out);
+    });
 }
 
 constexpr int64_t kFloatRowGrain = 64;
@@ -171,21 +209,25 @@ void q8_forward(const FloatMatrix& m, const float* x, int64_t n_tokens, float* o
                        });
 }
 
+// out *= the layer's optional output scale, for n_tokens rows of outputs.
+void scale_outputs(const LinearWeight& w, int64_t n_tokens, float* out) {
+    if (w.output_scale == 1.0f) return;
+    const int64_t total = n_tokens * w.rows();
+    for (int64_t i = 0; i < total; ++i) out[i] *= w.output_scale;
+}
+
 }  // namespace
 
 void linear_forward(const LinearWeight& w, const float* x, QuantizedActivations& qx,
                     int64_t n_tokens, float* out, LinearScratch& scratch, ThreadPool& pool) {
     if (w.ternary) {
-        ternary_forward(w.ternary_matrix, qx, n_tokens, out, scratch, pool);
+        ternary_forward(w, qx, n_tokens, out, scratch, pool);
     } else if (w.q8_activations) {
         q8_forward(w.dense, x, n_tokens, out, scratch, pool);
     } else {
         dense_forward(w.dense, w.quantize_input ? qx.dequantized() : x, n_tokens, out, pool);
     }
-    if (w.output_scale != 1.0f) {
-        const int64_t total = n_tokens * w.rows();
-        for (int64_t i = 0; i < total; ++i) out[i] *= w.output_scale;
-    }
+    scale_outputs(w, n_tokens, out);
 }
 
 void linear_forward_shared(std::span<const LinearTarget> targets, const float* x,
@@ -195,41 +237,14 @@ void linear_forward_shared(std::span<const LinearTarget> targets, const float* x
         return target.w->ternary &&
                target.w->ternary_matrix.packed.layout == targets[0].w->ternary_matrix.packed.layout;
     };
-    constexpr size_t kMaxTargets = 4;
-    if (n_tokens != 1 || targets.size() < 2 || targets.size() > kMaxTargets ||
+    if (n_tokens != 1 || targets.empty() || targets.size() > kMaxSharedTargets ||
         !std::all_of(targets.begin(), targets.end(), fusable)) {
         for (const LinearTarget& target : targets)
             linear_forward(*target.w, x, qx, n_tokens, target.out, scratch, pool);
         return;
     }
-    const kernels::TernaryLayout layout = targets[0].w->ternary_matrix.packed.layout;
-    if (layout == kernels::TernaryLayout::tl3) qx.ensure_tables(pool);
-    const kernels::ActivationBatch& a = qx.batch();
-    const kernels::NamedKernel& kernel = kernel_for(active_kernels(), layout, 1);
-    // The matrices' row tiles taken together: target i owns [first_tile[i], first_tile[i + 1])
-    // and its integer sums start at acc + first_row[i].
-    int64_t first_tile[kMaxTargets + 1] = {0}, first_row[kMaxTargets + 1] = {0};
-    for (size_t i = 0; i < targets.size(); ++i) {
-        first_tile[i + 1] = first_tile[i] + targets[i].w->ternary_matrix.packed.row_tiles;
-        first_row[i + 1] = first_row[i] + targets[i].w->ternary_matrix.packed.rows;
-    }
-    scratch.acc.resize(static_cast<size_t>(first_row[targets.size()]));
-    int32_t* acc = scratch.acc.data();
-    const int64_t grain = std::max<int64_t>(1, 64 / kernels::layout_row_tile(layout));
-    pool.parallel_for(first_tile[targets.size()], grain, [&](int64_t begin, int64_t end) {
-        for (size_t i = 0; i < targets.size(); ++i) {
-            const int64_t lo = std::max(begin, first_tile[i]),
-                          hi = std::min(end, first_tile[i + 1]);
-            if (lo < hi) {
-                ternary_block(targets[i].w->ternary_matrix, kernel, a, lo - first_tile[i],
-                              hi - first_tile[i], 0, 1, acc + first_row[i], targets[i].out);
-            }
-        }
-    });
-    for (const LinearTarget& target : targets) {
-        if (target.w->output_scale == 1.0f) continue;
-        for (int64_t r = 0; r < target.w->rows(); ++r) target.out[r] *= target.w->output_scale;
-    }
+    ternary_one_token(targets, qx, scratch, pool);
+    for (const LinearTarget& target : targets) scale_outputs(*target.w, 1, target.out);
 }
 
 }  // namespace tern

@@ -48,11 +48,11 @@ struct LinearTarget {
     float* out;
 };
 
-// linear_forward for each target, all reading x / qx (Q, K and V; gate and up). For
-// one token with ternary weights of one layout they run as one job: the threads split the
-// matrices' row tiles taken together, so each reads one stream through all of them with no join
-// in between (up to 4 targets; more run one by one). Each output is computed as linear_forward
-// computes it.
+// linear_forward for each target, all reading x / qx (Q, K and V; gate and up). For one token
+// with ternary weights of one layout they run as one job (one token through a single ternary
+// linear_forward is that job with one target): the threads split the matrices' row tiles taken
+// together, so each reads one stream through all of them with no join in between (up to 4
+// targets; more run one by one). Each output is computed as linear_forward computes it.
 void linear_forward_shared(std::span<const LinearTarget> targets, const float* x,
                            QuantizedActivations& qx, int64_t n_tokens, LinearScratch& scratch,
                            ThreadPool& pool);
