@@ -138,8 +138,10 @@ TEST(ThreadPool, DynamicParallelForGivesASlowThreadFewerChunks) {
         }
     });
     EXPECT_FALSE(timed_out.load());
-    EXPECT_EQ(caller_chunks.load(), 1);
-    EXPECT_EQ(worker_chunks.load(), kChunks - 1);
+    // One chunk, or none when the caller was descheduled before its job started and the worker
+    // took every chunk (seen under load); an even split would have given it 20.
+    EXPECT_LE(caller_chunks.load(), 1);
+    EXPECT_EQ(caller_chunks.load() + worker_chunks.load(), kChunks);
 }
 
 }  // namespace
