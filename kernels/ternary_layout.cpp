@@ -1,6 +1,7 @@
 // Packing trits into the ref, i2 and tl3 layouts, and reading them back.
 #include "kernels/ternary_layout.h"
 
+#include "kernels/ternary_formats.h"
 #include "kernels/ternary_ref.h"
 
 #include <algorithm>
@@ -50,7 +51,7 @@ void pack_i2_tile(PackedTernary& m, int64_t tile, const int8_t* trits) {
     const int64_t first_row = tile * kI2RowTile;
     for (int64_t row = first_row; row < first_row + kI2RowTile; ++row) {
         for (int64_t b = 0; b < m.col_units; ++b) {
-            uint8_t* out = m.data.get() + (row * m.col_units + b) * kI2BlockBytes;
+            uint8_t* out = m.data.get() + i2_block_offset(m, row, b);
             for (int64_t j = 0; j < 32; ++j) {
                 uint8_t byte = 0;
                 for (int q = 0; q < 4; ++q) {
@@ -148,6 +149,21 @@ PackedTernary allocate_packed(TernaryLayout layout, int64_t rows, int64_t cols,
 
 bool i2s_is_i2_layout(int64_t rows, int64_t cols) {
     return cols % kI2ColBlock == 0 && rows % kI2RowTile == 0;
+}
+
+bool copy_i2s_pairs(PackedTernary& m, int64_t pair_begin, int64_t pair_end, const uint8_t* i2s) {
+    bool valid = true;
+    for (int64_t pair = pair_begin; pair < pair_end; ++pair) {
+        for (int64_t r = 0; r < kI2PairRows; ++r) {
+            const int64_t row = pair * kI2PairRows + r;
+            const uint8_t* source = i2s + row * m.col_units * kI2BlockBytes;
+            for (int64_t b = 0; b < m.col_units; ++b) {
+                valid &= i2s_copy_valid(m.data.get() + i2_block_offset(m, row, b),
+                                        source + b * kI2BlockBytes, kI2BlockBytes);
+            }
+        }
+    }
+    return valid;
 }
 
 void pack_row_tiles(PackedTernary& m, int64_t tile_begin, int64_t tile_end, const int8_t* trits) {

@@ -27,7 +27,7 @@ void row_tokens(const MatmulArgs& args, int64_t tile, int64_t r, int64_t t0) {
     for (int j = 0; j < T; ++j) acc[j] = vdupq_n_s32(0);
     const uint8_t* row = i2_block(w, tile * kI2RowTile + r, 0);
     for (int64_t b = args.unit_begin; b < args.unit_end; ++b) {
-        const I2Trits trits = unpack_i2_block(row + b * kI2BlockBytes);
+        const I2Trits trits = unpack_i2_block(row + b * kI2BlockStride);
         for (int j = 0; j < T; ++j)
             acc[j] = block_dot(acc[j], trits, args.a->token_q(t0 + j) + b * kI2ColBlock);
     }

@@ -29,7 +29,7 @@ void row_tokens(const MatmulArgs& args, int64_t tile, int64_t r, int64_t t0) {
         __m256i acc16[T];
         for (int j = 0; j < T; ++j) acc16[j] = _mm256_setzero_si256();
         for (; b < chunk_end; ++b) {
-            const I2Codes codes = unpack_i2_block(row + b * kI2BlockBytes);
+            const I2Codes codes = unpack_i2_block(row + b * kI2BlockStride);
             for (int j = 0; j < T; ++j)
                 acc16[j] = _mm256_add_epi16(acc16[j], i2_block_dot(codes, q[j] + b * kI2ColBlock));
         }

@@ -1,6 +1,6 @@
-// AVX-VNNI i2 kernels: GEMV (one row at a time, one sequential weight stream) and GEMM (a tile's
-// four rows against three tokens, 12 accumulators). Compiled with -mavxvnni; chosen only when the
-// CPU has it.
+// AVX-VNNI i2 kernels: GEMV (one row pair at a time, one sequential weight stream) and GEMM (a
+// tile's four rows against three tokens, 12 accumulators). Compiled with -mavxvnni; chosen only
+// when the CPU has it.
 #include "kernels/x86/i2_gemm__avxvnni.h"
 #include "kernels/x86/i2_unpack__avx2.h"
 #include "kernels/x86/stream_prefetch.h"
@@ -43,15 +43,15 @@ inline __m256i dpbusd(__m256i acc, __m256i codes, __m256i activations) {
 // once and multiplied into 4 x T independent accumulators, so VPDPBUSD (latency 4-5 cycles)
 // never waits on its own previous result and the activation loads are shared by four rows.
 template <int S, int T>
-inline void slice(const uint8_t* blocks, int64_t row_bytes, const int8_t* const* qb,
+inline void slice(const uint8_t* blocks, int64_t pair_bytes, const int8_t* const* qb,
                   __m256i (&acc)[kI2RowTile][T]) {
     const __m256i mask = _mm256_set1_epi8(3);
     __m256i a[T];
     for (int j = 0; j < T; ++j)
         a[j] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qb[j] + 32 * S));
     for (int r = 0; r < kI2RowTile; ++r) {
-        const __m256i x =
-            _mm256_load_si256(reinterpret_cast<const __m256i*>(blocks + r * row_bytes));
+        const __m256i x = _mm256_load_si256(reinterpret_cast<const __m256i*>(
+            blocks + (r / 2) * pair_bytes + (r % 2) * kI2BlockBytes));
         const __m256i codes = _mm256_and_si256(_mm256_srli_epi16(x, 6 - 2 * S), mask);
         for (int j = 0; j < T; ++j) acc[r][j] = dpbusd(acc[r][j], codes, a[j]);
     }
@@ -66,16 +66,18 @@ void tile_tokens(const MatmulArgs& args, int64_t tile, int64_t t0) {
         q[j] = args.a->token_q(t0 + j);
         for (int r = 0; r < kI2RowTile; ++r) acc[r][j] = _mm256_setzero_si256();
     }
+    // Row r's block b at row0 + b * kI2BlockStride + (r / 2) * pair_bytes + (r % 2) * 32: the
+    // tile's two pairs, each one stream.
     const uint8_t* row0 = i2_block(w, tile * kI2RowTile, 0);
-    const int64_t row_bytes = w.col_units * kI2BlockBytes;
+    const int64_t pair_bytes = i2_pair_bytes(w);
     for (int64_t b = args.unit_begin; b < args.unit_end; ++b) {
-        const uint8_t* blocks = row0 + b * kI2BlockBytes;  // row r's block at + r * row_bytes
+        const uint8_t* blocks = row0 + b * kI2BlockStride;
         const int8_t* qb[T];
         for (int j = 0; j < T; ++j) qb[j] = q[j] + b * kI2ColBlock;
-        slice<0>(blocks, row_bytes, qb, acc);
-        slice<1>(blocks, row_bytes, qb, acc);
-        slice<2>(blocks, row_bytes, qb, acc);
-        slice<3>(blocks, row_bytes, qb, acc);
+        slice<0>(blocks, pair_bytes, qb, acc);
+        slice<1>(blocks, pair_bytes, qb, acc);
+        slice<2>(blocks, pair_bytes, qb, acc);
+        slice<3>(blocks, pair_bytes, qb, acc);
     }
     const int64_t first = tile * kI2RowTile;
     const int64_t n = std::min<int64_t>(kI2RowTile, w.rows - first);
@@ -97,39 +99,43 @@ void i2_gemv_1x128__avxvnni(const MatmulArgs& args) {
     const int64_t row_begin = args.tile_begin * kI2RowTile;
     const int64_t row_end = std::min(w.rows, args.tile_end * kI2RowTile);
     if (row_begin >= row_end) return;
-    // Rows are contiguous, so the call's rows are one stream (with a column range, one with
-    // gaps), prefetched no further than the last row's last block.
+    // The call's row pairs are contiguous, so its rows are one stream (with a column range, one
+    // with gaps), prefetched no further than the last pair's last block.
     const uint8_t* stream_end = i2_block(w, row_end - 1, args.unit_end);
     for (int64_t t = args.token_begin; t < args.token_end; ++t) {
         const int8_t* q = args.a->token_q(t);
         const int32_t offset = i2_code_offset(args, t);
-        for (int64_t row = row_begin; row < row_end; ++row) {
-            // One row at a time: the weights are read as one sequential stream. Two blocks per
-            // step into eight accumulators [block parity][slice], so VPDPBUSD (latency 4-5
-            // cycles, two per cycle) never waits on its own previous result.
-            __m256i acc[2][4];
-            for (auto& parity : acc)
-                for (auto& a : parity) a = _mm256_setzero_si256();
-            const uint8_t* blocks = i2_block(w, row, 0);
-            const auto block_step = [&](int64_t b, __m256i(&into)[4]) {
-                const __m256i x =
-                    _mm256_load_si256(reinterpret_cast<const __m256i*>(blocks + b * kI2BlockBytes));
+        // Tiles start on even rows, so every pair lies within the rows padded to a tile; the
+        // second row of the last pair may be padding (zero weights) and is not written.
+        for (int64_t row = row_begin; row < row_end; row += kI2PairRows) {
+            // acc[r][s]: row r of the pair, slice s. Each slice of activations is loaded once for
+            // both rows; eight independent accumulators keep VPDPBUSD (latency 4-5 cycles, two
+            // per cycle) from waiting on its own previous result.
+            __m256i acc[kI2PairRows][4];
+            for (auto& r : acc)
+                for (auto& a : r) a = _mm256_setzero_si256();
+            const uint8_t* pair = i2_block(w, row, 0);  // row's block b at + b * kI2BlockStride,
+                                                        // the next row's 32 bytes later
+            for (int64_t b = args.unit_begin; b < args.unit_end; ++b) {
+                const uint8_t* blocks = pair + b * kI2BlockStride;
+                prefetch_stream(blocks, stream_end);
+                const __m256i x0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(blocks));
+                const __m256i x1 =
+                    _mm256_load_si256(reinterpret_cast<const __m256i*>(blocks + kI2BlockBytes));
                 const int8_t* a = q + b * kI2ColBlock;
-                for (int s = 0; s < 4; ++s)
-                    into[s] = dpbusd(into[s], _mm256_and_si256(x, masks[s]), a + 32 * s);
-            };
-            int64_t b = args.unit_begin;
-            for (; b + 2 <= args.unit_end; b += 2) {
-                prefetch_stream(blocks + b * kI2BlockBytes, stream_end);
-                block_step(b, acc[0]);
-                block_step(b + 1, acc[1]);
+                for (int s = 0; s < 4; ++s) {
+                    const __m256i as =
+                        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + 32 * s));
+                    acc[0][s] = dpbusd(acc[0][s], _mm256_and_si256(x0, masks[s]), as);
+                    acc[1][s] = dpbusd(acc[1][s], _mm256_and_si256(x1, masks[s]), as);
+                }
             }
-            if (b < args.unit_end) block_step(b, acc[0]);
-            __m256i sum = _mm256_setzero_si256();
-            for (int s = 0; s < 4; ++s)
-                sum = _mm256_add_epi32(
-                    sum, _mm256_srai_epi32(_mm256_add_epi32(acc[0][s], acc[1][s]), 6 - 2 * s));
-            args.out[t * args.out_stride + row] = hsum_epi32(sum) - offset;
+            for (int r = 0; r < kI2PairRows && row + r < row_end; ++r) {
+                __m256i sum = _mm256_setzero_si256();
+                for (int s = 0; s < 4; ++s)
+                    sum = _mm256_add_epi32(sum, _mm256_srai_epi32(acc[r][s], 6 - 2 * s));
+                args.out[t * args.out_stride + row + r] = hsum_epi32(sum) - offset;
+            }
         }
     }
 }

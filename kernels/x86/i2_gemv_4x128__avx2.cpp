@@ -24,19 +24,22 @@ void i2_gemv_4x128__avx2(const MatmulArgs& args) {
             __m256i acc32[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(),
                                 _mm256_setzero_si256(), _mm256_setzero_si256()};
             const uint8_t* row0 = i2_block(w, tile * kI2RowTile, 0);
-            const int64_t row_bytes = w.col_units * kI2BlockBytes;
+            // Row r's block b at row0 + b * kI2BlockStride + (r / 2) * pair_bytes + (r % 2) * 32:
+            // the tile's two pairs, each one stream.
+            const int64_t pair_bytes = i2_pair_bytes(w);
             for (int64_t b = args.unit_begin; b < args.unit_end;) {
                 const int64_t chunk_end = std::min(args.unit_end, b + kI2BlocksPerWiden);
                 __m256i acc16[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(),
                                     _mm256_setzero_si256(), _mm256_setzero_si256()};
                 for (; b < chunk_end; ++b) {
-                    const uint8_t* blocks =
-                        row0 + b * kI2BlockBytes;  // row r's block at + r * row_bytes
+                    const uint8_t* blocks = row0 + b * kI2BlockStride;
                     const int8_t* qb = q + b * kI2ColBlock;
-                    if (b % 2 == 0) prefetch_rows(blocks + kPrefetchBytes, row_bytes);
+                    prefetch_pairs(blocks + kPrefetchBytes, pair_bytes);
                     for (int r = 0; r < 4; ++r) {
-                        acc16[r] = _mm256_add_epi16(
-                            acc16[r], i2_block_dot(unpack_i2_block(blocks + r * row_bytes), qb));
+                        const uint8_t* row_block =
+                            blocks + (r / 2) * pair_bytes + (r % 2) * kI2BlockBytes;
+                        acc16[r] = _mm256_add_epi16(acc16[r],
+                                                    i2_block_dot(unpack_i2_block(row_block), qb));
                     }
                 }
                 for (int r = 0; r < 4; ++r)

@@ -30,10 +30,10 @@ inline __m256i i2_block_dot(const I2Codes& codes, const int8_t* q) {
     return _mm256_add_epi16(_mm256_add_epi16(p0, p1), _mm256_add_epi16(p2, p3));
 }
 
-// Prefetches (non-temporal) the cache line at `address` in each of a tile's four i2 rows.
-inline void prefetch_rows(const uint8_t* address, int64_t row_bytes) {
-    for (int r = 0; r < 4; ++r)
-        _mm_prefetch(reinterpret_cast<const char*>(address + r * row_bytes), _MM_HINT_NTA);
+// Prefetches (non-temporal) the cache line at `address` in each of a tile's two i2 row pairs.
+inline void prefetch_pairs(const uint8_t* address, int64_t pair_bytes) {
+    _mm_prefetch(reinterpret_cast<const char*>(address), _MM_HINT_NTA);
+    _mm_prefetch(reinterpret_cast<const char*>(address + pair_bytes), _MM_HINT_NTA);
 }
 
 // Sum of the 8 int32 lanes.

@@ -1,5 +1,5 @@
-// Preparing ternary tensors at load: I2_S copied as is into the i2 layout, or repacked, with the
-// same weights either way and the same check for invalid codes.
+// Preparing ternary tensors at load: I2_S moved block by block into the i2 layout, or repacked,
+// with the same weights either way and the same check for invalid codes.
 #include "model/ternary_repack.h"
 #include "graph/kernel_choice.h"
 #include "kernels/ternary_formats.h"
@@ -37,7 +37,7 @@ std::vector<int8_t> file_trits(const TensorView& tensor) {
     return trits;
 }
 
-TEST(TernaryRepack, I2sIsCopiedAsTheI2LayoutAndHoldsTheSameWeights) {
+TEST(TernaryRepack, I2sIsCopiedBlockByBlockIntoTheI2LayoutAndHoldsTheSameWeights) {
     TempDir dir;
     write_dummy_model(tiny_spec(), dir / "a.gguf");
     const GgufFile file = GgufFile::open(dir / "a.gguf");
@@ -52,15 +52,26 @@ TEST(TernaryRepack, I2sIsCopiedAsTheI2LayoutAndHoldsTheSameWeights) {
             SCOPED_TRACE(kernel);
             const ForcedKernel forced(kernel);
             const TernaryMatrix m = repack_ternary(tensor, active_kernels(), pool);
-            // With the i2 layout these shapes (128-multiple columns, 4-multiple rows) are the
-            // file's bytes exactly, in memory of the matrix's own.
-            const bool as_is = std::string(kernel) == "mad";
-            EXPECT_EQ(m.packed.layout == kernels::TernaryLayout::i2, as_is);
-            if (as_is) {
+            // With the i2 layout these shapes (128-multiple columns, 4-multiple rows) take the
+            // file's 32-byte blocks unchanged, each row pair's interleaved, in memory of the
+            // matrix's own and no larger than the file's codes.
+            const bool copied = std::string(kernel) == "mad";
+            EXPECT_EQ(m.packed.layout == kernels::TernaryLayout::i2, copied);
+            if (copied) {
                 EXPECT_NE(m.packed.data.get(), tensor.data.data());
                 ASSERT_EQ(m.packed.data.size, static_cast<size_t>(tensor.numel() / 4));
-                EXPECT_EQ(0,
-                          std::memcmp(m.packed.data.get(), tensor.data.data(), m.packed.data.size));
+                const int64_t blocks = cols / kernels::kI2ColBlock;
+                for (int64_t r = 0; r < rows; ++r) {
+                    for (int64_t b = 0; b < blocks; ++b) {
+                        ASSERT_EQ(0, std::memcmp(kernels::i2_block(m.packed, r, b),
+                                                 tensor.data.data() + (r * blocks + b) * 32, 32))
+                            << "row " << r << " block " << b;
+                    }
+                }
+                // Pairs interleave: row 1's block 0 follows row 0's block 0.
+                EXPECT_EQ(kernels::i2_block(m.packed, 1, 0), m.packed.data.get() + 32);
+                EXPECT_EQ(kernels::i2_block(m.packed, 0, 1), m.packed.data.get() + 64);
+                EXPECT_EQ(kernels::i2_block(m.packed, 2, 0), m.packed.data.get() + 2 * blocks * 32);
             }
             std::vector<int8_t> row(static_cast<size_t>(cols));
             for (int64_t r = 0; r < rows; ++r) {
