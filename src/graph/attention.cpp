@@ -50,9 +50,8 @@ void attention(const kernels::FloatKernels& fk, const KvCache& cache, int64_t la
         for (int64_t task = task_begin; task < task_end; ++task) {
             const int64_t t = task / tasks_per_token, h0 = task % tasks_per_token * heads;
             const int64_t n_keys = pos0 + t + 1;
-            const int64_t offset = cache.value_offset(h0 / group * hd);
-            const uint8_t* keys = cache.k_row(layer, 0) + offset;
-            const uint8_t* values = cache.v_row(layer, 0) + offset;
+            const uint8_t* keys = cache.keys(layer, h0 / group);  // [n_keys][hd] rows
+            const uint8_t* values = cache.values(layer, h0 / group);
             const auto head_q = [&](int64_t h) { return q + t * c.n_embd + (h0 + h) * hd; };
             const auto head_out = [&](int64_t h) { return out + t * c.n_embd + (h0 + h) * hd; };
             // scores[h][j] = (q_h . K[j]) / sqrt(hd): the keys are the rows of a [n_keys x hd]

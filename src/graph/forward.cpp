@@ -14,7 +14,7 @@ ForwardPass::ForwardPass(const Model::Impl& model, int64_t n_ctx, int64_t max_ba
       c_(model.config),
       fk_(*active_kernels().floats),
       max_batch_(max_batch),
-      cache_(kv_type, c_.n_layer, n_ctx, c_.n_head_kv * c_.head_dim),
+      cache_(kv_type, c_.n_layer, n_ctx, c_.n_head_kv, c_.head_dim),
       rope_(n_ctx, c_.n_rot, c_.rope_freq_base) {
     const auto b = static_cast<size_t>(max_batch);
     const auto embd = static_cast<size_t>(c_.n_embd), ff = static_cast<size_t>(c_.n_ff);

@@ -21,13 +21,15 @@ kernels::FloatWeightFormat format_of(KvCacheType type) {
 
 }  // namespace
 
-KvCache::KvCache(KvCacheType type, int64_t n_layer, int64_t n_ctx, int64_t kv_dim)
+KvCache::KvCache(KvCacheType type, int64_t n_layer, int64_t n_ctx, int64_t n_head_kv,
+                 int64_t head_dim)
     : type_(type),
       format_(format_of(type)),
       n_ctx_(n_ctx),
-      kv_dim_(kv_dim),
-      row_bytes_(kernels::float_row_bytes(format_, kv_dim)) {
-    const auto bytes = static_cast<size_t>(n_layer * n_ctx * row_bytes_);
+      n_head_kv_(n_head_kv),
+      head_dim_(head_dim),
+      row_bytes_(kernels::float_row_bytes(format_, head_dim)) {
+    const auto bytes = static_cast<size_t>(n_layer * n_head_kv * n_ctx * row_bytes_);
     // Not cleared: a position is always written before attention reads it, and untouched pages of
     // a large context then cost no memory.
     k_ = kernels::AlignedBuffer::allocate(bytes);
@@ -36,24 +38,26 @@ KvCache::KvCache(KvCacheType type, int64_t n_layer, int64_t n_ctx, int64_t kv_di
 
 void KvCache::store(const kernels::FloatKernels& fk, int64_t layer, int64_t pos, const float* k,
                     const float* v) {
-    uint8_t* kd = k_.get() + row_offset(layer, pos);
-    uint8_t* vd = v_.get() + row_offset(layer, pos);
-    if (type_ == KvCacheType::f32) {
-        std::memcpy(kd, k, static_cast<size_t>(kv_dim_ * 4));
-        std::memcpy(vd, v, static_cast<size_t>(kv_dim_ * 4));
-        return;
+    for (int64_t h = 0; h < n_head_kv_; ++h) {
+        uint8_t* kd = k_.get() + head_offset(layer, h) + pos * row_bytes_;
+        uint8_t* vd = v_.get() + head_offset(layer, h) + pos * row_bytes_;
+        const float* ks = k + h * head_dim_;
+        const float* vs = v + h * head_dim_;
+        switch (type_) {
+            case KvCacheType::f32:
+                std::memcpy(kd, ks, static_cast<size_t>(head_dim_ * 4));
+                std::memcpy(vd, vs, static_cast<size_t>(head_dim_ * 4));
+                break;
+            case KvCacheType::q8_0:
+                kernels::quantize_q8_0(ks, head_dim_, kd);
+                kernels::quantize_q8_0(vs, head_dim_, vd);
+                break;
+            case KvCacheType::f16:
+                fk.to_f16(ks, reinterpret_cast<uint16_t*>(kd), head_dim_);
+                fk.to_f16(vs, reinterpret_cast<uint16_t*>(vd), head_dim_);
+                break;
+        }
     }
-    if (type_ == KvCacheType::q8_0) {
-        kernels::quantize_q8_0(k, kv_dim_, kd);
-        kernels::quantize_q8_0(v, kv_dim_, vd);
-        return;
-    }
-    fk.to_f16(k, reinterpret_cast<uint16_t*>(kd), kv_dim_);
-    fk.to_f16(v, reinterpret_cast<uint16_t*>(vd), kv_dim_);
-}
-
-int64_t KvCache::value_offset(int64_t first) const {
-    return kernels::float_row_bytes(format_, first);
 }
 
 }  // namespace tern
