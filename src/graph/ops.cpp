@@ -40,14 +40,24 @@ void RopeTable::apply(RopeStyle style, float* x, int64_t n_heads, int64_t head_d
                       int64_t pos) const {
     const float* c = cos_.data() + pos * half_;
     const float* s = sin_.data() + pos * half_;
+    // One loop per style, each with fixed strides so the compiler vectorises it (the rotation of
+    // each pair is the same multiplies and adds either way).
     for (int64_t h = 0; h < n_heads; ++h) {
         float* head = x + h * head_dim;
-        for (int64_t j = 0; j < half_; ++j) {
-            const int64_t a = style == RopeStyle::norm ? 2 * j : j;
-            const int64_t b = style == RopeStyle::norm ? 2 * j + 1 : j + half_;
-            const float x0 = head[a], x1 = head[b];
-            head[a] = x0 * c[j] - x1 * s[j];
-            head[b] = x0 * s[j] + x1 * c[j];
+        if (style == RopeStyle::norm) {  // pairs (2j, 2j + 1)
+            for (int64_t j = 0; j < half_; ++j) {
+                const float x0 = head[2 * j], x1 = head[2 * j + 1];
+                head[2 * j] = x0 * c[j] - x1 * s[j];
+                head[2 * j + 1] = x0 * s[j] + x1 * c[j];
+            }
+        } else {  // pairs (j, j + half)
+            float* lo = head;
+            float* hi = head + half_;
+            for (int64_t j = 0; j < half_; ++j) {
+                const float x0 = lo[j], x1 = hi[j];
+                lo[j] = x0 * c[j] - x1 * s[j];
+                hi[j] = x0 * s[j] + x1 * c[j];
+            }
         }
     }
 }
