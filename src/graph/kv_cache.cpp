@@ -1,6 +1,7 @@
 // Key/value cache storage in f32, f16 or Q8_0.
 #include "graph/kv_cache.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace tern {
@@ -56,6 +57,18 @@ void KvCache::store(const kernels::FloatKernels& fk, int64_t layer, int64_t pos,
                 fk.to_f16(ks, reinterpret_cast<uint16_t*>(kd), head_dim_);
                 fk.to_f16(vs, reinterpret_cast<uint16_t*>(vd), head_dim_);
                 break;
+        }
+    }
+}
+
+void KvCache::prefetch(int64_t layer, int64_t positions, int64_t max_bytes) const {
+    const int64_t per_head = std::min(positions * row_bytes_, max_bytes / (2 * n_head_kv_));
+    for (int64_t h = 0; h < n_head_kv_; ++h) {
+        const uint8_t* k = keys(layer, h);
+        const uint8_t* v = values(layer, h);
+        for (int64_t at = 0; at < per_head; at += 64) {
+            __builtin_prefetch(k + at, 0, 2);
+            __builtin_prefetch(v + at, 0, 2);
         }
     }
 }
