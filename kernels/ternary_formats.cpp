@@ -54,23 +54,6 @@ bool i2s_decode(const uint8_t* data, int64_t first, int64_t count, int8_t* trits
     return valid;
 }
 
-bool i2s_copy_valid(uint8_t* out, const uint8_t* data, int64_t bytes) {
-    // A code is 3 when both of its bits are set: OR over x & (x >> 1) at the low bit of each pair.
-    uint64_t both = 0;
-    int64_t i = 0;
-    for (; i + 8 <= bytes; i += 8) {
-        uint64_t x;
-        std::memcpy(&x, data + i, 8);
-        std::memcpy(out + i, &x, 8);
-        both |= x & (x >> 1);
-    }
-    for (; i < bytes; ++i) {
-        out[i] = data[i];
-        both |= static_cast<uint64_t>(data[i] & (data[i] >> 1));
-    }
-    return (both & 0x5555555555555555ull) == 0;
-}
-
 float i2s_scale(const uint8_t* data, int64_t numel) {
     float scale;
     std::memcpy(&scale, data + numel / 4, sizeof scale);

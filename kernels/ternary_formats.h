@@ -24,9 +24,6 @@ void i2s_encode(const int8_t* trits, int64_t numel, float scale, uint8_t* out);
 // any decoded code is the invalid 0b11.
 bool i2s_decode(const uint8_t* data, int64_t first, int64_t count, int8_t* trits);
 
-// Copies `bytes` bytes of I2_S codes to `out`; true if none of the 2-bit codes is the invalid
-// code 3 (one pass: the check rides on the copy's reads).
-bool i2s_copy_valid(uint8_t* out, const uint8_t* data, int64_t bytes);
 float i2s_scale(const uint8_t* data, int64_t numel);
 
 // ---- TQ2_0 (ggml, type 35) -------------------------------------------------------------------

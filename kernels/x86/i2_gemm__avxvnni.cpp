@@ -13,23 +13,11 @@ using namespace avx2;
 
 namespace {
 
-// acc += VPDPBUSD(codes as u8, the 32 int8 activations at `activations`). GCC 12 compiles the
-// intrinsic with a register copy of the accumulator around every call and spills loop constants
-// to the stack: the GEMV ran at 19 GB/s against 26 GB/s for this form on the same machine. The
-// inline assembly ties the accumulator to its register and folds the activation load.
-inline __m256i dpbusd(__m256i acc, __m256i codes, const int8_t* activations) {
-#if defined(__GNUC__) && !defined(__clang__)
-    asm("%{vex%} vpdpbusd %2, %1, %0"
-        : "+x"(acc)
-        : "x"(codes), "m"(*reinterpret_cast<const __m256i_u*>(activations)));
-    return acc;
-#else
-    return _mm256_dpbusd_avx_epi32(
-        acc, codes, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(activations)));
-#endif
-}
-
-// The same with the activations already in a register (the GEMM shares them across rows).
+// acc += VPDPBUSD(codes as u8, 32 int8 activations), the activations shared by the rows of a
+// pair (GEMV) or a tile (GEMM). GCC 12 compiles the intrinsic with a register copy of the
+// accumulator around every call and spills loop constants to the stack: the GEMV ran at 19 GB/s
+// against 26 GB/s for this form on the same machine. The inline assembly ties the accumulator to
+// its register.
 inline __m256i dpbusd(__m256i acc, __m256i codes, __m256i activations) {
 #if defined(__GNUC__) && !defined(__clang__)
     asm("%{vex%} vpdpbusd %2, %1, %0" : "+x"(acc) : "x"(codes), "xm"(activations));
