@@ -156,12 +156,10 @@ bool copy_i2s_pairs(PackedTernary& m, int64_t pair_begin, int64_t pair_end, cons
     uint64_t both = 0;
     const int64_t row_bytes = m.col_units * kI2BlockBytes;
     for (int64_t pair = pair_begin; pair < pair_end; ++pair) {
-        const uint8_t* rows = i2s + pair * kI2PairRows * row_bytes;
-        uint8_t* out = m.data.get() + pair * i2_pair_bytes(m);
         for (int64_t b = 0; b < m.col_units; ++b) {
-            for (int64_t r = 0; r < kI2PairRows; ++r) {
-                const uint8_t* from = rows + r * row_bytes + b * kI2BlockBytes;
-                uint8_t* to = out + b * kI2BlockStride + r * kI2BlockBytes;
+            for (int64_t row = pair * kI2PairRows; row < (pair + 1) * kI2PairRows; ++row) {
+                const uint8_t* from = i2s + row * row_bytes + b * kI2BlockBytes;
+                uint8_t* to = m.data.get() + i2_block_offset(m, row, b);
                 for (int64_t i = 0; i < kI2BlockBytes; i += 8) {
                     uint64_t x;
                     std::memcpy(&x, from + i, 8);

@@ -69,10 +69,15 @@ inline int64_t i2_pair_bytes(const PackedTernary& m) {
     return m.col_units * kI2BlockStride;
 }
 
+// Where row `row`'s blocks start relative to row 0's at the same block b, given the matrix's
+// i2_pair_bytes (kernels stepping through a tile's rows at one block fold this for constant rows).
+inline int64_t i2_row_offset(int64_t pair_bytes, int64_t row) {
+    return (row / kI2PairRows) * pair_bytes + (row % kI2PairRows) * kI2BlockBytes;
+}
+
 // Offset of i2 row `row`'s block `b` in the matrix's bytes.
 inline int64_t i2_block_offset(const PackedTernary& m, int64_t row, int64_t b) {
-    return (row / kI2PairRows) * i2_pair_bytes(m) + b * kI2BlockStride +
-           (row % kI2PairRows) * kI2BlockBytes;
+    return i2_row_offset(i2_pair_bytes(m), row) + b * kI2BlockStride;
 }
 
 // The 32 bytes of i2 row `row`, 128-column block `b`.

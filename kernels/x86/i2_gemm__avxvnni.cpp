@@ -38,8 +38,8 @@ inline void slice(const uint8_t* blocks, int64_t pair_bytes, const int8_t* const
     for (int j = 0; j < T; ++j)
         a[j] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qb[j] + 32 * S));
     for (int r = 0; r < kI2RowTile; ++r) {
-        const __m256i x = _mm256_load_si256(reinterpret_cast<const __m256i*>(
-            blocks + (r / 2) * pair_bytes + (r % 2) * kI2BlockBytes));
+        const __m256i x = _mm256_load_si256(
+            reinterpret_cast<const __m256i*>(blocks + i2_row_offset(pair_bytes, r)));
         const __m256i codes = _mm256_and_si256(_mm256_srli_epi16(x, 6 - 2 * S), mask);
         for (int j = 0; j < T; ++j) acc[r][j] = dpbusd(acc[r][j], codes, a[j]);
     }
@@ -54,8 +54,8 @@ void tile_tokens(const MatmulArgs& args, int64_t tile, int64_t t0) {
         q[j] = args.a->token_q(t0 + j);
         for (int r = 0; r < kI2RowTile; ++r) acc[r][j] = _mm256_setzero_si256();
     }
-    // Row r's block b at row0 + b * kI2BlockStride + (r / 2) * pair_bytes + (r % 2) * 32: the
-    // tile's two pairs, each one stream.
+    // Row r's block b at row0 + b * kI2BlockStride + i2_row_offset(pair_bytes, r): the tile's two
+    // pairs, each one stream.
     const uint8_t* row0 = i2_block(w, tile * kI2RowTile, 0);
     const int64_t pair_bytes = i2_pair_bytes(w);
     for (int64_t b = args.unit_begin; b < args.unit_end; ++b) {

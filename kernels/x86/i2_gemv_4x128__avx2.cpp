@@ -24,8 +24,8 @@ void i2_gemv_4x128__avx2(const MatmulArgs& args) {
             __m256i acc32[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(),
                                 _mm256_setzero_si256(), _mm256_setzero_si256()};
             const uint8_t* row0 = i2_block(w, tile * kI2RowTile, 0);
-            // Row r's block b at row0 + b * kI2BlockStride + (r / 2) * pair_bytes + (r % 2) * 32:
-            // the tile's two pairs, each one stream.
+            // Row r's block b at row0 + b * kI2BlockStride + i2_row_offset(pair_bytes, r): the
+            // tile's two pairs, each one stream.
             const int64_t pair_bytes = i2_pair_bytes(w);
             for (int64_t b = args.unit_begin; b < args.unit_end;) {
                 const int64_t chunk_end = std::min(args.unit_end, b + kI2BlocksPerWiden);
@@ -36,8 +36,7 @@ void i2_gemv_4x128__avx2(const MatmulArgs& args) {
                     const int8_t* qb = q + b * kI2ColBlock;
                     prefetch_pairs(blocks + kPrefetchBytes, pair_bytes);
                     for (int r = 0; r < 4; ++r) {
-                        const uint8_t* row_block =
-                            blocks + (r / 2) * pair_bytes + (r % 2) * kI2BlockBytes;
+                        const uint8_t* row_block = blocks + i2_row_offset(pair_bytes, r);
                         acc16[r] = _mm256_add_epi16(acc16[r],
                                                     i2_block_dot(unpack_i2_block(row_block), qb));
                     }

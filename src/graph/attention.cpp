@@ -20,11 +20,6 @@ constexpr int64_t kKeysPerBlock = 128;
 
 // Query heads per task for one token: the whole KV group, unless splitting it evens the tasks
 // out across threads (2B-4T: 5 KV heads of 4 query heads on 2 threads run as 10 tasks of 2).
-// Asks for `bytes` from `p` to be brought into cache (all lines at once).
-void prefetch_bytes(const uint8_t* p, int64_t bytes) {
-    for (int64_t at = 0; at < bytes; at += 64) __builtin_prefetch(p + at, 0, 3);
-}
-
 int64_t heads_per_task(int64_t n_head_kv, int64_t group, int threads) {
     int64_t heads = group;
     while (heads % 2 == 0 && (n_head_kv * (group / heads)) % threads != 0) heads /= 2;
@@ -55,17 +50,16 @@ void attention(const kernels::FloatKernels& fk, const KvCache& cache, int64_t la
         for (int64_t task = task_begin; task < task_end; ++task) {
             const int64_t t = task / tasks_per_token, h0 = task % tasks_per_token * heads;
             const int64_t n_keys = pos0 + t + 1;
-            const uint8_t* keys = cache.keys(layer, h0 / group);  // [n_keys][hd] rows
-            const uint8_t* values = cache.values(layer, h0 / group);
+            const int64_t kv_head = h0 / group;
+            const uint8_t* keys = cache.keys(layer, kv_head);  // [n_keys][hd] rows
+            const uint8_t* values = cache.values(layer, kv_head);
             // The cache was written tokens ago and the weights streamed since have evicted it:
             // ask for the first block of keys and of values at once, so their misses overlap
             // instead of waiting on the hardware prefetcher (and each next block while a block
             // is in use).
             const auto prefetch_block = [&](int64_t j) {
-                if (j >= n_keys) return;
-                const int64_t bytes = std::min(kKeysPerBlock, n_keys - j) * row_bytes;
-                prefetch_bytes(keys + j * row_bytes, bytes);
-                prefetch_bytes(values + j * row_bytes, bytes);
+                if (j < n_keys)
+                    cache.prefetch(layer, kv_head, j, std::min(kKeysPerBlock, n_keys - j));
             };
             prefetch_block(0);
             const auto head_q = [&](int64_t h) { return q + t * c.n_embd + (h0 + h) * hd; };

@@ -63,7 +63,7 @@ void ForwardPass::layer(int64_t index, int64_t n, int64_t pos0, ThreadPool& pool
     // Attention block. The first 256 KiB of the layer's cached keys and values (102 positions
     // of 2B-4T) are asked for now, to arrive while Q, K and V are computed: attention took 25-35
     // against 34-42 us per layer (tg128, 1 thread; 1 MiB was no better).
-    cache_.prefetch(index, pos0, kKvPrefetchBytes);
+    cache_.prefetch_layer(index, pos0, kKvPrefetchBytes);
     per_token(n, pool, [&](int64_t t) {
         rms_norm(fk_, h + t * embd, w.attn_norm.data(), embd, c_.rms_eps, x + t * embd);
     });

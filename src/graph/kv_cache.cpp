@@ -61,16 +61,18 @@ void KvCache::store(const kernels::FloatKernels& fk, int64_t layer, int64_t pos,
     }
 }
 
-void KvCache::prefetch(int64_t layer, int64_t positions, int64_t max_bytes) const {
-    const int64_t per_head = std::min(positions * row_bytes_, max_bytes / (2 * n_head_kv_));
-    for (int64_t h = 0; h < n_head_kv_; ++h) {
-        const uint8_t* k = keys(layer, h);
-        const uint8_t* v = values(layer, h);
-        for (int64_t at = 0; at < per_head; at += 64) {
-            __builtin_prefetch(k + at, 0, 2);
-            __builtin_prefetch(v + at, 0, 2);
-        }
+void KvCache::prefetch(int64_t layer, int64_t head, int64_t first, int64_t count) const {
+    const uint8_t* k = keys(layer, head) + first * row_bytes_;
+    const uint8_t* v = values(layer, head) + first * row_bytes_;
+    for (int64_t at = 0; at < count * row_bytes_; at += 64) {
+        __builtin_prefetch(k + at, 0, 2);
+        __builtin_prefetch(v + at, 0, 2);
     }
+}
+
+void KvCache::prefetch_layer(int64_t layer, int64_t positions, int64_t max_bytes) const {
+    const int64_t per_head = std::min(positions, max_bytes / (2 * n_head_kv_ * row_bytes_));
+    for (int64_t h = 0; h < n_head_kv_; ++h) prefetch(layer, h, 0, per_head);
 }
 
 }  // namespace tern

@@ -32,9 +32,12 @@ public:
     const uint8_t* values(int64_t layer, int64_t head) const {
         return v_.get() + head_offset(layer, head);
     }
-    // Asks for the keys and values of positions [0, positions) of a layer to be brought into
-    // cache, at most `max_bytes` of them (the first positions of every head).
-    void prefetch(int64_t layer, int64_t positions, int64_t max_bytes) const;
+    // Asks for the keys and values of positions [first, first + count) of KV head `head` of a
+    // layer to be brought into cache (L2), all lines at once.
+    void prefetch(int64_t layer, int64_t head, int64_t first, int64_t count) const;
+    // The same for positions [0, positions) of every head of a layer, at most `max_bytes` of
+    // them (the first positions of every head).
+    void prefetch_layer(int64_t layer, int64_t positions, int64_t max_bytes) const;
     // Bytes from one position's row of a head to the next, and the rows' element format.
     int64_t row_bytes() const { return row_bytes_; }
     kernels::FloatWeightFormat format() const { return format_; }
