@@ -37,18 +37,31 @@ std::string kernel_set_name() {
 
 namespace {
 
+// How far ahead the probe starts the hardware prefetchers on each 4 KiB page, as the weight
+// GEMVs do (kernels/x86/stream_prefetch.h).
+constexpr uintptr_t kKickAheadBytes = 16384;
+constexpr uintptr_t kKickPageBytes = 4096;
+
 // Sums 64-bit words, 8 independent chains so the loads, not the adds, set the pace. On x86-64 an
 // AVX2 clone is chosen at load time when the CPU has it: with 16-byte loads the probe read 31 GB/s
 // where 32-byte loads read 35 (1 thread, same run), and a roof set by narrow loads would flatter
-// the kernels measured against it.
+// the kernels measured against it. For the same reason the first line of each 4 KiB page is
+// prefetched 16 KiB before the sums reach it: the hardware prefetchers then start on the page
+// early, and the loop read 13-18 % faster than without (1 and 2 threads, interleaved in one
+// process, 2026-11-30).
 #if defined(__x86_64__) && defined(__GNUC__)
 __attribute__((target_clones("avx2", "default")))
 #endif
 uint64_t
 read_sum(const uint64_t* p, size_t n) {
+    constexpr size_t kPageWords = kKickPageBytes / 8, kAheadWords = kKickAheadBytes / 8;
     uint64_t s[8] = {};
-    for (size_t i = 0; i + 8 <= n; i += 8) {
-        for (int j = 0; j < 8; ++j) s[j] += p[i + j];
+    for (size_t page = 0; page < n; page += kPageWords) {  // the buffer is page-aligned
+        if (page + kAheadWords < n) __builtin_prefetch(p + page + kAheadWords, 0, 2);
+        const size_t stop = std::min(n, page + kPageWords);
+        for (size_t i = page; i + 8 <= stop; i += 8) {
+            for (int j = 0; j < 8; ++j) s[j] += p[i + j];
+        }
     }
     return s[0] + s[1] + s[2] + s[3] + s[4] + s[5] + s[6] + s[7];
 }
