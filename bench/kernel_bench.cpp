@@ -52,8 +52,8 @@ const Shape kShapes[] = {
     {"0.7b", "down", 1536, 4096},
 };
 
-// kMadPlain is the multiply-add kernel of the next-best set (plain AVX2 when the best set is
-// AVX-VNNI), so both multiply-add variants are measured on CPUs that have VNNI.
+// kMadPlain is the multiply-add kernel of the plain AVX2 set when the best set is better (AVX-VNNI
+// or AVX-512), so both multiply-add variants are measured on CPUs that have VNNI.
 enum Strategy { kLut, kMad, kMadPlain, kScalar };
 const char* kStrategyNames[] = {"lut", "mad", "mad_plain", "scalar"};
 
@@ -68,8 +68,10 @@ const KernelSet& best_set() {
 }
 
 const KernelSet* plain_set() {
-    const auto sets = supported_kernel_sets();
-    return sets.size() > 2 && std::strcmp(sets[0]->isa, "avxvnni") == 0 ? sets[1] : nullptr;
+    if (std::strcmp(best_set().isa, "avx2") == 0) return nullptr;
+    for (const KernelSet* set : supported_kernel_sets())
+        if (std::strcmp(set->isa, "avx2") == 0) return set;
+    return nullptr;
 }
 
 TernaryLayout layout_of(Strategy s) {

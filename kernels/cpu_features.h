@@ -8,6 +8,8 @@ struct CpuFeatures {
     bool fma = false;
     bool f16c = false;
     bool avx_vnni = false;
+    bool avx512f = false;      // with the OS saving ZMM state
+    bool avx512_vnni = false;  // 512-bit VPDPBUSD
     bool neon = false;
     bool dotprod = false;  // Armv8.2 SDOT/UDOT
 };

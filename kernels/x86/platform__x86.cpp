@@ -4,8 +4,10 @@
 #include "kernels/scalar/ternary_gemm__scalar.h"
 #include "kernels/x86/activation_quant__avx2.h"
 #include "kernels/x86/float_kernels__avx2.h"
+#include "kernels/x86/float_kernels__avx512.h"
 #include "kernels/x86/i2_gemm__avx2.h"
 #include "kernels/x86/i2_gemm__avxvnni.h"
+#include "kernels/x86/i2_gemv__avx512.h"
 #include "kernels/x86/tl3_gemm__avx2.h"
 
 #include <cpuid.h>
@@ -23,13 +25,18 @@ CpuFeatures detect() {
     const bool osxsave = (ecx >> 27) & 1, avx = (ecx >> 28) & 1;
     f.fma = (ecx >> 12) & 1;
     f.f16c = (ecx >> 29) & 1;
-    bool ymm_state = false;
+    bool ymm_state = false, zmm_state = false;
     if (osxsave && avx) {
         unsigned lo, hi;
         __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-        ymm_state = (lo & 6) == 6;  // XMM and YMM state enabled by the OS
+        ymm_state = (lo & 6) == 6;        // XMM and YMM state enabled by the OS
+        zmm_state = (lo & 0xe6) == 0xe6;  // and opmask, ZMM0-15 upper halves, ZMM16-31
     }
-    if (__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) f.avx2 = ymm_state && ((ebx >> 5) & 1);
+    if (__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) {
+        f.avx2 = ymm_state && ((ebx >> 5) & 1);
+        f.avx512f = zmm_state && ((ebx >> 16) & 1);
+        f.avx512_vnni = f.avx512f && ((ecx >> 11) & 1);
+    }
     if (__get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx)) f.avx_vnni = ymm_state && ((eax >> 4) & 1);
     return f;
 }
@@ -65,6 +72,25 @@ const KernelSet& avxvnni_set() {
     return set;
 }
 
+// AVX-VNNI plus 512-bit GEMVs (i2 and F16/BF16) for one token (Zen 5, Sapphire Rapids and
+// later); prompts keep the AVX-VNNI GEMM.
+const KernelSet& avx512_set() {
+    static const KernelSet set = [] {
+        KernelSet s = avxvnni_set();
+        s.isa = "avx512";
+        s.i2_gemv = {i2_gemv_1x128__avx512, "i2_gemv_1x128__avx512"};
+        static const FloatKernels floats = [] {
+            FloatKernels f = avx2_float_kernels();
+            f.isa = "avx512";
+            f.gemv = float_gemv__avx512;
+            return f;
+        }();
+        s.floats = &floats;
+        return s;
+    }();
+    return set;
+}
+
 }  // namespace
 
 const CpuFeatures& cpu_features() {
@@ -73,13 +99,15 @@ const CpuFeatures& cpu_features() {
 }
 
 std::vector<const KernelSet*> platform_kernel_sets() {
-    return {&avxvnni_set(), &avx2_set()};
+    return {&avx512_set(), &avxvnni_set(), &avx2_set()};
 }
 
 bool platform_supports(const KernelSet& set) {
     const CpuFeatures& f = cpu_features();
     if (std::strcmp(set.isa, "avx2") == 0) return f.avx2 && f.fma && f.f16c;
     if (std::strcmp(set.isa, "avxvnni") == 0) return f.avx2 && f.fma && f.f16c && f.avx_vnni;
+    if (std::strcmp(set.isa, "avx512") == 0)
+        return f.avx2 && f.fma && f.f16c && f.avx_vnni && f.avx512_vnni;
     return false;
 }
 
