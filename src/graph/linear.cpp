@@ -96,8 +96,8 @@ int64_t tile_grain(kernels::TernaryLayout layout) {
 
 // One token through ternary matrices of one layout that read the same activations: the threads
 // split the matrices' row tiles taken together, so each reads one memory stream through all of
-// them, split evenly up front, with no join in between. Target i owns tiles [first_tile[i],
-// first_tile[i + 1]) and its integer sums start at acc + first_row[i].
+// them, split up front in proportion to the threads' recent speeds, with no join in between. Target
+// i owns tiles [first_tile[i], first_tile[i + 1]) and its integer sums start at acc + first_row[i].
 void ternary_one_token(std::span<const LinearTarget> targets, QuantizedActivations& qx,
                        LinearScratch& scratch, ThreadPool& pool) {
     const kernels::TernaryLayout layout = targets[0].w->ternary_matrix.packed.layout;
@@ -111,7 +111,7 @@ void ternary_one_token(std::span<const LinearTarget> targets, QuantizedActivatio
     }
     scratch.acc.resize(static_cast<size_t>(first_row[targets.size()]));
     int32_t* acc = scratch.acc.data();
-    pool.parallel_for(
+    pool.parallel_for_balanced(
         first_tile[targets.size()], tile_grain(layout), [&](int64_t begin, int64_t end) {
             for (size_t i = 0; i < targets.size(); ++i) {
                 const int64_t lo = std::max(begin, first_tile[i]),

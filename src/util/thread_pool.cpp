@@ -2,6 +2,8 @@
 #include "util/thread_pool.h"
 
 #include <algorithm>
+#include <chrono>
+#include <cmath>
 #include <fstream>
 #include <set>
 #include <string>
@@ -17,6 +19,13 @@
 #endif
 
 namespace tern {
+
+namespace {
+
+// How far parallel_for_balanced moves the shares towards the last run's speeds.
+constexpr double kBalanceStep = 0.2;
+
+}  // namespace
 
 int physical_core_count() {
     std::ifstream cpuinfo("/proc/cpuinfo");
@@ -35,7 +44,11 @@ int physical_core_count() {
     return std::clamp(static_cast<int>(cores.size()), 1, logical);
 }
 
-ThreadPool::ThreadPool(int n_threads) : n_threads_(std::max(1, n_threads)) {
+ThreadPool::ThreadPool(int n_threads)
+    : n_threads_(std::max(1, n_threads)),
+      share_(static_cast<size_t>(n_threads_), 1.0 / n_threads_),
+      seconds_(static_cast<size_t>(n_threads_)),
+      bounds_(static_cast<size_t>(n_threads_) + 1) {
     workers_.reserve(static_cast<size_t>(n_threads_ - 1));
     for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, i] { worker(i); });
 }
@@ -107,6 +120,52 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain, FunctionRef<void(int64_t
         const auto [begin, end] = chunk(n, grain, thread, threads);
         if (begin < end) body(begin, end);
     });
+}
+
+void ThreadPool::parallel_for_balanced(int64_t n, int64_t grain,
+                                       FunctionRef<void(int64_t, int64_t)> body) {
+    if (n <= 0) return;
+    grain = std::max<int64_t>(1, grain);
+    if (n_threads_ == 1 || n <= grain) {
+        body(0, n);
+        return;
+    }
+    const int64_t units = (n + grain - 1) / grain;
+    double cumulative = 0;
+    for (int i = 0; i < n_threads_; ++i) {
+        bounds_[i] =
+            std::min<int64_t>(units, std::llround(cumulative * static_cast<double>(units)));
+        cumulative += share_[static_cast<size_t>(i)];
+    }
+    bounds_[n_threads_] = units;
+    const auto start = std::chrono::steady_clock::now();
+    run([&](int thread, int) {
+        const int64_t begin = std::min(n, bounds_[thread] * grain),
+                      end = std::min(n, bounds_[thread + 1] * grain);
+        if (begin < end) body(begin, end);
+        seconds_[static_cast<size_t>(thread)] =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    });
+    // Each thread's speed in this run (units per second) sets its target share; the shares move
+    // a fifth of the way there per run, so one preempted run does not swing them, and stay
+    // within [1/4, 7/4] of an even share.
+    double total = 0;
+    for (int i = 0; i < n_threads_; ++i) {
+        double& seconds = seconds_[static_cast<size_t>(i)];
+        const int64_t mine = bounds_[i + 1] - bounds_[i];
+        if (mine <= 0 || seconds <= 0) return;          // no measure of this thread's speed
+        seconds = static_cast<double>(mine) / seconds;  // now its speed
+        total += seconds;
+    }
+    const double even = 1.0 / n_threads_;
+    double sum = 0;
+    for (int i = 0; i < n_threads_; ++i) {
+        double& share = share_[static_cast<size_t>(i)];
+        const double target = seconds_[static_cast<size_t>(i)] / total;
+        share = std::clamp(share + kBalanceStep * (target - share), even / 4, even * 7 / 4);
+        sum += share;
+    }
+    for (double& share : share_) share /= sum;
 }
 
 void ThreadPool::parallel_for_dynamic(int64_t n, int64_t grain,

@@ -64,6 +64,14 @@ public:
     void parallel_for_dynamic(int64_t n, int64_t grain,
                               FunctionRef<void(int thread, int64_t begin, int64_t end)> body);
 
+    // Like parallel_for (one contiguous chunk per thread, so each reads one stream), but the
+    // chunks are sized by how fast each thread went in the pool's earlier balanced runs: a
+    // thread slowed by a neighbour on its core gets a smaller share until it speeds up again.
+    // For one token's ternary matmuls, whose threads otherwise wait 10-20 us per call on this
+    // machine for the slower one. A body that computes each element the same way in any chunk
+    // gives results independent of the split.
+    void parallel_for_balanced(int64_t n, int64_t grain, FunctionRef<void(int64_t, int64_t)> body);
+
     // The chunk [begin, end) of [0, n) that parallel_for hands to `thread` of `threads`.
     static std::pair<int64_t, int64_t> chunk(int64_t n, int64_t grain, int thread, int threads);
 
@@ -78,6 +86,10 @@ private:
     std::atomic<uint64_t> generation_{0};
     std::atomic<int> pending_{0};
     std::atomic<bool> stopping_{false};
+    // parallel_for_balanced: each thread's share of the work (summing to 1), the seconds each
+    // took in the current run, and the current run's chunk boundaries in grains.
+    std::vector<double> share_, seconds_;
+    std::vector<int64_t> bounds_;
 };
 
 }  // namespace tern

@@ -1,5 +1,6 @@
 // The fork-join pool: every thread runs a job once, parallel_for covers [0, n) exactly once in
-// grain-aligned chunks that depend only on n, grain and the thread count.
+// grain-aligned chunks that depend only on n, grain and the thread count; the dynamic and
+// balanced forms give a slow thread less.
 #include "util/thread_pool.h"
 
 #include <gtest/gtest.h>
@@ -142,6 +143,48 @@ TEST(ThreadPool, DynamicParallelForGivesASlowThreadFewerChunks) {
     // took every chunk (seen under load); an even split would have given it 20.
     EXPECT_LE(caller_chunks.load(), 1);
     EXPECT_EQ(caller_chunks.load() + worker_chunks.load(), kChunks);
+}
+
+TEST(ThreadPool, BalancedParallelForCoversEveryElementOnceInOneChunkPerThread) {
+    for (int threads : {1, 2, 3}) {
+        ThreadPool pool(threads);
+        for (int64_t n : {1, 7, 64, 65, 1000}) {
+            for (int64_t grain : {1, 4, 64, 5000}) {
+                SCOPED_TRACE(testing::Message()
+                             << threads << " threads, n " << n << ", grain " << grain);
+                for (int round = 0; round < 5; ++round) {  // the split changes between rounds
+                    const Chunks chunks = chunks_covering_once(
+                        n, [&](const auto& body) { pool.parallel_for_balanced(n, grain, body); });
+                    EXPECT_LE(static_cast<int64_t>(chunks.size()), threads);
+                    for (const auto& [begin, end] : chunks) EXPECT_EQ(begin % grain, 0);
+                }
+            }
+        }
+    }
+}
+
+TEST(ThreadPool, BalancedParallelForShrinksASlowThreadsShareAndRestoresIt) {
+    // The worker takes 20 us per element, the caller 2: within a few runs the worker's chunk
+    // (the second) is well under the even half; once both run at the same pace it grows back.
+    ThreadPool pool(2);
+    constexpr int64_t kN = 1000;
+    const std::thread::id caller = std::this_thread::get_id();
+    int64_t worker_elements = 0;
+    const auto run_once = [&](int caller_us, int worker_us) {
+        pool.parallel_for_balanced(kN, 1, [&](int64_t begin, int64_t end) {
+            const bool on_caller = std::this_thread::get_id() == caller;
+            EXPECT_EQ(on_caller ? begin : end, on_caller ? 0 : kN);
+            if (!on_caller) worker_elements = end - begin;
+            std::this_thread::sleep_for(
+                std::chrono::microseconds((end - begin) * (on_caller ? caller_us : worker_us)));
+        });
+    };
+    for (int round = 0; round < 30; ++round) run_once(2, 20);
+    EXPECT_LT(worker_elements, kN / 4);
+    EXPECT_GE(worker_elements, kN / 8);  // never below a quarter of an even share
+    for (int round = 0; round < 40; ++round) run_once(10, 10);
+    EXPECT_GT(worker_elements, kN * 2 / 5);
+    EXPECT_LT(worker_elements, kN * 3 / 5);
 }
 
 }  // namespace
