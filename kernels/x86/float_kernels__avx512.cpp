@@ -73,6 +73,7 @@ template <FloatWeightFormat format>
 void gemv_16bit(const uint8_t* w, int64_t row_bytes, int64_t m_rows, int64_t k, const float* x,
                 float* out) {
     const char* end = reinterpret_cast<const char*>(w + m_rows * row_bytes);
+    prefetch_stream_start(w, end);
     for (int64_t m = 0; m < m_rows; ++m) {
         out[m] =
             dot_16bit_row<format>(x, reinterpret_cast<const uint16_t*>(w + m * row_bytes), k, end);

@@ -49,6 +49,7 @@ void i2_gemv_1x128__avx512(const MatmulArgs& args) {
     // The call's row pairs are contiguous, so its rows are one stream (with a column range, one
     // with gaps), prefetched no further than the last pair's last block.
     const uint8_t* stream_end = i2_block(w, row_end - 1, args.unit_end);
+    prefetch_stream_start(i2_block(w, row_begin, args.unit_begin), stream_end);
     for (int64_t t = args.token_begin; t < args.token_end; ++t) {
         const int8_t* q = args.a->token_q(t);
         const int32_t offset = i2_code_offset(args, t);

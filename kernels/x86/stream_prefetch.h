@@ -36,4 +36,16 @@ constexpr int64_t kLineAheadBytes = 8192, kPageAheadBytes = 32768;
         _mm_prefetch(p + kPageAheadBytes, _MM_HINT_T1);
 }
 
+// The start of a stream read with prefetch_stream_paged: its first kLineAheadBytes line by line
+// and the first line of each page up to kPageAheadBytes, asked for at once, so a GEMV does not
+// wait for its first lines one miss at a time while the stream's prefetches ramp up.
+inline void prefetch_stream_start(const void* begin, const void* end) {
+    const char* p = static_cast<const char*>(begin);
+    const char* e = static_cast<const char*>(end);
+    for (int64_t at = 0; at < kLineAheadBytes && p + at < e; at += 64)
+        _mm_prefetch(p + at, _MM_HINT_T1);
+    for (int64_t at = kLineAheadBytes; at < kPageAheadBytes && p + at < e; at += 4096)
+        _mm_prefetch(p + at, _MM_HINT_T1);
+}
+
 }  // namespace tern::kernels
