@@ -6,6 +6,7 @@
 #include "kernels/float_kernels.h"
 #include "kernels/ternary_layout.h"
 
+#include <algorithm>
 #include <cstdint>
 
 namespace tern::kernels {
@@ -64,6 +65,22 @@ inline int32_t i2_code_offset(const MatmulArgs& args, int64_t t) {
     int32_t offset = 0;
     for (int64_t b = args.unit_begin; b < args.unit_end; ++b) offset += block_sums[b];
     return offset;
+}
+
+// The i2 rows a one-token call covers (its tiles clipped to the matrix; empty when begin >= end)
+// and where its weight stream ends: the call's row pairs are contiguous, so its rows are one
+// stream (with a column range, one with gaps), prefetched no further than the last pair's last
+// block.
+struct I2GemvRows {
+    int64_t begin, end;
+    const uint8_t* stream_end;
+};
+
+inline I2GemvRows i2_gemv_rows(const MatmulArgs& args) {
+    const PackedTernary& w = *args.w;
+    const int64_t begin = args.tile_begin * kI2RowTile;
+    const int64_t end = std::min(w.rows, args.tile_end * kI2RowTile);
+    return {begin, end, begin < end ? i2_block(w, end - 1, args.unit_end) : nullptr};
 }
 
 using MatmulFn = void (*)(const MatmulArgs& args);

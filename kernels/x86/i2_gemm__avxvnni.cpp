@@ -84,12 +84,10 @@ void i2_gemv_1x128__avxvnni(const MatmulArgs& args) {
     // most 4 * 128 * 128 per lane and block) and are shifted back at the end of the row.
     const __m256i masks[4] = {_mm256_set1_epi8(static_cast<char>(0xC0)), _mm256_set1_epi8(0x30),
                               _mm256_set1_epi8(0x0C), _mm256_set1_epi8(0x03)};
-    const int64_t row_begin = args.tile_begin * kI2RowTile;
-    const int64_t row_end = std::min(w.rows, args.tile_end * kI2RowTile);
+    const I2GemvRows rows = i2_gemv_rows(args);
+    const int64_t row_begin = rows.begin, row_end = rows.end;
+    const uint8_t* stream_end = rows.stream_end;
     if (row_begin >= row_end) return;
-    // The call's row pairs are contiguous, so its rows are one stream (with a column range, one
-    // with gaps), prefetched no further than the last pair's last block.
-    const uint8_t* stream_end = i2_block(w, row_end - 1, args.unit_end);
     for (int64_t t = args.token_begin; t < args.token_end; ++t) {
         const int8_t* q = args.a->token_q(t);
         const int32_t offset = i2_code_offset(args, t);
