@@ -31,7 +31,7 @@ inline __m256i i2_block_dot(const I2Codes& codes, const int8_t* q) {
 }
 
 // Prefetches (non-temporal) the cache line at `address` in each of a tile's two i2 row pairs.
-inline void prefetch_pairs(const uint8_t* address, int64_t pair_bytes) {
+[[gnu::always_inline]] inline void prefetch_pairs(const uint8_t* address, int64_t pair_bytes) {
     _mm_prefetch(reinterpret_cast<const char*>(address), _MM_HINT_NTA);
     _mm_prefetch(reinterpret_cast<const char*>(address + pair_bytes), _MM_HINT_NTA);
 }

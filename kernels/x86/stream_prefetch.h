@@ -16,15 +16,17 @@ constexpr int64_t kStreamPrefetchBytes = 16384;
 // Prefetches the line kStreamPrefetchBytes past `at`, unless that is at or past `end`: a
 // thread's share of a small matrix is a few hundred KiB, and lines beyond it are another
 // thread's or nobody's (prefetching past it cost 0.7B generation ~7 % with 2 threads).
-inline void prefetch_stream(const void* at, const void* end) {
+[[gnu::always_inline]] inline void prefetch_stream(const void* at, const void* end) {
     const char* ahead = static_cast<const char*>(at) + kStreamPrefetchBytes;
     if (ahead < static_cast<const char*>(end)) _mm_prefetch(ahead, _MM_HINT_T1);
 }
 
 // prefetch_stream with an earlier start for each 4 KiB page: every line kLineAheadBytes ahead,
 // and the first line of each page kPageAheadBytes ahead, which starts the hardware prefetchers
-// (they work per page) on it early. Always inlined: GCC otherwise splits the page part into a
-// function of its own, finds it has no side effects and deletes the call.
+// (they work per page) on it early.
+// Every helper here is always inlined: GCC otherwise may put a prefetch in a function of its own
+// (split off, or not inlined at -O2), find that the function has no side effects and delete the
+// call, prefetches and all. tests/kernels/check_prefetch.sh counts them in the objects.
 constexpr int64_t kLineAheadBytes = 8192, kPageAheadBytes = 32768;
 
 [[gnu::always_inline]] inline void prefetch_stream_paged(const void* at, const void* end) {
@@ -39,7 +41,7 @@ constexpr int64_t kLineAheadBytes = 8192, kPageAheadBytes = 32768;
 // The start of a stream read with prefetch_stream_paged: its first kLineAheadBytes line by line
 // and the first line of each page up to kPageAheadBytes, asked for at once, so a GEMV does not
 // wait for its first lines one miss at a time while the stream's prefetches ramp up.
-inline void prefetch_stream_start(const void* begin, const void* end) {
+[[gnu::always_inline]] inline void prefetch_stream_start(const void* begin, const void* end) {
     const char* p = static_cast<const char*>(begin);
     const char* e = static_cast<const char*>(end);
     for (int64_t at = 0; at < kLineAheadBytes && p + at < e; at += 64)

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Fails when a GEMV object has fewer software prefetches than its source asks for: GCC has deleted
+# prefetches before (a helper split off or left out of line, found free of side effects, its call
+# dropped), which costs speed and no test would notice. Usage: check_prefetch.sh OBJDUMP OBJECTS
+# (OBJECTS: the kernel library's objects, ';'-separated as CMake lists them).
+set -euo pipefail
+objdump=$1
+IFS=';' read -r -a objects <<< "$2"
+# At least: the stream start (two loops), each line and each page's first line, per instantiation
+# (the F16 and BF16 GEMVs are two).
+declare -A minimum=([i2_gemv__avx512.cpp.o]=4 [float_kernels__avx512.cpp.o]=8
+                    [i2_gemm__avxvnni.cpp.o]=1 [float_kernels__avx2.cpp.o]=4)
+checked=0
+for object in "${objects[@]}"; do
+    name=$(basename "$object")
+    [ -n "${minimum[$name]:-}" ] || continue
+    count=$("$objdump" -d "$object" | grep -c 'prefetcht1' || true)
+    if [ "$count" -lt "${minimum[$name]}" ]; then
+        echo "prefetch: $name has $count prefetcht1, expected at least ${minimum[$name]}"
+        exit 1
+    fi
+    checked=$((checked + 1))
+done
+if [ "$checked" -ne "${#minimum[@]}" ]; then
+    echo "prefetch: found $checked of ${#minimum[@]} objects to check"
+    exit 1
+fi
+echo "prefetch: kept in $checked objects"
