@@ -38,7 +38,7 @@ std::string kernel_set_name() {
 namespace {
 
 // How far ahead the probe starts the hardware prefetchers on each 4 KiB page (the weight GEMVs
-// prefetch every line instead, kernels/x86/stream_prefetch.h: page starts alone lost there when
+// also prefetch every line, kernels/x86/stream_prefetch.h: page starts alone lost there when
 // neighbours kept memory busy; a plain read loop gains from them either way).
 constexpr uintptr_t kKickAheadBytes = 16384;
 constexpr uintptr_t kKickPageBytes = 4096;

@@ -12,8 +12,6 @@
 #endif
 #include <immintrin.h>
 
-#include <algorithm>
-
 namespace tern::kernels {
 
 namespace {
