@@ -15,13 +15,6 @@ struct TokenAccumulators {
     __m256i lo[T], hi[T];
 };
 
-template <int G, int T>
-inline void step(const uint8_t* octet, const uint8_t* const* tables, int64_t o,
-                 TokenAccumulators<T>& acc) {
-    const Tl3Group g = decode_group<G>(octet);
-    for (int j = 0; j < T; ++j) lookup_add(g, tables[j] + (o * 8 + G) * 32, acc.lo[j], acc.hi[j]);
-}
-
 template <int T>
 void tile_tokens(const MatmulArgs& args, int64_t tile, int64_t t0) {
     const PackedTernary& w = *args.w;
@@ -38,14 +31,10 @@ void tile_tokens(const MatmulArgs& args, int64_t tile, int64_t t0) {
         for (int j = 0; j < T; ++j) acc.lo[j] = acc.hi[j] = _mm256_setzero_si256();
         for (; o < chunk_end; ++o) {
             const uint8_t* octet = base + o * kTl3OctetBytes;
-            step<0>(octet, tables, o, acc);
-            step<1>(octet, tables, o, acc);
-            step<2>(octet, tables, o, acc);
-            step<3>(octet, tables, o, acc);
-            step<4>(octet, tables, o, acc);
-            step<5>(octet, tables, o, acc);
-            step<6>(octet, tables, o, acc);
-            step<7>(octet, tables, o, acc);
+            decode_octet(octet, [&](int g, const Tl3Group& group) {
+                for (int j = 0; j < T; ++j)
+                    lookup_add(group, tables[j] + (o * 8 + g) * 32, acc.lo[j], acc.hi[j]);
+            });
         }
         for (int j = 0; j < T; ++j) widen(acc.lo[j], acc.hi[j], acc32[j]);
     }

@@ -8,15 +8,6 @@ namespace tern::kernels {
 
 using namespace avx2;
 
-namespace {
-
-template <int G>
-inline void step(const uint8_t* octet, const uint8_t* tables, __m256i& lo, __m256i& hi) {
-    lookup_add(decode_group<G>(octet), tables + G * 32, lo, hi);
-}
-
-}  // namespace
-
 void tl3_gemv_32x3__avx2(const MatmulArgs& args) {
     const PackedTernary& w = *args.w;
     for (int64_t t = args.token_begin; t < args.token_end; ++t) {
@@ -35,14 +26,9 @@ void tl3_gemv_32x3__avx2(const MatmulArgs& args) {
                     _mm_prefetch(reinterpret_cast<const char*>(octet + 4096), _MM_HINT_NTA);
                     _mm_prefetch(reinterpret_cast<const char*>(octet + 4096 + 64), _MM_HINT_NTA);
                     _mm_prefetch(reinterpret_cast<const char*>(octet + 4096 + 128), _MM_HINT_NTA);
-                    step<0>(octet, tab, lo, hi);
-                    step<1>(octet, tab, lo, hi);
-                    step<2>(octet, tab, lo, hi);
-                    step<3>(octet, tab, lo, hi);
-                    step<4>(octet, tab, lo, hi);
-                    step<5>(octet, tab, lo, hi);
-                    step<6>(octet, tab, lo, hi);
-                    step<7>(octet, tab, lo, hi);
+                    decode_octet(octet, [&](int g, const Tl3Group& group) {
+                        lookup_add(group, tab + g * 32, lo, hi);
+                    });
                 }
                 widen(lo, hi, acc32);
             }
