@@ -140,7 +140,7 @@ void check_all_kernels(const Case& c) {
 TEST(TernaryKernels, SmallAndOddShapes) {
     for (int64_t m : {1, 3, 32, 33, 70}) {
         for (int64_t k : {1, 3, 24, 127, 128, 129, 256, 300, 1536}) {
-            for (int64_t n : {1, 2, 7, 8, 9}) check_all_kernels({m, k, n});
+            for (int64_t n : {1, 2, 7, 8, 9, 35}) check_all_kernels({m, k, n});
         }
     }
 }
@@ -163,13 +163,15 @@ TEST(TernaryKernels, ExtremeActivationsAndWeightsDoNotOverflow) {
         for (Acts a : {Acts::all_max, Acts::all_min, Acts::zero}) {
             check_all_kernels({33, 8640, 3, w, a});
             check_all_kernels({64, 2560, 9, w, a});
+            check_all_kernels({33, 8640, 34, w, a});  // AVX2 decodes tl3 tiles from 16 tokens
         }
     }
 }
 
 TEST(TernaryKernels, UnalignedActivations) {
     for (int64_t offset : {1, 3, 17, 31})
-        check_all_kernels({37, 1000, 9, Weights::random, Acts::random, offset});
+        for (int64_t n : {9, 33})
+            check_all_kernels({37, 1000, n, Weights::random, Acts::random, offset});
 }
 
 TEST(TernaryKernels, ColumnRangesForGroupedScales) {
