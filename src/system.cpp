@@ -1,6 +1,7 @@
 // Machine facts and the memory read-bandwidth probe.
 #include "graph/kernel_choice.h"
 #include "kernels/weight_memory.h"
+#include "util/cpuinfo.h"
 #include "util/thread_pool.h"
 
 #include <tern/system.h>
@@ -20,15 +21,7 @@ int physical_cores() {
 
 std::string cpu_name() {
     std::ifstream cpuinfo("/proc/cpuinfo");
-    std::string line;
-    while (std::getline(cpuinfo, line)) {
-        if (line.rfind("model name", 0) == 0 || line.rfind("Model", 0) == 0) {
-            const auto colon = line.find(':');
-            if (colon != std::string::npos && colon + 2 <= line.size())
-                return line.substr(colon + 2);
-        }
-    }
-    return "unknown";
+    return cpu_name_from_cpuinfo(cpuinfo);
 }
 
 std::string kernel_set_name() {

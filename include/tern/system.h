@@ -8,7 +8,7 @@
 namespace tern {
 
 int physical_cores();
-std::string cpu_name();         // from /proc/cpuinfo ("AMD EPYC", ...), or "unknown"
+std::string cpu_name();         // from /proc/cpuinfo ("AMD EPYC (family 25, model 1)", ...)
 std::string kernel_set_name();  // the kernel set this process uses ("avx2", "neon", "scalar", ...)
 
 // Best read bandwidth in GB/s (1e9 bytes/s) over `repetitions` reads of a `bytes`-sized buffer

@@ -145,6 +145,10 @@ int bench(const BenchFlags& f) {
     std::mt19937 rng(1234);
     std::uniform_int_distribution<Token> pick(0, static_cast<Token>(n_vocab - 1));
 
+    if (f.output == "md") {
+        std::fprintf(stderr, "cpu: %s, %d physical cores, kernel set %s\n", cpu_name().c_str(),
+                     physical_cores(), kernel_set_name().c_str());
+    }
     std::vector<Record> records;
     const bool any_tg =
         std::any_of(f.n_gen.begin(), f.n_gen.end(), [](int64_t n) { return n > 0; });
