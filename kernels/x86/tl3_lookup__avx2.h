@@ -20,10 +20,10 @@ struct Tl3Group {
 // Decodes an octet's eight groups, from group 7 down to 0, and calls visit(G, group) for each.
 // Sign bit G of each row's sign byte is brought to the byte's top bit by doubling the bytes
 // (vpaddb) once per group, and a signed compare with zero turns it into the mask: two ALU ops
-// any vector port runs. The earlier `(signs & bit) == bit` needed a constant per group, more
-// than the 16 registers hold, and GCC rebuilt six of them inside the loop with broadcasts on
-// the shuffle ports, which the lookups saturate (GEMV from L2, 2B-4T k/v shape, 1 thread,
-// interleaved: 65 against 73 GMAC/s median, 68 against 84 best).
+// any vector port runs, and no constants. The earlier `(signs & bit) == bit` needed a constant
+// per group, more than the 16 registers hold, and GCC rebuilt six of them inside the loop (mov,
+// vmovd, vpbroadcastb each); the loop's time follows its count of vector instructions (Zen 3,
+// GEMV from L2, 2B-4T k/v shape, 1 thread, interleaved, best of 15: 76 against 68 GMAC/s).
 template <typename Visit>
 inline void decode_octet(const uint8_t* octet, const Visit& visit) {
     const __m256i low4 = _mm256_set1_epi8(0x0F), zero = _mm256_setzero_si256();
