@@ -1,5 +1,6 @@
 // Session: owns a ForwardPass (KV cache, buffers) and the position, over a shared Model.
 #include "graph/forward.h"
+#include "util/cpuinfo.h"
 #include "util/strings.h"
 #include "util/thread_pool.h"
 

@@ -2,6 +2,7 @@
 #include "dummy/builtin_vocab.h"
 #include "kernels/fp16.h"
 #include "kernels/ternary_formats.h"
+#include "util/cpuinfo.h"
 #include "util/strings.h"
 #include "util/thread_pool.h"
 

@@ -1,6 +1,7 @@
 // Model::load: open and validate the file, read the config, prepare weights and tokenizer.
 #include "model/config.h"
 #include "model/model_impl.h"
+#include "util/cpuinfo.h"
 #include "util/strings.h"
 #include "util/thread_pool.h"
 

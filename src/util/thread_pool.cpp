@@ -4,9 +4,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <fstream>
-#include <set>
-#include <string>
 #include <utility>
 
 #if defined(__x86_64__)
@@ -26,23 +23,6 @@ namespace {
 constexpr double kBalanceStep = 0.2;
 
 }  // namespace
-
-int physical_core_count() {
-    std::ifstream cpuinfo("/proc/cpuinfo");
-    std::set<std::pair<std::string, std::string>> cores;
-    std::string line, physical = "0";
-    while (std::getline(cpuinfo, line)) {
-        const auto colon = line.find(':');
-        if (colon == std::string::npos) continue;
-        const std::string key = line.substr(0, line.find_last_not_of(" \t", colon - 1) + 1);
-        const std::string value = colon + 2 <= line.size() ? line.substr(colon + 2) : "";
-        if (key == "physical id") physical = value;
-        if (key == "core id") cores.insert({physical, value});
-    }
-    const int logical = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    if (cores.empty()) return logical;
-    return std::clamp(static_cast<int>(cores.size()), 1, logical);
-}
 
 ThreadPool::ThreadPool(int n_threads)
     : n_threads_(std::max(1, n_threads)),

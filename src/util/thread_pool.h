@@ -32,9 +32,6 @@ private:
     R (*call_)(const void*, Args...);
 };
 
-// Number of physical CPU cores (hyper-threads not counted); at least 1.
-int physical_core_count();
-
 class ThreadPool {
 public:
     // `n_threads` threads in all, counting the caller of run(); at least 1.
