@@ -53,9 +53,11 @@ const Shape kShapes[] = {
 };
 
 // kMadPlain is the multiply-add kernel of the plain AVX2 set when the best set is better (AVX-VNNI
-// or AVX-512), so both multiply-add variants are measured on CPUs that have VNNI.
-enum Strategy { kLut, kMad, kMadPlain, kScalar };
-const char* kStrategyNames[] = {"lut", "mad", "mad_plain", "scalar"};
+// or AVX-512), so both multiply-add variants are measured on CPUs that have VNNI. kLutDecoded is
+// the set's tl3 prompt kernel (tiles decoded for multiply-adds), where it has one; kLut at N > 1
+// is the lookup GEMM.
+enum Strategy { kLut, kLutDecoded, kMad, kMadPlain, kScalar };
+const char* kStrategyNames[] = {"lut", "lut_decoded", "mad", "mad_plain", "scalar"};
 
 struct Fixture {
     WeightArena arena;                  // the copies' bytes, on huge pages as in a loaded model
@@ -75,7 +77,9 @@ const KernelSet* plain_set() {
 }
 
 TernaryLayout layout_of(Strategy s) {
-    return s == kLut ? TernaryLayout::tl3 : s == kScalar ? TernaryLayout::ref : TernaryLayout::i2;
+    return s == kLut || s == kLutDecoded ? TernaryLayout::tl3
+           : s == kScalar                ? TernaryLayout::ref
+                                         : TernaryLayout::i2;
 }
 
 Fixture& fixture(const Shape& shape, Strategy strategy, int64_t n_tokens) {
@@ -111,8 +115,8 @@ Fixture& fixture(const Shape& shape, Strategy strategy, int64_t n_tokens) {
         for (int64_t c = 0; c < shape.k; ++c) q[c] = static_cast<int8_t>(act(rng));
         finish_token(f->acts, t);
     }
-    size_tables(f->acts);
-    best_set().build_tl3_tables(f->acts, 0, n_tokens);
+    prepare_input(best_set(), best_set().tl3_gemm, f->acts);
+    prepare_input(best_set(), best_set().tl3_prompt, f->acts);
     return *f;
 }
 
@@ -122,7 +126,8 @@ void BM_ternary(benchmark::State& state, Shape shape, Strategy strategy, int64_t
                            : strategy == kMadPlain ? *plain_set()
                                                    : best_set();
     const NamedKernel& kernel = strategy == kLut ? (n_tokens == 1 ? set.tl3_gemv : set.tl3_gemm)
-                                : strategy == kScalar ? set.ref_gemm
+                                : strategy == kLutDecoded ? set.tl3_prompt
+                                : strategy == kScalar     ? set.ref_gemm
                                                       : (n_tokens == 1 ? set.i2_gemv : set.i2_gemm);
     Fixture& f = fixture(shape, strategy, n_tokens);
     ThreadPool pool(threads);
@@ -254,9 +259,10 @@ void register_all() {
     }
     for (const Shape& shape : kShapes) {
         for (int64_t n : {int64_t{1}, int64_t{128}}) {
-            for (Strategy s : {kLut, kMad, kMadPlain, kScalar}) {
+            for (Strategy s : {kLut, kLutDecoded, kMad, kMadPlain, kScalar}) {
                 if (s == kScalar && n > 1)
                     continue;  // the scalar reference is too slow for GEMM here
+                if (s == kLutDecoded && (n == 1 || best_set().tl3_prompt.fn == nullptr)) continue;
                 if (s == kMadPlain && plain_set() == nullptr) continue;
                 for (int threads : {1, 2}) {
                     const std::string name = std::string("ternary/") + shape.model + "/" +

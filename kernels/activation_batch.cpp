@@ -22,6 +22,7 @@ void resize_batch(ActivationBatch& a, int64_t n_tokens, int64_t k) {
     grow(a.sum, static_cast<size_t>(n_tokens) * sizeof(int32_t));
     grow(a.block_sum, static_cast<size_t>(n_tokens * (a.stride / 128)) * sizeof(int32_t));
     a.has_tables = false;
+    a.has_token_quads = false;
 }
 
 void finish_token(ActivationBatch& a, int64_t t) {
@@ -52,6 +53,38 @@ void quantize_tokens(const KernelSet& set, const float* x, int64_t x_stride, Act
 void size_tables(ActivationBatch& a) {
     a.table_groups = (a.k + kTl3OctetCols - 1) / kTl3OctetCols * 8;
     grow(a.tables, static_cast<size_t>(a.n_tokens * a.table_groups * 32));
+}
+
+void size_token_quads(ActivationBatch& a) {
+    grow(a.token_quads, static_cast<size_t>(a.quad_blocks() * a.stride * 4));
+}
+
+void build_token_quads(ActivationBatch& a, int64_t block_begin, int64_t block_end) {
+    const int64_t quads = a.stride / 4;
+    for (int64_t b = block_begin; b < block_end; ++b) {
+        auto* block = const_cast<int8_t*>(a.quad_block(b));
+        for (int64_t i = 0; i < 4; ++i) {
+            const int64_t t = 4 * b + i;
+            for (int64_t j = 0; j < quads; ++j) {
+                if (t < a.n_tokens)
+                    std::memcpy(block + 16 * j + 4 * i, a.token_q(t) + 4 * j, 4);
+                else
+                    std::memset(block + 16 * j + 4 * i, 0, 4);
+            }
+        }
+    }
+}
+
+void prepare_input(const KernelSet& set, const NamedKernel& kernel, ActivationBatch& a) {
+    if (kernel.input == KernelInput::tl3_tables && !a.has_tables) {
+        size_tables(a);
+        set.build_tl3_tables(a, 0, a.n_tokens);
+        a.has_tables = true;
+    } else if (kernel.input == KernelInput::token_quads && !a.has_token_quads) {
+        size_token_quads(a);
+        build_token_quads(a, 0, a.quad_blocks());
+        a.has_token_quads = true;
+    }
 }
 
 }  // namespace tern::kernels

@@ -16,7 +16,7 @@ const KernelSet& scalar_kernels() {
         s.ref_gemm = {ref_gemm__scalar, "ref_gemm_1x1__scalar"};
         s.i2_gemv = {i2_gemm__scalar, "i2_gemm_1x1__scalar"};
         s.i2_gemm = s.i2_gemv;
-        s.tl3_gemv = {tl3_gemm__scalar, "tl3_gemm_1x3__scalar"};
+        s.tl3_gemv = {tl3_gemm__scalar, "tl3_gemm_1x3__scalar", KernelInput::tl3_tables};
         s.tl3_gemm = s.tl3_gemv;
         s.floats = &scalar_float_kernels();
         return s;

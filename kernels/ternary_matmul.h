@@ -30,6 +30,12 @@ struct ActivationBatch {
     AlignedBuffer tables;
     int64_t table_groups = 0;
     bool has_tables = false;
+    // The activations four tokens at a time for the decoded tl3 GEMM, built on demand:
+    // [ceil(n_tokens / 4) blocks][stride / 4 quads][4 tokens][4 bytes], quad j of a block's token
+    // i = q[4 block + i][4 j .. 4 j + 3]; tokens past n_tokens are zeros. A block's quads are one
+    // sequential stream, so the kernel reads 4 tokens with one load per column quad.
+    AlignedBuffer token_quads;
+    bool has_token_quads = false;
 
     const int8_t* token_q(int64_t t) const {
         return reinterpret_cast<const int8_t*>(q.get()) + q_offset + t * stride;
@@ -40,6 +46,10 @@ struct ActivationBatch {
         return reinterpret_cast<const int32_t*>(block_sum.get()) + t * (stride / 128);
     }
     const uint8_t* token_tables(int64_t t) const { return tables.get() + t * table_groups * 32; }
+    int64_t quad_blocks() const { return (n_tokens + 3) / 4; }
+    const int8_t* quad_block(int64_t block) const {
+        return reinterpret_cast<const int8_t*>(token_quads.get()) + block * stride * 4;
+    }
 };
 
 // Arguments of one ternary matmul call: output rows of tiles [tile_begin, tile_end) of `w`
@@ -92,10 +102,14 @@ using BuildTablesFn = void (*)(ActivationBatch& a, int64_t token_begin, int64_t 
 using PackTilesFn = void (*)(PackedTernary& m, int64_t tile_begin, int64_t tile_end,
                              const int8_t* trits);
 
+// What a kernel reads of an activation batch beyond q, its sums and its scales.
+enum class KernelInput : uint8_t { q, tl3_tables, token_quads };
+
 // A kernel with the name it is reported by (format_op_tile__isa).
 struct NamedKernel {
     MatmulFn fn = nullptr;
     const char* name = "none";
+    KernelInput input = KernelInput::q;
 };
 
 // Everything one instruction set offers. Kernels a set lacks have fn == nullptr.
@@ -103,9 +117,12 @@ struct KernelSet {
     const char* isa = "scalar";
     QuantizeRowFn quantize_row = nullptr;
     BuildTablesFn build_tl3_tables = nullptr;
-    NamedKernel ref_gemm;                     // ref layout, any token count
-    NamedKernel i2_gemv, i2_gemm;             // i2 layout: one token / many tokens
-    NamedKernel tl3_gemv, tl3_gemm;           // tl3 layout: one token / many tokens
+    NamedKernel ref_gemm;            // ref layout, any token count
+    NamedKernel i2_gemv, i2_gemm;    // i2 layout: one token / many tokens
+    NamedKernel tl3_gemv, tl3_gemm;  // tl3 layout: one token / many tokens
+    // tl3 layout from tl3_prompt_min_tokens tokens up, where one exists (prompts).
+    NamedKernel tl3_prompt;
+    int64_t tl3_prompt_min_tokens = 0;
     const FloatKernels* floats = nullptr;     // the graph's float operations, canonical order
     PackTilesFn pack_tiles = pack_row_tiles;  // the portable packer, or one faster for some layouts
     // Its multiply-add (i2) kernels beat its LUT (tl3) ones (kernel_bench).
@@ -126,5 +143,12 @@ void finish_token(ActivationBatch& a, int64_t t);
 
 // Sizes the table buffer of `a` (call once before building tables for any token range).
 void size_tables(ActivationBatch& a);
+
+// Sizes token_quads of `a` (call once), then fills blocks [block_begin, block_end) of it.
+void size_token_quads(ActivationBatch& a);
+void build_token_quads(ActivationBatch& a, int64_t block_begin, int64_t block_end);
+
+// Builds what `kernel` reads beyond q (tables or token quads) for the whole batch, once.
+void prepare_input(const KernelSet& set, const NamedKernel& kernel, ActivationBatch& a);
 
 }  // namespace tern::kernels

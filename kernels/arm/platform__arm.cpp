@@ -31,8 +31,8 @@ KernelSet neon_set(bool dotprod) {
         s.i2_gemv = {i2_gemv_4x128__neon, "i2_gemv_4x128__neon"};
         s.i2_gemm = {i2_gemm_1x128x4__neon, "i2_gemm_1x128x4__neon"};
     }
-    s.tl3_gemv = {tl3_gemv_32x3__neon, "tl3_gemv_32x3__neon"};
-    s.tl3_gemm = {tl3_gemm_32x3x4__neon, "tl3_gemm_32x3x4__neon"};
+    s.tl3_gemv = {tl3_gemv_32x3__neon, "tl3_gemv_32x3__neon", KernelInput::tl3_tables};
+    s.tl3_gemm = {tl3_gemm_32x3x4__neon, "tl3_gemm_32x3x4__neon", KernelInput::tl3_tables};
     s.floats = &neon_float_kernels();
     return s;
 }

@@ -51,8 +51,11 @@ const KernelSet& avx2_set() {
         s.ref_gemm = {ref_gemm__scalar, "ref_gemm_1x1__scalar"};
         s.i2_gemv = {i2_gemv_4x128__avx2, "i2_gemv_4x128__avx2"};
         s.i2_gemm = {i2_gemm_1x128x8__avx2, "i2_gemm_1x128x8__avx2"};
-        s.tl3_gemv = {tl3_gemv_32x3__avx2, "tl3_gemv_32x3__avx2"};
-        s.tl3_gemm = {tl3_gemm_32x3x4__avx2, "tl3_gemm_32x3x4__avx2"};
+        s.tl3_gemv = {tl3_gemv_32x3__avx2, "tl3_gemv_32x3__avx2", KernelInput::tl3_tables};
+        s.tl3_gemm = {tl3_gemm_32x3x4__avx2, "tl3_gemm_32x3x4__avx2", KernelInput::tl3_tables};
+        s.tl3_prompt = {tl3_gemm_decoded_32x4x4__avx2, "tl3_gemm_decoded_32x4x4__avx2",
+                        KernelInput::token_quads};
+        s.tl3_prompt_min_tokens = 32;
         s.floats = &avx2_float_kernels();
         return s;
     }();

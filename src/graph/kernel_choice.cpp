@@ -73,15 +73,22 @@ const kernels::NamedKernel& kernel_for(const kernels::KernelSet& set, kernels::T
         case kernels::TernaryLayout::i2:
             return n_tokens == 1 ? set.i2_gemv : set.i2_gemm;
         case kernels::TernaryLayout::tl3:
-            return n_tokens == 1 ? set.tl3_gemv : set.tl3_gemm;
+            if (n_tokens == 1) return set.tl3_gemv;
+            if (set.tl3_prompt.fn != nullptr && n_tokens >= set.tl3_prompt_min_tokens)
+                return set.tl3_prompt;
+            return set.tl3_gemm;
     }
     return set.ref_gemm;
 }
 
 std::string kernel_names(const kernels::KernelSet& set, kernels::TernaryLayout layout) {
-    const std::string gemv = kernel_for(set, layout, 1).name,
-                      gemm = kernel_for(set, layout, 2).name;
-    return gemv == gemm ? gemv : gemv + " / " + gemm;
+    // One token, a few tokens, a long prompt.
+    std::string names;
+    for (int64_t n_tokens : {int64_t{1}, int64_t{2}, int64_t{1} << 20}) {
+        const std::string name = kernel_for(set, layout, n_tokens).name;
+        if (names.find(name) == std::string::npos) names += (names.empty() ? "" : " / ") + name;
+    }
+    return names;
 }
 
 }  // namespace tern

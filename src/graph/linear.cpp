@@ -19,14 +19,21 @@ void QuantizedActivations::quantize(const float* x, int64_t n_tokens, int64_t k,
     });
 }
 
-void QuantizedActivations::ensure_tables(ThreadPool& pool) {
-    if (batch_.has_tables) return;
-    kernels::size_tables(batch_);
+void QuantizedActivations::prepare(const kernels::NamedKernel& kernel, ThreadPool& pool) {
     const kernels::KernelSet& set = active_kernels();
-    pool.parallel_for(batch_.n_tokens, 1, [&](int64_t begin, int64_t end) {
-        set.build_tl3_tables(batch_, begin, end);
-    });
-    batch_.has_tables = true;
+    if (kernel.input == kernels::KernelInput::tl3_tables && !batch_.has_tables) {
+        kernels::size_tables(batch_);
+        pool.parallel_for(batch_.n_tokens, 1, [&](int64_t begin, int64_t end) {
+            set.build_tl3_tables(batch_, begin, end);
+        });
+        batch_.has_tables = true;
+    } else if (kernel.input == kernels::KernelInput::token_quads && !batch_.has_token_quads) {
+        kernels::size_token_quads(batch_);
+        pool.parallel_for(batch_.quad_blocks(), 1, [&](int64_t begin, int64_t end) {
+            kernels::build_token_quads(batch_, begin, end);
+        });
+        batch_.has_token_quads = true;
+    }
 }
 
 const float* QuantizedActivations::dequantized() {
@@ -101,9 +108,9 @@ int64_t tile_grain(kernels::TernaryLayout layout) {
 void ternary_one_token(std::span<const LinearTarget> targets, QuantizedActivations& qx,
                        LinearScratch& scratch, ThreadPool& pool) {
     const kernels::TernaryLayout layout = targets[0].w->ternary_matrix.packed.layout;
-    if (layout == kernels::TernaryLayout::tl3) qx.ensure_tables(pool);
-    const kernels::ActivationBatch& a = qx.batch();
     const kernels::NamedKernel& kernel = kernel_for(active_kernels(), layout, 1);
+    qx.prepare(kernel, pool);
+    const kernels::ActivationBatch& a = qx.batch();
     int64_t first_tile[kMaxSharedTargets + 1] = {0}, first_row[kMaxSharedTargets + 1] = {0};
     for (size_t i = 0; i < targets.size(); ++i) {
         first_tile[i + 1] = first_tile[i] + targets[i].w->ternary_matrix.packed.row_tiles;
@@ -133,9 +140,9 @@ void ternary_forward(const LinearWeight& lw, QuantizedActivations& qx, int64_t n
     }
     const TernaryMatrix& m = lw.ternary_matrix;
     const kernels::PackedTernary& w = m.packed;
-    if (w.layout == kernels::TernaryLayout::tl3) qx.ensure_tables(pool);
-    const kernels::ActivationBatch& a = qx.batch();
     const kernels::NamedKernel& kernel = kernel_for(active_kernels(), w.layout, n_tokens);
+    qx.prepare(kernel, pool);
+    const kernels::ActivationBatch& a = qx.batch();
     scratch.acc.resize(static_cast<size_t>(n_tokens * w.rows));
     int32_t* acc = scratch.acc.data();
     // Split rows across threads; when a matrix has too few row tiles to keep every thread busy
@@ -143,7 +150,8 @@ void ternary_forward(const LinearWeight& lw, QuantizedActivations& qx, int64_t n
     // either way, so results never depend on the thread count).
     const int64_t grain = tile_grain(w.layout);
     if (n_tokens >= 8 && w.row_tiles < 4 * grain * pool.size()) {
-        pool.parallel_for_dynamic(n_tokens, 6, [&](int, int64_t t0, int64_t t1) {
+        // Multiples of 4 tokens: a kernel reading token quads computes whole blocks of 4.
+        pool.parallel_for_dynamic(n_tokens, 8, [&](int, int64_t t0, int64_t t1) {
             ternary_block(m, kernel, a, 0, w.row_tiles, t0, t1, acc, out);
         });
         return;

@@ -19,8 +19,9 @@ class QuantizedActivations {
 public:
     void quantize(const float* x, int64_t n_tokens, int64_t k, ThreadPool& pool);
     const kernels::ActivationBatch& batch() const { return batch_; }
-    // The lookup tables the tl3 kernels read, built on first use after each quantize().
-    void ensure_tables(ThreadPool& pool);
+    // What `kernel` reads beyond q (tl3 tables or token quads), built on first use after each
+    // quantize().
+    void prepare(const kernels::NamedKernel& kernel, ThreadPool& pool);
     // q / scale per element ([n_tokens][k]), for BitLinears whose weights are not ternary.
     const float* dequantized();
 

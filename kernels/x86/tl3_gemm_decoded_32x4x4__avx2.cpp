@@ -1,0 +1,159 @@
+// AVX2 tl3 GEMM for prompts: each 32-row tile is decoded once into int8 codes, then multiplied
+// into the tokens with maddubs, 32 multiply-adds per maddubs + add where the lookups spend about
+// 11.5 vector instructions per 96.
+#include "kernels/tl3_tables.h"
+#include "kernels/x86/tl3_gemm__avx2.h"
+#include "kernels/x86/tl3_lookup__avx2.h"
+
+#include <algorithm>
+
+namespace tern::kernels {
+
+using namespace avx2;
+
+namespace {
+
+// A tile decoded for maddubs, quad by quad of columns: quad q (columns 4q..4q+3) is four vectors,
+// vector v holding rows 4v..4v+3 (32-bit lanes 0-3) and 16+4v..16+4v+3 (lanes 4-7), each lane the
+// row's four codes w + 1 (0, 1 or 2) in column order. [quads][4 vectors][32 bytes].
+constexpr int64_t kQuadBytes = 4 * 32;
+constexpr int64_t kOctetQuads = kTl3OctetCols / 4;
+
+// Row of 32-bit lane `lane` of vector `v` of a quad.
+constexpr int64_t quad_row(int64_t v, int64_t lane) {
+    return (lane < 4 ? 0 : 16) + 4 * v + (lane & 3);
+}
+
+// Decodes tile `tile` of `w` into `quads` (w.col_units * kOctetQuads quads).
+void decode_tile(const PackedTernary& w, int64_t tile, uint8_t* quads) {
+    // Digit j of pattern i (kTl3Digits), entries 14 and 15 unused.
+    alignas(16) int8_t digit[3][16] = {};
+    for (int i = 0; i < 14; ++i)
+        for (int j = 0; j < 3; ++j) digit[j][i] = kTl3Digits[i][j];
+    __m256i digit_table[3];
+    for (int j = 0; j < 3; ++j) {
+        digit_table[j] =
+            _mm256_broadcastsi128_si256(_mm_load_si128(reinterpret_cast<const __m128i*>(digit[j])));
+    }
+    const __m256i one = _mm256_set1_epi8(1);
+    const uint8_t* base = w.data.get() + tile * w.col_units * kTl3OctetBytes;
+    for (int64_t o = 0; o < w.col_units; ++o) {
+        __m256i column[kTl3OctetCols];  // codes of the octet's 24 columns, byte r = row r
+        decode_octet(base + o * kTl3OctetBytes, [&](int g, const Tl3Group& group) {
+            // The sign as +1 / -1 per row: psignb then negates the digits of negative groups.
+            const __m256i sign = _mm256_or_si256(group.sign, one);
+            for (int j = 0; j < 3; ++j) {
+                const __m256i d = _mm256_shuffle_epi8(digit_table[j], group.index);
+                column[3 * g + j] = _mm256_add_epi8(_mm256_sign_epi8(d, sign), one);
+            }
+        });
+        uint8_t* out = quads + o * kOctetQuads * kQuadBytes;
+        for (int q = 0; q < kOctetQuads; ++q) {
+            const __m256i* c = column + 4 * q;
+            const __m256i p01_lo = _mm256_unpacklo_epi8(c[0], c[1]);  // rows 0-7 | 16-23
+            const __m256i p01_hi = _mm256_unpackhi_epi8(c[0], c[1]);  // rows 8-15 | 24-31
+            const __m256i p23_lo = _mm256_unpacklo_epi8(c[2], c[3]);
+            const __m256i p23_hi = _mm256_unpackhi_epi8(c[2], c[3]);
+            const __m256i v[4] = {
+                _mm256_unpacklo_epi16(p01_lo, p23_lo), _mm256_unpackhi_epi16(p01_lo, p23_lo),
+                _mm256_unpacklo_epi16(p01_hi, p23_hi), _mm256_unpackhi_epi16(p01_hi, p23_hi)};
+            for (int i = 0; i < 4; ++i)
+                _mm256_store_si256(reinterpret_cast<__m256i*>(out + q * kQuadBytes + 32 * i), v[i]);
+        }
+    }
+}
+
+// Quads whose int16 sums may be added before widening: a quad adds at most 2 * 2 * 128 to an
+// int16 lane, and 63 * 512 < 32767. A chunk's decoded codes (8 KiB) stay in L1 while every token
+// block passes over them.
+constexpr int64_t kQuadsPerChunk = 63;
+
+// Half `half` of a decoded tile (vectors 2 half and 2 half + 1: 16 rows) over quads [q0, q1)
+// against the 4 tokens of one block of token quads, added to sums ([4 tokens][4 vectors][8
+// lanes] int32). Each quad costs 2 weight loads, 4 broadcast loads and 8 maddubs + 8 adds.
+void half_chunk(const uint8_t* quads, int64_t q0, int64_t q1, int half, const int8_t* block,
+                int32_t* sums) {
+    __m256i acc[4][2];
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; ++j) acc[j][0] = acc[j][1] = _mm256_setzero_si256();
+    const uint8_t* w = quads + half * 64;
+    for (int64_t q = q0; q < q1; ++q) {
+        const __m256i w0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(w + q * kQuadBytes));
+        const __m256i w1 =
+            _mm256_load_si256(reinterpret_cast<const __m256i*>(w + q * kQuadBytes + 32));
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; ++j) {
+            int32_t four;
+            __builtin_memcpy(&four, block + 16 * q + 4 * j, 4);
+            const __m256i x = _mm256_set1_epi32(four);
+            acc[j][0] = _mm256_add_epi16(acc[j][0], _mm256_maddubs_epi16(w0, x));
+            acc[j][1] = _mm256_add_epi16(acc[j][1], _mm256_maddubs_epi16(w1, x));
+        }
+    }
+    // (The unroll pragmas matter: with the arrays' loops left rolled GCC kept the accumulators on
+    // the stack.)
+    const __m256i ones = _mm256_set1_epi16(1);
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; ++j) {
+#pragma GCC unroll 2
+        for (int v = 0; v < 2; ++v) {
+            auto* dst = reinterpret_cast<__m256i*>(sums + j * 32 + (2 * half + v) * 8);
+            _mm256_store_si256(
+                dst, _mm256_add_epi32(_mm256_load_si256(dst), _mm256_madd_epi16(acc[j][v], ones)));
+        }
+    }
+}
+
+// Per-thread scratch that only grows: a decoded tile and its int32 sums per token.
+thread_local AlignedBuffer decoded_tile, tile_sums;
+
+uint8_t* grown(AlignedBuffer& buffer, size_t bytes) {
+    if (buffer.size < bytes) buffer = AlignedBuffer::allocate(bytes);
+    return buffer.get();
+}
+
+}  // namespace
+
+void tl3_gemm_decoded_32x4x4__avx2(const MatmulArgs& args) {
+    const PackedTernary& w = *args.w;
+    const ActivationBatch& a = *args.a;
+    // Quads read: the columns of k rounded up to 4 (the activations are zero from k to their
+    // stride, a multiple of 128, so padding weights past k add nothing and nothing past the
+    // stride is read).
+    const int64_t n_quads = (w.cols + 3) / 4;
+    // Whole blocks of 4 tokens: a range that starts or ends inside one computes it all and
+    // writes only its own tokens.
+    const int64_t block_begin = args.token_begin / 4, block_end = (args.token_end + 3) / 4;
+    const int64_t blocks = block_end - block_begin;
+    uint8_t* quads =
+        grown(decoded_tile, static_cast<size_t>(w.col_units * kOctetQuads * kQuadBytes));
+    auto* sums = reinterpret_cast<int32_t*>(
+        grown(tile_sums, static_cast<size_t>(blocks * 4 * 32) * sizeof(int32_t)));
+    for (int64_t tile = args.tile_begin; tile < args.tile_end; ++tile) {
+        decode_tile(w, tile, quads);
+        std::fill(sums, sums + blocks * 4 * 32, 0);
+        for (int64_t q0 = 0; q0 < n_quads; q0 += kQuadsPerChunk) {
+            const int64_t q1 = std::min(n_quads, q0 + kQuadsPerChunk);
+            for (int64_t b = 0; b < blocks; ++b) {
+                const int8_t* block = a.quad_block(block_begin + b);
+                half_chunk(quads, q0, q1, 0, block, sums + b * 4 * 32);
+                half_chunk(quads, q0, q1, 1, block, sums + b * 4 * 32);
+            }
+        }
+        const int64_t first_row = tile * kTl3RowTile;
+        for (int64_t t = args.token_begin; t < args.token_end; ++t) {
+            // sum (w + 1) q = sum w q + sum q over the columns read, where q is zero past k.
+            const int32_t offset = a.token_sum(t);
+            const int32_t* token_sums = sums + (t - 4 * block_begin) * 32;
+            int32_t* out = args.out + t * args.out_stride;
+            for (int v = 0; v < 4; ++v) {
+                for (int lane = 0; lane < 8; ++lane) {
+                    const int64_t row = first_row + quad_row(v, lane);
+                    if (row < w.rows) out[row] = token_sums[v * 8 + lane] - offset;
+                }
+            }
+        }
+    }
+}
+
+}  // namespace tern::kernels
