@@ -168,11 +168,28 @@ void tl3_gemm_decoded_32x4x4__avx2(const MatmulArgs& args) {
             // sum (w + 1) q = sum w q + sum q over the columns read, where q is zero past k.
             const int32_t offset = a.token_sum(t);
             const int32_t* token_sums = sums + (t - 4 * block_begin) * 32;
-            int32_t* out = args.out + t * args.out_stride;
+            int32_t* out = args.out + t * args.out_stride + first_row;
+            if (first_row + kTl3RowTile <= w.rows) {
+                // Vector v holds rows 4v..4v+3 and 16+4v..16+4v+3: rows 0-7 are the low halves of
+                // vectors 0 and 1, rows 16-23 their high halves, and so on.
+                const __m256i* v = reinterpret_cast<const __m256i*>(token_sums);
+                const __m256i v0 = _mm256_load_si256(v), v1 = _mm256_load_si256(v + 1),
+                              v2 = _mm256_load_si256(v + 2), v3 = _mm256_load_si256(v + 3);
+                const __m256i rows[4] = {_mm256_permute2x128_si256(v0, v1, 0x20),
+                                         _mm256_permute2x128_si256(v2, v3, 0x20),
+                                         _mm256_permute2x128_si256(v0, v1, 0x31),
+                                         _mm256_permute2x128_si256(v2, v3, 0x31)};
+                const __m256i off = _mm256_set1_epi32(offset);
+                for (int i = 0; i < 4; ++i) {
+                    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 8 * i),
+                                        _mm256_sub_epi32(rows[i], off));
+                }
+                continue;
+            }
             for (int v = 0; v < 4; ++v) {
                 for (int lane = 0; lane < 8; ++lane) {
-                    const int64_t row = first_row + quad_row(v, lane);
-                    if (row < w.rows) out[row] = token_sums[v * 8 + lane] - offset;
+                    const int64_t row = quad_row(v, lane);
+                    if (first_row + row < w.rows) out[row] = token_sums[v * 8 + lane] - offset;
                 }
             }
         }
