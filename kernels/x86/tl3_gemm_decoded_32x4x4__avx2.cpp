@@ -68,6 +68,17 @@ void decode_tile(const PackedTernary& w, int64_t tile, uint8_t* quads) {
 // block passes over them.
 constexpr int64_t kQuadsPerChunk = 63;
 
+// One token's step of the assembly loop below: its column quad at byte X of %[xq] broadcast and
+// multiplied into both weight vectors, the products added to its accumulators ACC0 and ACC1.
+// clang-format off
+#define TL3_MAD_TOKEN(X, ACC0, ACC1)                          \
+    "vpbroadcastd " #X "(%[xq]), %[x]\n\t"                    \
+    "vpmaddubsw %[x], %[w0], %[p0]\n\t"                       \
+    "vpmaddubsw %[x], %[w1], %[p1]\n\t"                       \
+    "vpaddw %[p0], %[" #ACC0 "], %[" #ACC0 "]\n\t"            \
+    "vpaddw %[p1], %[" #ACC1 "], %[" #ACC1 "]\n\t"
+// clang-format on
+
 // Half `half` of a decoded tile (vectors 2 half and 2 half + 1: 16 rows) over quads [q0, q1)
 // (q1 > q0) against the 4 tokens of one block of token quads, added to sums ([4 tokens]
 // [4 vectors][8 lanes] int32). Each quad costs 2 weight loads, 4 broadcast loads and 8 maddubs +
@@ -83,39 +94,20 @@ void half_chunk(const uint8_t* quads, int64_t q0, int64_t q1, int half, const in
     const int8_t* xq = block + 16 * q0;
     int64_t n = q1 - q0;
     // AT&T order: vpmaddubsw signed, unsigned, dst (dst = maddubs(unsigned codes, signed x)).
-    __asm__(
-        "1:\n\t"
-        "vmovdqa (%[w]), %[w0]\n\t"
-        "vmovdqa 32(%[w]), %[w1]\n\t"
-        "vpbroadcastd (%[xq]), %[x]\n\t"
-        "vpmaddubsw %[x], %[w0], %[p0]\n\t"
-        "vpmaddubsw %[x], %[w1], %[p1]\n\t"
-        "vpaddw %[p0], %[a0], %[a0]\n\t"
-        "vpaddw %[p1], %[a1], %[a1]\n\t"
-        "vpbroadcastd 4(%[xq]), %[x]\n\t"
-        "vpmaddubsw %[x], %[w0], %[p0]\n\t"
-        "vpmaddubsw %[x], %[w1], %[p1]\n\t"
-        "vpaddw %[p0], %[a2], %[a2]\n\t"
-        "vpaddw %[p1], %[a3], %[a3]\n\t"
-        "vpbroadcastd 8(%[xq]), %[x]\n\t"
-        "vpmaddubsw %[x], %[w0], %[p0]\n\t"
-        "vpmaddubsw %[x], %[w1], %[p1]\n\t"
-        "vpaddw %[p0], %[a4], %[a4]\n\t"
-        "vpaddw %[p1], %[a5], %[a5]\n\t"
-        "vpbroadcastd 12(%[xq]), %[x]\n\t"
-        "vpmaddubsw %[x], %[w0], %[p0]\n\t"
-        "vpmaddubsw %[x], %[w1], %[p1]\n\t"
-        "vpaddw %[p0], %[a6], %[a6]\n\t"
-        "vpaddw %[p1], %[a7], %[a7]\n\t"
-        "add $128, %[w]\n\t"
-        "add $16, %[xq]\n\t"
-        "dec %[n]\n\t"
-        "jnz 1b"
+    __asm__("1:\n\t"
+            "vmovdqa (%[w]), %[w0]\n\t"
+            "vmovdqa 32(%[w]), %[w1]\n\t" TL3_MAD_TOKEN(0, a0, a1) TL3_MAD_TOKEN(4, a2, a3)
+                TL3_MAD_TOKEN(8, a4, a5) TL3_MAD_TOKEN(12, a6, a7)
+            "add $128, %[w]\n\t"
+            "add $16, %[xq]\n\t"
+            "dec %[n]\n\t"
+            "jnz 1b"
         : [a0] "+x"(a0), [a1] "+x"(a1), [a2] "+x"(a2), [a3] "+x"(a3), [a4] "+x"(a4), [a5] "+x"(a5),
           [a6] "+x"(a6), [a7] "+x"(a7), [w0] "=&x"(w0), [w1] "=&x"(w1), [x] "=&x"(x),
           [p0] "=&x"(p0), [p1] "=&x"(p1), [w] "+r"(w), [xq] "+r"(xq), [n] "+r"(n)
         :
         : "cc", "memory");
+#undef TL3_MAD_TOKEN
     const __m256i ones = _mm256_set1_epi16(1);
     const __m256i acc[4][2] = {{a0, a1}, {a2, a3}, {a4, a5}, {a6, a7}};
     for (int j = 0; j < 4; ++j) {

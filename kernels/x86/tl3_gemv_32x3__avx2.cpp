@@ -11,6 +11,34 @@ using namespace avx2;
 
 namespace {
 
+// One group's step of the assembly loop below, given its index in %[idx]: the sign mask from the
+// top bit of %[signs] (then doubled for the next group), the two table halves at byte offset
+// TABLE of %[tab] looked up, complemented where negative, interleaved to int16 and added.
+// clang-format off
+#define TL3_LOOKUP_ADD(TABLE)                                 \
+    "vpcmpgtb %[signs], %[zero], %[mask]\n\t"                 \
+    "vpaddb %[signs], %[signs], %[signs]\n\t"                 \
+    "vbroadcasti128 " #TABLE "(%[tab]), %[tlo]\n\t"           \
+    "vbroadcasti128 16+" #TABLE "(%[tab]), %[thi]\n\t"        \
+    "vpshufb %[idx], %[tlo], %[tlo]\n\t"                      \
+    "vpshufb %[idx], %[thi], %[thi]\n\t"                      \
+    "vpxor %[mask], %[tlo], %[tlo]\n\t"                       \
+    "vpxor %[mask], %[thi], %[thi]\n\t"                       \
+    "vpunpcklbw %[thi], %[tlo], %[idx]\n\t"                   \
+    "vpunpckhbw %[thi], %[tlo], %[tlo]\n\t"                   \
+    "vpaddw %[idx], %[lo], %[lo]\n\t"                         \
+    "vpaddw %[tlo], %[hi], %[hi]\n\t"
+
+// Groups 2P + 1 (high nibbles of the octet's index bytes P) and 2P (low nibbles).
+#define TL3_GROUP_PAIR(P, HIGH_TABLE, LOW_TABLE)              \
+    "vmovdqa 32*" #P "(%[octet]), %[bytes]\n\t"               \
+    "vpsrlw $4, %[bytes], %[idx]\n\t"                         \
+    "vpand %[low4], %[idx], %[idx]\n\t"                       \
+    TL3_LOOKUP_ADD(HIGH_TABLE)                                \
+    "vpand %[low4], %[bytes], %[idx]\n\t"                     \
+    TL3_LOOKUP_ADD(LOW_TABLE)
+// clang-format on
+
 // Adds `n` (>= 1) octets of one tile, from `octet` on, looked up in `tab` (the tables of the
 // first octet's groups), to the int16 sums lo and hi: decode_octet and lookup_add written out in
 // assembly, groups 7 down to 0. From the intrinsics GCC 12 kept one accumulator and the table
@@ -19,142 +47,26 @@ namespace {
 void octets(const uint8_t* octet, const uint8_t* tab, int64_t n, __m256i& lo, __m256i& hi) {
     const __m256i low4 = _mm256_set1_epi8(0x0F), zero = _mm256_setzero_si256();
     __m256i signs, bytes, idx, mask, tlo, thi;
-    __asm__(
-        "1:\n\t"
-        "prefetchnta 4096(%[octet])\n\t"
-        "prefetchnta 4160(%[octet])\n\t"
-        "prefetchnta 4224(%[octet])\n\t"
-        "vmovdqa 128(%[octet]), %[signs]\n\t"
-        "vmovdqa 96(%[octet]), %[bytes]\n\t"
-        // group 7
-        "vpsrlw $4, %[bytes], %[idx]\n\t"
-        "vpand %[low4], %[idx], %[idx]\n\t"
-        "vpcmpgtb %[signs], %[zero], %[mask]\n\t"
-        "vpaddb %[signs], %[signs], %[signs]\n\t"
-        "vbroadcasti128 224(%[tab]), %[tlo]\n\t"
-        "vbroadcasti128 240(%[tab]), %[thi]\n\t"
-        "vpshufb %[idx], %[tlo], %[tlo]\n\t"
-        "vpshufb %[idx], %[thi], %[thi]\n\t"
-        "vpxor %[mask], %[tlo], %[tlo]\n\t"
-        "vpxor %[mask], %[thi], %[thi]\n\t"
-        "vpunpcklbw %[thi], %[tlo], %[idx]\n\t"
-        "vpunpckhbw %[thi], %[tlo], %[tlo]\n\t"
-        "vpaddw %[idx], %[lo], %[lo]\n\t"
-        "vpaddw %[tlo], %[hi], %[hi]\n\t"
-        // group 6
-        "vpand %[low4], %[bytes], %[idx]\n\t"
-        "vpcmpgtb %[signs], %[zero], %[mask]\n\t"
-        "vpaddb %[signs], %[signs], %[signs]\n\t"
-        "vbroadcasti128 192(%[tab]), %[tlo]\n\t"
-        "vbroadcasti128 208(%[tab]), %[thi]\n\t"
-        "vpshufb %[idx], %[tlo], %[tlo]\n\t"
-        "vpshufb %[idx], %[thi], %[thi]\n\t"
-        "vpxor %[mask], %[tlo], %[tlo]\n\t"
-        "vpxor %[mask], %[thi], %[thi]\n\t"
-        "vpunpcklbw %[thi], %[tlo], %[idx]\n\t"
-        "vpunpckhbw %[thi], %[tlo], %[tlo]\n\t"
-        "vpaddw %[idx], %[lo], %[lo]\n\t"
-        "vpaddw %[tlo], %[hi], %[hi]\n\t"
-        "vmovdqa 64(%[octet]), %[bytes]\n\t"
-        // group 5
-        "vpsrlw $4, %[bytes], %[idx]\n\t"
-        "vpand %[low4], %[idx], %[idx]\n\t"
-        "vpcmpgtb %[signs], %[zero], %[mask]\n\t"
-        "vpaddb %[signs], %[signs], %[signs]\n\t"
-        "vbroadcasti128 160(%[tab]), %[tlo]\n\t"
-        "vbroadcasti128 176(%[tab]), %[thi]\n\t"
-        "vpshufb %[idx], %[tlo], %[tlo]\n\t"
-        "vpshufb %[idx], %[thi], %[thi]\n\t"
-        "vpxor %[mask], %[tlo], %[tlo]\n\t"
-        "vpxor %[mask], %[thi], %[thi]\n\t"
-        "vpunpcklbw %[thi], %[tlo], %[idx]\n\t"
-        "vpunpckhbw %[thi], %[tlo], %[tlo]\n\t"
-        "vpaddw %[idx], %[lo], %[lo]\n\t"
-        "vpaddw %[tlo], %[hi], %[hi]\n\t"
-        // group 4
-        "vpand %[low4], %[bytes], %[idx]\n\t"
-        "vpcmpgtb %[signs], %[zero], %[mask]\n\t"
-        "vpaddb %[signs], %[signs], %[signs]\n\t"
-        "vbroadcasti128 128(%[tab]), %[tlo]\n\t"
-        "vbroadcasti128 144(%[tab]), %[thi]\n\t"
-        "vpshufb %[idx], %[tlo], %[tlo]\n\t"
-        "vpshufb %[idx], %[thi], %[thi]\n\t"
-        "vpxor %[mask], %[tlo], %[tlo]\n\t"
-        "vpxor %[mask], %[thi], %[thi]\n\t"
-        "vpunpcklbw %[thi], %[tlo], %[idx]\n\t"
-        "vpunpckhbw %[thi], %[tlo], %[tlo]\n\t"
-        "vpaddw %[idx], %[lo], %[lo]\n\t"
-        "vpaddw %[tlo], %[hi], %[hi]\n\t"
-        "vmovdqa 32(%[octet]), %[bytes]\n\t"
-        // group 3
-        "vpsrlw $4, %[bytes], %[idx]\n\t"
-        "vpand %[low4], %[idx], %[idx]\n\t"
-        "vpcmpgtb %[signs], %[zero], %[mask]\n\t"
-        "vpaddb %[signs], %[signs], %[signs]\n\t"
-        "vbroadcasti128 96(%[tab]), %[tlo]\n\t"
-        "vbroadcasti128 112(%[tab]), %[thi]\n\t"
-        "vpshufb %[idx], %[tlo], %[tlo]\n\t"
-        "vpshufb %[idx], %[thi], %[thi]\n\t"
-        "vpxor %[mask], %[tlo], %[tlo]\n\t"
-        "vpxor %[mask], %[thi], %[thi]\n\t"
-        "vpunpcklbw %[thi], %[tlo], %[idx]\n\t"
-        "vpunpckhbw %[thi], %[tlo], %[tlo]\n\t"
-        "vpaddw %[idx], %[lo], %[lo]\n\t"
-        "vpaddw %[tlo], %[hi], %[hi]\n\t"
-        // group 2
-        "vpand %[low4], %[bytes], %[idx]\n\t"
-        "vpcmpgtb %[signs], %[zero], %[mask]\n\t"
-        "vpaddb %[signs], %[signs], %[signs]\n\t"
-        "vbroadcasti128 64(%[tab]), %[tlo]\n\t"
-        "vbroadcasti128 80(%[tab]), %[thi]\n\t"
-        "vpshufb %[idx], %[tlo], %[tlo]\n\t"
-        "vpshufb %[idx], %[thi], %[thi]\n\t"
-        "vpxor %[mask], %[tlo], %[tlo]\n\t"
-        "vpxor %[mask], %[thi], %[thi]\n\t"
-        "vpunpcklbw %[thi], %[tlo], %[idx]\n\t"
-        "vpunpckhbw %[thi], %[tlo], %[tlo]\n\t"
-        "vpaddw %[idx], %[lo], %[lo]\n\t"
-        "vpaddw %[tlo], %[hi], %[hi]\n\t"
-        "vmovdqa 0(%[octet]), %[bytes]\n\t"
-        // group 1
-        "vpsrlw $4, %[bytes], %[idx]\n\t"
-        "vpand %[low4], %[idx], %[idx]\n\t"
-        "vpcmpgtb %[signs], %[zero], %[mask]\n\t"
-        "vpaddb %[signs], %[signs], %[signs]\n\t"
-        "vbroadcasti128 32(%[tab]), %[tlo]\n\t"
-        "vbroadcasti128 48(%[tab]), %[thi]\n\t"
-        "vpshufb %[idx], %[tlo], %[tlo]\n\t"
-        "vpshufb %[idx], %[thi], %[thi]\n\t"
-        "vpxor %[mask], %[tlo], %[tlo]\n\t"
-        "vpxor %[mask], %[thi], %[thi]\n\t"
-        "vpunpcklbw %[thi], %[tlo], %[idx]\n\t"
-        "vpunpckhbw %[thi], %[tlo], %[tlo]\n\t"
-        "vpaddw %[idx], %[lo], %[lo]\n\t"
-        "vpaddw %[tlo], %[hi], %[hi]\n\t"
-        // group 0
-        "vpand %[low4], %[bytes], %[idx]\n\t"
-        "vpcmpgtb %[signs], %[zero], %[mask]\n\t"
-        "vpaddb %[signs], %[signs], %[signs]\n\t"
-        "vbroadcasti128 0(%[tab]), %[tlo]\n\t"
-        "vbroadcasti128 16(%[tab]), %[thi]\n\t"
-        "vpshufb %[idx], %[tlo], %[tlo]\n\t"
-        "vpshufb %[idx], %[thi], %[thi]\n\t"
-        "vpxor %[mask], %[tlo], %[tlo]\n\t"
-        "vpxor %[mask], %[thi], %[thi]\n\t"
-        "vpunpcklbw %[thi], %[tlo], %[idx]\n\t"
-        "vpunpckhbw %[thi], %[tlo], %[tlo]\n\t"
-        "vpaddw %[idx], %[lo], %[lo]\n\t"
-        "vpaddw %[tlo], %[hi], %[hi]\n\t"
-        "add $160, %[octet]\n\t"
-        "add $256, %[tab]\n\t"
-        "dec %[n]\n\t"
-        "jnz 1b"
-        : [lo] "+x"(lo), [hi] "+x"(hi), [signs] "=&x"(signs), [bytes] "=&x"(bytes),
-          [idx] "=&x"(idx), [mask] "=&x"(mask), [tlo] "=&x"(tlo), [thi] "=&x"(thi),
-          [octet] "+r"(octet), [tab] "+r"(tab), [n] "+r"(n)
-        : [low4] "x"(low4), [zero] "x"(zero)
-        : "cc", "memory");
+    __asm__("1:\n\t"
+            "prefetchnta 4096(%[octet])\n\t"
+            "prefetchnta 4160(%[octet])\n\t"
+            "prefetchnta 4224(%[octet])\n\t"
+            "vmovdqa 128(%[octet]), %[signs]\n\t"  // group G's sign is bit G of a row's byte
+            TL3_GROUP_PAIR(3, 224, 192) TL3_GROUP_PAIR(2, 160, 128) TL3_GROUP_PAIR(1, 96, 64)
+                TL3_GROUP_PAIR(0, 32, 0)
+            "add $160, %[octet]\n\t"
+            "add $256, %[tab]\n\t"
+            "dec %[n]\n\t"
+            "jnz 1b"
+            : [lo] "+x"(lo), [hi] "+x"(hi), [signs] "=&x"(signs), [bytes] "=&x"(bytes),
+              [idx] "=&x"(idx), [mask] "=&x"(mask), [tlo] "=&x"(tlo), [thi] "=&x"(thi),
+              [octet] "+r"(octet), [tab] "+r"(tab), [n] "+r"(n)
+            : [low4] "x"(low4), [zero] "x"(zero)
+            : "cc", "memory");
 }
+
+#undef TL3_GROUP_PAIR
+#undef TL3_LOOKUP_ADD
 
 }  // namespace
 
