@@ -58,7 +58,7 @@ void octets(const uint8_t* octet, const uint8_t* tab, int64_t n, __m256i& lo, __
             "add $256, %[tab]\n\t"
             "dec %[n]\n\t"
             "jnz 1b"
-            : [lo] "+x"(lo), [hi] "+x"(hi), [signs] "=&x"(signs), [bytes] "=&x"(bytes),
+            : [lo] "+&x"(lo), [hi] "+&x"(hi), [signs] "=&x"(signs), [bytes] "=&x"(bytes),
               [idx] "=&x"(idx), [mask] "=&x"(mask), [tlo] "=&x"(tlo), [thi] "=&x"(thi),
               [octet] "+r"(octet), [tab] "+r"(tab), [n] "+r"(n)
             : [low4] "x"(low4), [zero] "x"(zero)
