@@ -76,15 +76,7 @@ void build_token_quads(ActivationBatch& a, int64_t block_begin, int64_t block_en
 }
 
 void prepare_input(const KernelSet& set, const NamedKernel& kernel, ActivationBatch& a) {
-    if (kernel.input == KernelInput::tl3_tables && !a.has_tables) {
-        size_tables(a);
-        set.build_tl3_tables(a, 0, a.n_tokens);
-        a.has_tables = true;
-    } else if (kernel.input == KernelInput::token_quads && !a.has_token_quads) {
-        size_token_quads(a);
-        build_token_quads(a, 0, a.quad_blocks());
-        a.has_token_quads = true;
-    }
+    prepare_input(set, kernel, a, [](int64_t n, const auto& body) { body(0, n); });
 }
 
 }  // namespace tern::kernels

@@ -148,7 +148,26 @@ void size_tables(ActivationBatch& a);
 void size_token_quads(ActivationBatch& a);
 void build_token_quads(ActivationBatch& a, int64_t block_begin, int64_t block_end);
 
-// Builds what `kernel` reads beyond q (tables or token quads) for the whole batch, once.
+// Builds what `kernel` reads beyond q (tables or token quads) for the whole batch, once after
+// each resize_batch. `parallel_for(n, body)` calls body(begin, end) over chunks of [0, n), on
+// any threads (the tables are built per token, the quads per block of 4 tokens).
+template <typename ParallelFor>
+void prepare_input(const KernelSet& set, const NamedKernel& kernel, ActivationBatch& a,
+                   const ParallelFor& parallel_for) {
+    if (kernel.input == KernelInput::tl3_tables && !a.has_tables) {
+        size_tables(a);
+        parallel_for(a.n_tokens,
+                     [&](int64_t begin, int64_t end) { set.build_tl3_tables(a, begin, end); });
+        a.has_tables = true;
+    } else if (kernel.input == KernelInput::token_quads && !a.has_token_quads) {
+        size_token_quads(a);
+        parallel_for(a.quad_blocks(),
+                     [&](int64_t begin, int64_t end) { build_token_quads(a, begin, end); });
+        a.has_token_quads = true;
+    }
+}
+
+// prepare_input on the calling thread.
 void prepare_input(const KernelSet& set, const NamedKernel& kernel, ActivationBatch& a);
 
 }  // namespace tern::kernels

@@ -20,20 +20,8 @@ void QuantizedActivations::quantize(const float* x, int64_t n_tokens, int64_t k,
 }
 
 void QuantizedActivations::prepare(const kernels::NamedKernel& kernel, ThreadPool& pool) {
-    const kernels::KernelSet& set = active_kernels();
-    if (kernel.input == kernels::KernelInput::tl3_tables && !batch_.has_tables) {
-        kernels::size_tables(batch_);
-        pool.parallel_for(batch_.n_tokens, 1, [&](int64_t begin, int64_t end) {
-            set.build_tl3_tables(batch_, begin, end);
-        });
-        batch_.has_tables = true;
-    } else if (kernel.input == kernels::KernelInput::token_quads && !batch_.has_token_quads) {
-        kernels::size_token_quads(batch_);
-        pool.parallel_for(batch_.quad_blocks(), 1, [&](int64_t begin, int64_t end) {
-            kernels::build_token_quads(batch_, begin, end);
-        });
-        batch_.has_token_quads = true;
-    }
+    kernels::prepare_input(active_kernels(), kernel, batch_,
+                           [&](int64_t n, const auto& body) { pool.parallel_for(n, 1, body); });
 }
 
 const float* QuantizedActivations::dequantized() {
