@@ -5,22 +5,14 @@
 
 namespace tern::kernels {
 
-namespace {
-
-void grow(AlignedBuffer& buffer, size_t bytes) {
-    if (buffer.size < bytes) buffer = AlignedBuffer::allocate(bytes);
-}
-
-}  // namespace
-
 void resize_batch(ActivationBatch& a, int64_t n_tokens, int64_t k) {
     a.n_tokens = n_tokens;
     a.k = k;
     a.stride = (k + 127) / 128 * 128;
-    grow(a.q, static_cast<size_t>(n_tokens * a.stride + a.q_offset));
-    grow(a.scale, static_cast<size_t>(n_tokens) * sizeof(float));
-    grow(a.sum, static_cast<size_t>(n_tokens) * sizeof(int32_t));
-    grow(a.block_sum, static_cast<size_t>(n_tokens * (a.stride / 128)) * sizeof(int32_t));
+    a.q.grow(static_cast<size_t>(n_tokens * a.stride + a.q_offset));
+    a.scale.grow(static_cast<size_t>(n_tokens) * sizeof(float));
+    a.sum.grow(static_cast<size_t>(n_tokens) * sizeof(int32_t));
+    a.block_sum.grow(static_cast<size_t>(n_tokens * (a.stride / 128)) * sizeof(int32_t));
     a.has_tables = false;
     a.has_token_quads = false;
 }
@@ -52,11 +44,11 @@ void quantize_tokens(const KernelSet& set, const float* x, int64_t x_stride, Act
 
 void size_tables(ActivationBatch& a) {
     a.table_groups = (a.k + kTl3OctetCols - 1) / kTl3OctetCols * 8;
-    grow(a.tables, static_cast<size_t>(a.n_tokens * a.table_groups * 32));
+    a.tables.grow(static_cast<size_t>(a.n_tokens * a.table_groups * 32));
 }
 
 void size_token_quads(ActivationBatch& a) {
-    grow(a.token_quads, static_cast<size_t>(a.quad_blocks() * a.stride * 4));
+    a.token_quads.grow(static_cast<size_t>(a.quad_blocks() * a.stride * 4));
 }
 
 void build_token_quads(ActivationBatch& a, int64_t block_begin, int64_t block_end) {
@@ -65,9 +57,10 @@ void build_token_quads(ActivationBatch& a, int64_t block_begin, int64_t block_en
         auto* block = const_cast<int8_t*>(a.quad_block(b));
         for (int64_t i = 0; i < 4; ++i) {
             const int64_t t = 4 * b + i;
+            const int8_t* q = t < a.n_tokens ? a.token_q(t) : nullptr;  // past the batch: zeros
             for (int64_t j = 0; j < quads; ++j) {
-                if (t < a.n_tokens)
-                    std::memcpy(block + 16 * j + 4 * i, a.token_q(t) + 4 * j, 4);
+                if (q != nullptr)
+                    std::memcpy(block + 16 * j + 4 * i, q + 4 * j, 4);
                 else
                     std::memset(block + 16 * j + 4 * i, 0, 4);
             }

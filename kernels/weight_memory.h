@@ -20,6 +20,11 @@ struct AlignedBuffer {
     static AlignedBuffer allocate(size_t size);
     static AlignedBuffer view(uint8_t* bytes, size_t size);
     uint8_t* get() const { return data.get(); }
+    // Scratch that only grows: reallocates (contents lost) when smaller than `bytes`.
+    uint8_t* grow(size_t bytes) {
+        if (size < bytes) *this = allocate(bytes);
+        return get();
+    }
 };
 
 // Hands out 64-byte aligned views into slabs of at least 256 MiB on transparent huge pages, one

@@ -24,16 +24,23 @@ constexpr int64_t quad_row(int64_t v, int64_t lane) {
     return (lane < 4 ? 0 : 16) + 4 * v + (lane & 3);
 }
 
+// Digit j of pattern i (kTl3Digits) at byte i of row j, entries 14 and 15 unused: the pshufb
+// tables of decode_tile, built once.
+struct DigitTables {
+    alignas(16) int8_t digit[3][16] = {};
+    DigitTables() {
+        for (int i = 0; i < 14; ++i)
+            for (int j = 0; j < 3; ++j) digit[j][i] = kTl3Digits[i][j];
+    }
+};
+
 // Decodes tile `tile` of `w` into `quads` (w.col_units * kOctetQuads quads).
 void decode_tile(const PackedTernary& w, int64_t tile, uint8_t* quads) {
-    // Digit j of pattern i (kTl3Digits), entries 14 and 15 unused.
-    alignas(16) int8_t digit[3][16] = {};
-    for (int i = 0; i < 14; ++i)
-        for (int j = 0; j < 3; ++j) digit[j][i] = kTl3Digits[i][j];
+    static const DigitTables tables;
     __m256i digit_table[3];
     for (int j = 0; j < 3; ++j) {
-        digit_table[j] =
-            _mm256_broadcastsi128_si256(_mm_load_si128(reinterpret_cast<const __m128i*>(digit[j])));
+        digit_table[j] = _mm256_broadcastsi128_si256(
+            _mm_load_si128(reinterpret_cast<const __m128i*>(tables.digit[j])));
     }
     const __m256i one = _mm256_set1_epi8(1);
     const uint8_t* base = w.data.get() + tile * w.col_units * kTl3OctetBytes;
@@ -122,11 +129,6 @@ void half_chunk(const uint8_t* quads, int64_t q0, int64_t q1, int half, const in
 // Per-thread scratch that only grows: a decoded tile and its int32 sums per token.
 thread_local AlignedBuffer decoded_tile, tile_sums;
 
-uint8_t* grown(AlignedBuffer& buffer, size_t bytes) {
-    if (buffer.size < bytes) buffer = AlignedBuffer::allocate(bytes);
-    return buffer.get();
-}
-
 }  // namespace
 
 void tl3_gemm_decoded_32x4x4__avx2(const MatmulArgs& args) {
@@ -140,10 +142,9 @@ void tl3_gemm_decoded_32x4x4__avx2(const MatmulArgs& args) {
     // writes only its own tokens.
     const int64_t block_begin = args.token_begin / 4, block_end = (args.token_end + 3) / 4;
     const int64_t blocks = block_end - block_begin;
-    uint8_t* quads =
-        grown(decoded_tile, static_cast<size_t>(w.col_units * kOctetQuads * kQuadBytes));
+    uint8_t* quads = decoded_tile.grow(static_cast<size_t>(w.col_units * kOctetQuads * kQuadBytes));
     auto* sums = reinterpret_cast<int32_t*>(
-        grown(tile_sums, static_cast<size_t>(blocks * 4 * 32) * sizeof(int32_t)));
+        tile_sums.grow(static_cast<size_t>(blocks * 4 * 32) * sizeof(int32_t)));
     for (int64_t tile = args.tile_begin; tile < args.tile_end; ++tile) {
         decode_tile(w, tile, quads);
         std::fill(sums, sums + blocks * 4 * 32, 0);

@@ -29,6 +29,20 @@ TEST(WeightMemory, AllocateIsAlignedAndLargeBuffersStartOnA2MiBBoundary) {
     }
 }
 
+TEST(WeightMemory, GrowReallocatesOnlyWhenTooSmall) {
+    AlignedBuffer b;
+    uint8_t* first = b.grow(100);
+    ASSERT_NE(first, nullptr);
+    EXPECT_EQ(b.size, 100u);
+    EXPECT_EQ(b.grow(64), first);  // big enough: the same bytes
+    EXPECT_EQ(b.size, 100u);
+    uint8_t* second = b.grow(5000);
+    EXPECT_EQ(b.size, 5000u);
+    EXPECT_EQ(b.get(), second);
+    EXPECT_EQ(address(b) % 64, 0u);
+    std::memset(second, 0x5a, 5000);  // every byte is usable (ASan checks the bounds)
+}
+
 TEST(WeightMemory, ArenaHandsOutAlignedDisjointViewsInOrder) {
     WeightArena arena;
     std::vector<AlignedBuffer> views;
