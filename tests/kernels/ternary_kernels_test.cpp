@@ -161,7 +161,7 @@ TEST(TernaryKernels, ExtremeActivationsAndWeightsDoNotOverflow) {
         for (Acts a : {Acts::all_max, Acts::all_min, Acts::zero}) {
             check_all_kernels({33, 8640, 3, w, a});
             check_all_kernels({64, 2560, 9, w, a});
-            check_all_kernels({33, 8640, 34, w, a});  // 64 quads: two int16 widening chunks
+            check_all_kernels({33, 8640, 34, w, a});  // 2160 quads: 35 int16 widening chunks
         }
     }
 }
