@@ -25,7 +25,8 @@ public:
     ~ReadBandwidthProbe();
     ReadBandwidthProbe(const ReadBandwidthProbe&) = delete;
     ReadBandwidthProbe& operator=(const ReadBandwidthProbe&) = delete;
-    double measure(int repetitions = 5);  // best GB/s over `repetitions` reads of the buffer
+    // Best GB/s over `repetitions` reads of the buffer with each of two read loops.
+    double measure(int repetitions = 5);
 
 private:
     struct State;
