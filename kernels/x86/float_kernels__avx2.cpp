@@ -60,8 +60,7 @@ inline __m256 load8(const uint16_t* p) {
     }
 }
 
-// One F16 or BF16 row against x; with `stream`, prefetches the weights ahead into L2 up to
-// `stream_end`.
+// One F16 or BF16 row against x; with `stream`, prefetches the weights ahead up to `stream_end`.
 template <FloatWeightFormat format, bool stream>
 inline float dot_16bit_row(const float* a, const uint16_t* b, int64_t n,
                            const void* stream_end = nullptr) {
@@ -70,7 +69,7 @@ inline float dot_16bit_row(const float* a, const uint16_t* b, int64_t n,
                      _mm256_setzero_ps()};
     int64_t i = 0;
     for (; i + 32 <= n; i += 32) {
-        if (stream) prefetch_stream(b + i, stream_end);
+        if (stream) prefetch_near(b + i, stream_end);
         for (int j = 0; j < 4; ++j) {
             const __m256 w = load8<format>(b + i + 8 * j);
             acc[j] = _mm256_add_ps(acc[j], _mm256_mul_ps(_mm256_loadu_ps(a + i + 8 * j), w));
@@ -123,7 +122,7 @@ float dot_q8_0(const float* x, const uint8_t* row, int64_t k, const void* stream
                      _mm256_setzero_ps()};
     for (int64_t b = 0; b < k / 32; ++b) {
         const uint8_t* block = row + b * 34;
-        prefetch_stream(block, stream_end);
+        prefetch_near(block, stream_end);
         __m256 wv[4];
         q8_0_block_weights(block, wv);
         for (int j = 0; j < 4; ++j) {
@@ -157,7 +156,7 @@ void gemv_q8_0_q8(const uint8_t* w, int64_t row_bytes, int64_t m_rows, int64_t k
         __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();  // even, odd blocks
         int64_t b = 0;
         for (; b + 2 <= blocks; b += 2) {
-            prefetch_stream(row + 34 * b, w + m_rows * row_bytes);
+            prefetch_near(row + 34 * b, w + m_rows * row_bytes);
             acc0 = _mm256_add_ps(acc0, block_product(row + 34 * b, b));
             acc1 = _mm256_add_ps(acc1, block_product(row + 34 * b + 34, b + 1));
         }

@@ -7,10 +7,11 @@
 
 namespace tern::kernels {
 
-// How far ahead a GEMV prefetches its weight stream, into L2 (`prefetcht1`). Against the earlier
-// non-temporal prefetch 4-8 KiB ahead, which holds an L1 miss buffer until its line arrives, the
-// F16 GEMV streamed 6 % faster and the AVX-VNNI i2 GEMV 2-10 % with 1 thread and 7-14 % with 2
-// (interleaved sweeps of hint and distance in one process, 2B-4T shapes).
+// How far ahead the AVX-VNNI i2 GEMV prefetches its weight stream, into L2 (`prefetcht1`).
+// Against the earlier non-temporal prefetch 4-8 KiB ahead, which holds an L1 miss buffer until
+// its line arrives, it streamed 2-10 % faster with 1 thread and 7-14 % with 2 (interleaved sweeps
+// of hint and distance in one process, 2B-4T shapes, on the AVX-VNNI machine of an earlier
+// session).
 constexpr int64_t kStreamPrefetchBytes = 16384;
 
 // Prefetches the line kStreamPrefetchBytes past `at`, unless that is at or past `end`: a
@@ -19,6 +20,18 @@ constexpr int64_t kStreamPrefetchBytes = 16384;
 [[gnu::always_inline]] inline void prefetch_stream(const void* at, const void* end) {
     const char* ahead = static_cast<const char*>(at) + kStreamPrefetchBytes;
     if (ahead < static_cast<const char*>(end)) _mm_prefetch(ahead, _MM_HINT_T1);
+}
+
+// How far ahead the AVX2 F16, BF16 and Q8_0 GEMVs prefetch their rows, into L1 (`prefetcht0`),
+// one line per line read. Zen 3, 2B-4T output layer (0.66 GB, 1 / 2 threads, medians of 11
+// interleaved runs in one process, 2026-11-30): 1 KiB read 18.9 / 29.0 GB/s, no prefetch
+// 17.7 / 28.8, `prefetcht1` 16 KiB ahead (used until then) 14.3 / 24.6; 768 B matched 1 KiB and
+// 1.5-2 KiB lost 5-20 %. A plain read loop read 22.2 / 31.3.
+constexpr int64_t kNearPrefetchBytes = 1024;
+
+[[gnu::always_inline]] inline void prefetch_near(const void* at, const void* end) {
+    const char* ahead = static_cast<const char*>(at) + kNearPrefetchBytes;
+    if (ahead < static_cast<const char*>(end)) _mm_prefetch(ahead, _MM_HINT_T0);
 }
 
 // prefetch_stream with an earlier start for each 4 KiB page: every line kLineAheadBytes ahead,

@@ -14,9 +14,9 @@ checked=0
 for object in "${objects[@]}"; do
     name=$(basename "$object")
     [ -n "${minimum[$name]:-}" ] || continue
-    count=$("$objdump" -d "$object" | grep -c 'prefetcht1' || true)
+    count=$("$objdump" -d "$object" | grep -cE 'prefetch(t0|t1|t2|nta)' || true)
     if [ "$count" -lt "${minimum[$name]}" ]; then
-        echo "prefetch: $name has $count prefetcht1, expected at least ${minimum[$name]}"
+        echo "prefetch: $name has $count prefetches, expected at least ${minimum[$name]}"
         exit 1
     fi
     checked=$((checked + 1))
