@@ -6,8 +6,9 @@
 set -euo pipefail
 objdump=$1
 IFS=';' read -r -a objects <<< "$2"
-# At least: the stream start (two loops), each line and each page's first line, per instantiation
-# (the F16 and BF16 GEMVs are two).
+# At least, AVX-512: the stream start (two loops), each line and each page's first line, per
+# instantiation (the F16 and BF16 GEMVs are two); AVX2 floats: one per GEMV (F16, BF16, the two
+# Q8_0 ones).
 declare -A minimum=([i2_gemv__avx512.cpp.o]=4 [float_kernels__avx512.cpp.o]=8
                     [i2_gemm__avxvnni.cpp.o]=1 [float_kernels__avx2.cpp.o]=4)
 checked=0
