@@ -39,9 +39,10 @@ constexpr size_t kKickAheadBytes = 16384, kKickPageBytes = 4096;
 // measured against it. With `kick`, the first line of each 4 KiB page is prefetched 16 KiB
 // ahead, which starts the hardware prefetchers on the page early.
 // Which loop reads faster differs between machines, so the probe runs both and keeps the faster:
-// a session's VM read 13-25 % faster with the kick (2026-11-30, morning); the Zen 3 VM of the
-// evening read 22.4 / 31.6 GB/s without it and 16.2 / 27.6 with it (1 / 2 threads, medians of 11
-// interleaved reads of 0.66 GB; the 8-chain loop used until then, kicked, read the same 16.2).
+// a session's VM read 13-25 % faster with the kick (2026-11-30, morning); on the Zen 3 VM of the
+// evening this loop read 18.2 / 34.0 GB/s without it and 14.1 / 27.0 with it (1 / 2 threads,
+// medians of 11 interleaved reads of 512 MiB), and the kicked 8-chain loop used until then read
+// 16.2 / 27.6 where a plain one read 22.4 / 31.6 (another run, 0.66 GB).
 #if defined(__x86_64__) && defined(__GNUC__)
 __attribute__((target_clones("avx2", "default")))
 #endif
