@@ -17,6 +17,7 @@
 #pragma once
 
 #include "kernels/float_rows.h"
+#include "kernels/kquant.h"
 
 #include <cstdint>
 
@@ -41,6 +42,10 @@ struct FloatKernels {
     // activations quantised by quantize_q8_activations (xq: k int8, xd: k/32 scales); k % 32 == 0.
     void (*gemv_q8_0_q8)(const uint8_t* w, int64_t row_bytes, int64_t m_rows, int64_t k,
                          const int8_t* xq, const float* xd, float* out) = nullptr;
+    // out[m] = the canonical k-quant dot (kquant.h) of row m, in `format` q6_k or q4_k (rows
+    // `row_bytes` apart), with x; k % 256 == 0.
+    void (*gemv_k_q8)(FloatWeightFormat format, const uint8_t* w, int64_t row_bytes, int64_t m_rows,
+                      int64_t k, const Q8KActivations& x, float* out) = nullptr;
     // x[i] = canonical_exp(x[i] - shift); returns the canonical sum of the results.
     float (*exp_shift_sum)(float* x, int64_t n, float shift) = nullptr;
     // y[i] += a * x[i] (multiply, then add)
@@ -81,5 +86,8 @@ void quantize_q8_0(const float* x, int64_t n, uint8_t* blocks);
 // 127 (float), q = clamp(round_half_even(x / d[b]), -127, 127), all zero when d[b] is 0. Scalar
 // on every ISA (one vector per token).
 void quantize_q8_activations(const float* x, int64_t n, int8_t* q, float* d);
+
+// The rule above for one block of n floats: writes q[n] and returns d.
+float quantize_int8_block(const float* x, int64_t n, int8_t* q);
 
 }  // namespace tern::kernels

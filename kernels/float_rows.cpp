@@ -2,6 +2,7 @@
 #include "kernels/float_rows.h"
 
 #include "kernels/fp16.h"
+#include "kernels/kquant.h"
 
 #include <cstring>
 
@@ -19,17 +20,6 @@ float load_half(const uint8_t* at) {
     uint16_t h;
     std::memcpy(&h, at, 2);
     return half_to_float(h);
-}
-
-// 6-bit scale and min of group j (0..7) of a Q4_K block, from its 12 packed scale bytes.
-void q4_k_scale_min(const uint8_t* scales, int j, int* scale, int* min) {
-    if (j < 4) {
-        *scale = scales[j] & 63;
-        *min = scales[j + 4] & 63;
-    } else {
-        *scale = (scales[j + 4] & 0xF) | ((scales[j - 4] >> 6) << 4);
-        *min = (scales[j + 4] >> 4) | ((scales[j] >> 6) << 4);
-    }
 }
 
 void dequantize_q4_k_block(const uint8_t* block, float* out) {
@@ -72,6 +62,34 @@ void dequantize_q6_k_block(const uint8_t* block, float* out) {
 }
 
 }  // namespace
+
+void q4_k_scale_min(const uint8_t* scales, int j, int* scale, int* min) {
+    if (j < 4) {
+        *scale = scales[j] & 63;
+        *min = scales[j + 4] & 63;
+    } else {
+        *scale = (scales[j + 4] & 0xF) | ((scales[j - 4] >> 6) << 4);
+        *min = (scales[j + 4] >> 4) | ((scales[j] >> 6) << 4);
+    }
+}
+
+const char* float_format_name(FloatWeightFormat format) {
+    switch (format) {
+        case FloatWeightFormat::f32:
+            return "f32";
+        case FloatWeightFormat::f16:
+            return "f16";
+        case FloatWeightFormat::bf16:
+            return "bf16";
+        case FloatWeightFormat::q8_0:
+            return "q8_0";
+        case FloatWeightFormat::q4_k:
+            return "q4_k";
+        case FloatWeightFormat::q6_k:
+            return "q6_k";
+    }
+    return "?";
+}
 
 int64_t float_row_bytes(FloatWeightFormat format, int64_t k) {
     switch (format) {

@@ -19,6 +19,9 @@ namespace tern::kernels {
 
 enum class FloatWeightFormat { f32, f16, bf16, q8_0, q4_k, q6_k };
 
+// "f32", "f16", "bf16", "q8_0", "q4_k" or "q6_k".
+const char* float_format_name(FloatWeightFormat format);
+
 // Bytes of one row of `k` elements (k must be a multiple of 32 for q8_0, 256 for the k-quants).
 int64_t float_row_bytes(FloatWeightFormat format, int64_t k);
 

@@ -44,6 +44,8 @@ std::string_view architecture_name(Architecture arch);
 enum class OutputLayerType {
     file,  // as in the file (F16 for BitNet models): lossless
     q8_0,  // requantized at load to 8 bits per weight in blocks of 32 (half the bytes of F16)
+    q6_k,  // requantized at load to Q6_K: 6.56 bits per weight (41 % of F16)
+    q4_k,  // requantized at load to Q4_K: 4.5 bits per weight (28 % of F16)
 };
 
 struct ModelLoadOptions {

@@ -160,16 +160,19 @@ void quantize_q8_0(const float* x, int64_t n, uint8_t* blocks) {
     }
 }
 
-void quantize_q8_activations(const float* x, int64_t n, int8_t* q, float* d) {
-    for (int64_t b = 0; b < n / 32; ++b) {
-        float amax = 0.0f;
-        for (int i = 0; i < 32; ++i) amax = std::fmax(amax, std::fabs(x[32 * b + i]));
-        d[b] = amax / 127.0f;
-        for (int i = 0; i < 32; ++i) {
-            const float v = d[b] == 0.0f ? 0.0f : std::nearbyint(x[32 * b + i] / d[b]);
-            q[32 * b + i] = static_cast<int8_t>(std::fmin(std::fmax(v, -127.0f), 127.0f));
-        }
+float quantize_int8_block(const float* x, int64_t n, int8_t* q) {
+    float amax = 0.0f;
+    for (int64_t i = 0; i < n; ++i) amax = std::fmax(amax, std::fabs(x[i]));
+    const float d = amax / 127.0f;
+    for (int64_t i = 0; i < n; ++i) {
+        const float v = d == 0.0f ? 0.0f : std::nearbyint(x[i] / d);
+        q[i] = static_cast<int8_t>(std::fmin(std::fmax(v, -127.0f), 127.0f));
     }
+    return d;
+}
+
+void quantize_q8_activations(const float* x, int64_t n, int8_t* q, float* d) {
+    for (int64_t b = 0; b < n / 32; ++b) d[b] = quantize_int8_block(x + 32 * b, 32, q + 32 * b);
 }
 
 namespace {
@@ -209,6 +212,7 @@ const FloatKernels& scalar_float_kernels() {
         s.sum_squares = sum_squares;
         s.gemv = gemv;
         s.gemv_q8_0_q8 = gemv_q8_0_q8;
+        s.gemv_k_q8 = gemv_k_q8_by_definition;
         s.exp_shift_sum = exp_shift_sum;
         s.axpy_f32 = axpy_f32;
         s.axpy_f16 = axpy_f16;

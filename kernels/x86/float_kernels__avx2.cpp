@@ -394,6 +394,7 @@ const FloatKernels& avx2_float_kernels() {
         s.sum_squares = sum_squares;
         s.gemv = gemv;
         s.gemv_q8_0_q8 = gemv_q8_0_q8;
+        s.gemv_k_q8 = gemv_k_q8__avx2;
         s.exp_shift_sum = exp_shift_sum;
         s.axpy_f32 = axpy_f32;
         s.axpy_f16 = axpy_f16;

@@ -7,4 +7,8 @@ namespace tern::kernels {
 
 const FloatKernels& avx2_float_kernels();
 
+// FloatKernels::gemv_k_q8 (kquant_gemv__avx2.cpp).
+void gemv_k_q8__avx2(FloatWeightFormat format, const uint8_t* w, int64_t row_bytes, int64_t m_rows,
+                     int64_t k, const Q8KActivations& x, float* out);
+
 }  // namespace tern::kernels

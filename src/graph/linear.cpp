@@ -200,23 +200,39 @@ void dense_forward(const FloatMatrix& m, const float* x, int64_t n_tokens, float
                        });
 }
 
-// A Q8_0 layer against per-32 int8 activations (--lm-head q8): each token quantised once.
-void q8_forward(const FloatMatrix& m, const float* x, int64_t n_tokens, float* out,
-                LinearScratch& scratch, ThreadPool& pool) {
+// An output layer requantized at load (--lm-head q8 / q6 / q4) against int8 activations, each
+// token quantised once: per 32 values for Q8_0, per 256 (with 16-value sums) for the k-quants.
+void int8_activation_forward(const FloatMatrix& m, const float* x, int64_t n_tokens, float* out,
+                             LinearScratch& scratch, ThreadPool& pool) {
     const kernels::FloatKernels& fk = *active_kernels().floats;
-    const int64_t blocks = m.cols / 32;
-    scratch.q8.resize(static_cast<size_t>(n_tokens * m.cols));
-    scratch.q8_scales.resize(static_cast<size_t>(n_tokens * blocks));
+    const int64_t k = m.cols;
+    const bool k_quant = m.format != kernels::FloatWeightFormat::q8_0;
+    const int64_t scales = k / (k_quant ? kernels::kKQuantBlock : 32), sums = k / 16;
+    scratch.q8.resize(static_cast<size_t>(n_tokens * k));
+    scratch.q8_scales.resize(static_cast<size_t>(n_tokens * scales));
+    scratch.q8_sums.resize(static_cast<size_t>(k_quant ? n_tokens * sums : 0));
     for (int64_t t = 0; t < n_tokens; ++t) {
-        kernels::quantize_q8_activations(x + t * m.cols, m.cols, scratch.q8.data() + t * m.cols,
-                                         scratch.q8_scales.data() + t * blocks);
+        int8_t* q = scratch.q8.data() + t * k;
+        float* d = scratch.q8_scales.data() + t * scales;
+        if (k_quant) {
+            kernels::quantize_q8_k_activations(x + t * k, k, q, d,
+                                               scratch.q8_sums.data() + t * sums);
+        } else {
+            kernels::quantize_q8_activations(x + t * k, k, q, d);
+        }
     }
-    float_rows_forward(m, n_tokens, out, pool,
-                       [&](int64_t first, int64_t count, int64_t t, float* dst) {
-                           fk.gemv_q8_0_q8(m.data + first * m.row_bytes, m.row_bytes, count, m.cols,
-                                           scratch.q8.data() + t * m.cols,
-                                           scratch.q8_scales.data() + t * blocks, dst);
-                       });
+    float_rows_forward(
+        m, n_tokens, out, pool, [&](int64_t first, int64_t count, int64_t t, float* dst) {
+            const uint8_t* rows = m.data + first * m.row_bytes;
+            const int8_t* q = scratch.q8.data() + t * k;
+            const float* d = scratch.q8_scales.data() + t * scales;
+            if (k_quant) {
+                const kernels::Q8KActivations a{q, d, scratch.q8_sums.data() + t * sums};
+                fk.gemv_k_q8(m.format, rows, m.row_bytes, count, k, a, dst);
+            } else {
+                fk.gemv_q8_0_q8(rows, m.row_bytes, count, k, q, d, dst);
+            }
+        });
 }
 
 // out *= the layer's optional output scale, for n_tokens rows of outputs.
@@ -232,8 +248,8 @@ void linear_forward(const LinearWeight& w, const float* x, QuantizedActivations&
                     int64_t n_tokens, float* out, LinearScratch& scratch, ThreadPool& pool) {
     if (w.ternary) {
         ternary_forward(w, qx, n_tokens, out, scratch, pool);
-    } else if (w.q8_activations) {
-        q8_forward(w.dense, x, n_tokens, out, scratch, pool);
+    } else if (w.int8_activations) {
+        int8_activation_forward(w.dense, x, n_tokens, out, scratch, pool);
     } else {
         dense_forward(w.dense, w.quantize_input ? qx.dequantized() : x, n_tokens, out, pool);
     }

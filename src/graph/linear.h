@@ -33,9 +33,13 @@ private:
 
 // Scratch a linear layer needs; sized on first use, reused afterwards.
 struct LinearScratch {
-    std::vector<int32_t> acc;      // [n_tokens][rows] integer sums
-    std::vector<int8_t> q8;        // [n_tokens][cols] int8 activations of a q8_activations layer
-    std::vector<float> q8_scales;  // [n_tokens][cols / 32] their block scales
+    std::vector<int32_t> acc;  // [n_tokens][rows] integer sums
+    // Int8 activations of an int8_activations layer: [n_tokens][cols] values, their scales
+    // ([n_tokens][cols / 32] for Q8_0, [n_tokens][cols / 256] for the k-quants) and, for the
+    // k-quants, the sums of each 16 values ([n_tokens][cols / 16]).
+    std::vector<int8_t> q8;
+    std::vector<float> q8_scales;
+    std::vector<int16_t> q8_sums;
 };
 
 // out[n][rows] = W x[n] for n < n_tokens. `x` are the float inputs ([n_tokens][cols]) and `qx`

@@ -2,7 +2,9 @@
 #include "model/weights.h"
 
 #include "graph/kernel_choice.h"
+#include "kernels/float_kernels.h"
 #include "kernels/fp16.h"
+#include "kernels/kquant.h"
 #include "model/ternary_repack.h"
 #include "util/strings.h"
 #include "util/thread_pool.h"
@@ -12,6 +14,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <optional>
 
 namespace tern {
 
@@ -189,14 +192,30 @@ void log_kernels(const LayerWeights& layer, const std::function<void(const std::
     }
 }
 
-// Replaces the dense output layer by a Q8_0 copy (in w.arena): per 32 weights
-// d = max|w| / 127 (as fp16) and q = round(w / d), ggml's Q8_0 rule. False (nothing done) if the
-// rows are not whole blocks.
-bool requantize_q8_0(ModelWeights& w, ThreadPool& pool) {
+// The format an --lm-head choice requantizes the output layer to (file: none).
+std::optional<kernels::FloatWeightFormat> requantized_format(OutputLayerType type) {
+    switch (type) {
+        case OutputLayerType::q8_0:
+            return kernels::FloatWeightFormat::q8_0;
+        case OutputLayerType::q6_k:
+            return kernels::FloatWeightFormat::q6_k;
+        case OutputLayerType::q4_k:
+            return kernels::FloatWeightFormat::q4_k;
+        case OutputLayerType::file:
+            break;
+    }
+    return std::nullopt;
+}
+
+// Replaces the dense output layer by a copy in `format` (in w.arena), row by row: Q8_0 by
+// ggml's rule (per 32 weights d = max|w| / 127 as fp16, q = round(w / d)), Q6_K and Q4_K by
+// kquant.h's quantizers. False (nothing done) if the rows are not whole blocks.
+bool requantize_output(ModelWeights& w, kernels::FloatWeightFormat format, ThreadPool& pool) {
     const FloatMatrix source = w.output.dense;
     const int64_t k = source.cols;
-    if (k % 32 != 0) return false;
-    const int64_t row_bytes = kernels::float_row_bytes(kernels::FloatWeightFormat::q8_0, k);
+    if (k % (format == kernels::FloatWeightFormat::q8_0 ? 32 : kernels::kKQuantBlock) != 0)
+        return false;
+    const int64_t row_bytes = kernels::float_row_bytes(format, k);
     const kernels::AlignedBuffer storage =
         w.arena.take(static_cast<size_t>(source.rows * row_bytes));
     pool.parallel_for(source.rows, 64, [&](int64_t begin, int64_t end) {
@@ -205,24 +224,17 @@ bool requantize_q8_0(ModelWeights& w, ThreadPool& pool) {
             kernels::dequantize_row(source.format, source.data + r * source.row_bytes, k,
                                     row.data());
             uint8_t* out = storage.get() + r * row_bytes;
-            for (int64_t b = 0; b < k / 32; ++b) {
-                float amax = 0.0f;
-                for (int i = 0; i < 32; ++i)
-                    amax = std::max(amax, std::fabs(row[static_cast<size_t>(32 * b + i)]));
-                const uint16_t d16 = kernels::float_to_half(amax / 127.0f);
-                const float d = kernels::half_to_float(d16);
-                std::memcpy(out + 34 * b, &d16, 2);
-                for (int i = 0; i < 32; ++i) {
-                    const float q =
-                        d == 0.0f ? 0.0f : std::nearbyint(row[static_cast<size_t>(32 * b + i)] / d);
-                    out[34 * b + 2 + i] =
-                        static_cast<uint8_t>(static_cast<int8_t>(std::clamp(q, -127.0f, 127.0f)));
-                }
+            if (format == kernels::FloatWeightFormat::q8_0) {
+                kernels::quantize_q8_0(row.data(), k, out);
+            } else if (format == kernels::FloatWeightFormat::q6_k) {
+                kernels::quantize_row_q6_k(row.data(), k, out);
+            } else {
+                kernels::quantize_row_q4_k(row.data(), k, out);
             }
         }
     });
-    w.output.q8_activations = true;
-    w.output.dense.format = kernels::FloatWeightFormat::q8_0;
+    w.output.int8_activations = true;
+    w.output.dense.format = format;
     w.output.dense.data = storage.get();
     w.output.dense.row_bytes = row_bytes;
     return true;
@@ -246,18 +258,24 @@ ModelWeights load_weights(const GgufFile& file, const ModelConfig& c, ThreadPool
     } else {
         w.output = loader.linear("output", c.n_embd, c.n_vocab, false, true);
     }
-    // The output layer, streamed once per token, becomes a Q8_0 copy if asked for, otherwise a
-    // resident copy of the file's (which the tied embedding then reads too).
+    // The output layer, streamed once per token, becomes a Q8_0 / Q6_K / Q4_K copy if asked for
+    // (one already in that format is kept and multiplied with int8 activations too), otherwise
+    // a resident copy of the file's (which the tied embedding then reads too).
     if (!w.output.ternary) {
-        if (options.output_type == OutputLayerType::q8_0 &&
-            w.output.dense.format != kernels::FloatWeightFormat::q8_0 && requantize_q8_0(w, pool)) {
+        const auto target = requantized_format(options.output_type);
+        const kernels::FloatWeightFormat file_format = w.output.dense.format;
+        if (target && file_format != *target && requantize_output(w, *target, pool)) {
             if (log)
-                log(cat("output layer requantized to q8_0 (",
+                log(cat("output layer requantized to ", kernels::float_format_name(*target), " (",
                         w.output.dense.rows * w.output.dense.row_bytes / (1 << 20), " MiB)"));
             if (!c.tied_output) file.release_pages(output_tensor);
         } else {
             w.output.dense = loader.resident(output_tensor);
             if (c.tied_output) w.token_embd = w.output.dense;
+            w.output.int8_activations = target && file_format == *target;
+            if (log && target && !w.output.int8_activations)
+                log(cat("output layer kept as in the file: its rows of ", w.output.dense.cols,
+                        " are not whole ", kernels::float_format_name(*target), " blocks"));
         }
     }
 

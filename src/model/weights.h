@@ -45,7 +45,8 @@ struct LinearWeight {
     std::string name;
     bool ternary = false;         // uses `ternary`; otherwise `dense`
     bool quantize_input = false;  // BitLinear: int8 absmax activations
-    bool q8_activations = false;  // Q8_0 weights times per-32 int8 activations (--lm-head q8)
+    // Q8_0 / Q6_K / Q4_K weights times int8 activations (--lm-head q8 / q6 / q4)
+    bool int8_activations = false;
     TernaryMatrix ternary_matrix;
     FloatMatrix dense;
     float output_scale = 1.0f;  // from an optional "<name>.scale" tensor

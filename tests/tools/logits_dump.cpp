@@ -1,7 +1,7 @@
 // Test tool: runs a model on given token ids and writes the logits as raw little-endian float32.
 //
 // Usage: tern_logits MODEL OUT.f32 PROMPT_IDS [DECODE_IDS] [--threads N] [--kv f16|f32|q8] [--batch
-// B]
+// B] [--lm-head file|q8|q6|q4]
 //   PROMPT_IDS and DECODE_IDS are comma-separated token ids. The prompt is evaluated in batched
 //   passes, then each decode id is fed one at a time. OUT receives (1 + #decode) rows of n_vocab
 //   floats: the logits after the prompt, then after each decode token.
@@ -31,12 +31,13 @@ std::vector<tern::Token> parse_ids(const std::string& text) {
 int main(int argc, char** argv) {
     if (argc < 4) {
         std::cerr << "usage: tern_logits MODEL OUT.f32 PROMPT_IDS [DECODE_IDS] [--threads N] [--kv "
-                     "f16|f32|q8] [--batch B]\n";
+                     "f16|f32|q8] [--batch B] [--lm-head file|q8|q6|q4]\n";
         return 2;
     }
     std::vector<std::string> positional;
     tern::SessionOptions options;
     options.n_threads = 1;
+    tern::ModelLoadOptions load;
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
         if (arg == "--threads" && i + 1 < argc)
@@ -48,11 +49,17 @@ int main(int argc, char** argv) {
             options.kv_type = kv == "f32"  ? tern::KvCacheType::f32
                               : kv == "q8" ? tern::KvCacheType::q8_0
                                            : tern::KvCacheType::f16;
+        } else if (arg == "--lm-head" && i + 1 < argc) {
+            const std::string head = argv[++i];
+            load.output_type = head == "q8"   ? tern::OutputLayerType::q8_0
+                               : head == "q6" ? tern::OutputLayerType::q6_k
+                               : head == "q4" ? tern::OutputLayerType::q4_k
+                                              : tern::OutputLayerType::file;
         } else
             positional.push_back(arg);
     }
     try {
-        auto model = tern::Model::load(positional.at(0));
+        auto model = tern::Model::load(positional.at(0), load);
         tern::Session session(model, options);
         const auto prompt = parse_ids(positional.at(2));
         const auto decode =

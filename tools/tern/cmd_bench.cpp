@@ -305,9 +305,7 @@ Command add_bench_command(CLI::App& app) {
         ->capture_default_str();
     sub->add_option("--save", flags->save, "Also write the output to this file (atomically)");
     sub->add_option("--kv", flags->kv, "KV cache type: f16, q8 or f32")->capture_default_str();
-    sub->add_option("--lm-head", flags->lm_head,
-                    "Output layer: file (lossless) or q8 (Q8_0 at load)")
-        ->capture_default_str();
+    sub->add_option("--lm-head", flags->lm_head, kLmHeadHelp)->capture_default_str();
     sub->add_flag("--no-bandwidth", flags->no_bandwidth, "Skip the memory bandwidth probe");
     sub->footer(
         "Examples:\n"

@@ -112,9 +112,7 @@ Command add_perplexity_command(CLI::App& app) {
     sub->add_option("-t,--threads", flags->threads, "Threads (0: all physical cores)")
         ->capture_default_str();
     sub->add_option("--kv", flags->kv, "KV cache type: f16, q8 or f32")->capture_default_str();
-    sub->add_option("--lm-head", flags->lm_head,
-                    "Output layer: file (lossless) or q8 (Q8_0 at load)")
-        ->capture_default_str();
+    sub->add_option("--lm-head", flags->lm_head, kLmHeadHelp)->capture_default_str();
     sub->footer("Example:\n  tern perplexity -m model.gguf -f valid.txt -c 512");
     return {sub, [flags] { return perplexity(*flags); }};
 }

@@ -65,7 +65,10 @@ int resolve_threads(int requested) {
 OutputLayerType parse_lm_head(const std::string& name) {
     if (name == "file") return OutputLayerType::file;
     if (name == "q8") return OutputLayerType::q8_0;
-    throw Error(ErrorCode::invalid_argument, "--lm-head must be file or q8, got '" + name + "'");
+    if (name == "q6") return OutputLayerType::q6_k;
+    if (name == "q4") return OutputLayerType::q4_k;
+    throw Error(ErrorCode::invalid_argument,
+                "--lm-head must be file, q8, q6 or q4, got '" + name + "'");
 }
 
 std::shared_ptr<const Model> load_model(const std::filesystem::path& path, int threads,
@@ -137,9 +140,7 @@ void add_generation_flags(CLI::App& sub, GenerationFlags& f, bool seed_short) {
         ->capture_default_str();
     sub.add_option("--kv", f.kv, "KV cache type: f16, q8 or f32")->capture_default_str();
     sub.add_option("--stop", f.stop, "Stop when the output contains this text (repeatable)");
-    sub.add_option("--lm-head", f.lm_head,
-                   "Output layer: file (lossless) or q8 (Q8_0 at load: faster)")
-        ->capture_default_str();
+    sub.add_option("--lm-head", f.lm_head, kLmHeadHelp)->capture_default_str();
     sub.add_flag("-v,--verbose", f.verbose, "Print model, session and loader details to stderr");
 }
 

@@ -27,8 +27,11 @@ std::filesystem::path resolve_model_path(const std::string& flag);
 // warning), negative is an error.
 int resolve_threads(int requested);
 
-// --lm-head: "file" (the file's output layer, lossless) or "q8" (requantized to Q8_0 at load).
+// --lm-head: "file" (the file's output layer, lossless), or "q8" / "q6" / "q4" (requantized at
+// load to Q8_0 / Q6_K / Q4_K and multiplied with int8 activations: fewer bytes per token).
 OutputLayerType parse_lm_head(const std::string& name);
+inline constexpr const char* kLmHeadHelp =
+    "Output layer: file (lossless), or q8, q6, q4 (Q8_0 / Q6_K / Q4_K at load: faster)";
 
 // Loads a model, printing loader details to stderr when verbose.
 std::shared_ptr<const Model> load_model(const std::filesystem::path& path, int threads,

@@ -1,0 +1,107 @@
+// NEON k-quant GEMVs against int8 activations (--lm-head q6 / q4): each block's exact integer
+// sums from widening multiplies, then the canonical float steps of kquant.h.
+#include "kernels/arm/neon_kernels.h"
+#include "kernels/kquant.h"
+
+#include <arm_neon.h>
+
+#include <cstring>
+
+namespace tern::kernels {
+
+namespace {
+
+constexpr int64_t kQ6KBytes = 210, kQ4KBytes = 144;
+
+inline float load_half(const uint8_t* at) {
+    uint16_t h;
+    std::memcpy(&h, at, 2);
+    return vgetq_lane_f32(vcvt_f32_f16(vreinterpret_f16_u16(vdup_n_u16(h))), 0);  // exact
+}
+
+// The four exact int32 sums of 4 products each of 16 int8 pairs (|products| <= 32 * 127 here,
+// so the int16 pair sums cannot overflow).
+inline int32x4_t dot16(int8x16_t a, int8x16_t b) {
+    const int16x8_t products =
+        vaddq_s16(vmull_s8(vget_low_s8(a), vget_low_s8(b)), vmull_high_s8(a, b));
+    return vpaddlq_s16(products);
+}
+
+// S_b of one Q6_K block (kquant.h): per 16-element group, the signed values (stored - 32) times
+// x, scaled by the group's scale.
+int32_t q6_k_block_sum(const uint8_t* block, const int8_t* xq) {
+    const auto* sc = reinterpret_cast<const int8_t*>(block + 192);
+    const uint8x16_t low4 = vdupq_n_u8(0x0F), three = vdupq_n_u8(3);
+    const int8x16_t bias = vdupq_n_s8(32);
+    int32x4_t acc = vdupq_n_s32(0);
+    for (int half = 0; half < 2; ++half) {
+        const uint8_t* ql = block + 64 * half;
+        const uint8_t* qh = block + 128 + 32 * half;
+        for (int c = 0; c < 2; ++c) {  // elements l = 16c .. 16c + 15 of each quarter
+            const uint8x16_t ql0 = vld1q_u8(ql + 16 * c), ql1 = vld1q_u8(ql + 32 + 16 * c);
+            const uint8x16_t h = vld1q_u8(qh + 16 * c);
+            const uint8x16_t stored[4] = {
+                vorrq_u8(vandq_u8(ql0, low4), vshlq_n_u8(vandq_u8(h, three), 4)),
+                vorrq_u8(vandq_u8(ql1, low4), vshlq_n_u8(vandq_u8(vshrq_n_u8(h, 2), three), 4)),
+                vorrq_u8(vshrq_n_u8(ql0, 4), vshlq_n_u8(vandq_u8(vshrq_n_u8(h, 4), three), 4)),
+                vorrq_u8(vshrq_n_u8(ql1, 4), vshlq_n_u8(vshrq_n_u8(h, 6), 4))};
+            for (int i = 0; i < 4; ++i) {
+                const int8x16_t q = vsubq_s8(vreinterpretq_s8_u8(stored[i]), bias);
+                const int8x16_t x = vld1q_s8(xq + 128 * half + 32 * i + 16 * c);
+                acc = vmlaq_n_s32(acc, dot16(q, x), sc[8 * half + 2 * i + c]);
+            }
+        }
+    }
+    return vaddvq_s32(acc);
+}
+
+// S_b and M_b of one Q4_K block (kquant.h).
+void q4_k_block_sums(const uint8_t* block, const int8_t* xq, const int16_t* sums, int32_t* s,
+                     int32_t* min_sum) {
+    const uint8x16_t low4 = vdupq_n_u8(0x0F);
+    int32x4_t acc = vdupq_n_s32(0);
+    int32_t mins = 0;
+    for (int j = 0; j < 8; ++j) {
+        int sc, m;
+        q4_k_scale_min(block + 4, j, &sc, &m);
+        const uint8_t* qs = block + 16 + 32 * (j / 2);
+        int32x4_t group = vdupq_n_s32(0);
+        for (int c = 0; c < 2; ++c) {
+            const uint8x16_t bytes = vld1q_u8(qs + 16 * c);
+            const uint8x16_t q = j % 2 == 0 ? vandq_u8(bytes, low4) : vshrq_n_u8(bytes, 4);
+            group = vaddq_s32(group, dot16(vreinterpretq_s8_u8(q), vld1q_s8(xq + 32 * j + 16 * c)));
+        }
+        acc = vmlaq_n_s32(acc, group, sc);
+        mins += m * (int32_t{sums[2 * j]} + int32_t{sums[2 * j + 1]});
+    }
+    *s = vaddvq_s32(acc);
+    *min_sum = mins;
+}
+
+}  // namespace
+
+void gemv_k_q8__neon(FloatWeightFormat format, const uint8_t* w, int64_t row_bytes, int64_t m_rows,
+                     int64_t k, const Q8KActivations& x, float* out) {
+    const int64_t blocks = k / kKQuantBlock;
+    for (int64_t r = 0; r < m_rows; ++r) {
+        const uint8_t* row = w + r * row_bytes;
+        float acc = 0.0f;
+        for (int64_t b = 0; b < blocks; ++b) {
+            const int8_t* xq = x.q + kKQuantBlock * b;
+            if (format == FloatWeightFormat::q6_k) {
+                const uint8_t* block = row + kQ6KBytes * b;
+                const int32_t s = q6_k_block_sum(block, xq);
+                acc += static_cast<float>(s) * (load_half(block + 208) * x.d[b]);
+            } else {
+                const uint8_t* block = row + kQ4KBytes * b;
+                int32_t s, min_sum;
+                q4_k_block_sums(block, xq, x.sums + 16 * b, &s, &min_sum);
+                acc += static_cast<float>(s) * (load_half(block) * x.d[b]);
+                acc -= static_cast<float>(min_sum) * (load_half(block + 2) * x.d[b]);
+            }
+        }
+        out[r] = acc;
+    }
+}
+
+}  // namespace tern::kernels

@@ -1,0 +1,169 @@
+// AVX2 k-quant GEMVs against int8 activations (--lm-head q6 / q4): each block's exact integer
+// sums from maddubs + madd, then the canonical float steps of kquant.h.
+#include "kernels/kquant.h"
+#include "kernels/x86/float_kernels__avx2.h"
+#include "kernels/x86/stream_prefetch.h"
+
+#include <immintrin.h>
+
+#include <cstring>
+
+namespace tern::kernels {
+
+namespace {
+
+constexpr int64_t kQ6KBytes = 210, kQ4KBytes = 144;
+
+inline float load_half(const uint8_t* at) {
+    uint16_t h;
+    std::memcpy(&h, at, 2);
+    return _cvtsh_ss(h);  // F16C: exact, as half_to_float
+}
+
+inline __m256i load32(const void* at) {
+    return _mm256_loadu_si256(static_cast<const __m256i*>(at));
+}
+
+inline int32_t sum_lanes(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+    return _mm_cvtsi128_si32(s);
+}
+
+// pshufb masks over 8 int16 per 128-bit half. kQ6Scale[i]: entry 2i in the low half and 2i + 1
+// in the high half (the scales of a Q6_K quarter's two 16-element groups). kQ4Scale[j]: entry j
+// in both halves. kQ4MinPairs: entries 0,0,1,1,2,2,3,3 | 4,4,5,5,6,6,7,7.
+struct ShuffleMasks {
+    alignas(32) uint8_t q6_scale[4][32];
+    alignas(32) uint8_t q4_scale[8][32];
+    alignas(32) uint8_t q4_min_pairs[32];
+    ShuffleMasks() {
+        for (int lane = 0; lane < 16; ++lane) {
+            for (int byte = 0; byte < 2; ++byte) {
+                for (int i = 0; i < 4; ++i) {
+                    q6_scale[i][2 * lane + byte] =
+                        static_cast<uint8_t>(2 * (2 * i + (lane >= 8 ? 1 : 0)) + byte);
+                }
+                for (int j = 0; j < 8; ++j)
+                    q4_scale[j][2 * lane + byte] = static_cast<uint8_t>(2 * j + byte);
+                q4_min_pairs[2 * lane + byte] = static_cast<uint8_t>(2 * (lane / 2) + byte);
+            }
+        }
+    }
+};
+
+const ShuffleMasks& masks() {
+    static const ShuffleMasks m;
+    return m;
+}
+
+inline __m256i mask(const uint8_t* bytes) {
+    return _mm256_load_si256(reinterpret_cast<const __m256i*>(bytes));
+}
+
+// S_b of one Q6_K block (kquant.h): maddubs of the stored values q + 32 (0..63) with x makes
+// exact int16 pair sums (at most 2 * 63 * 127), madd with the groups' scales exact int32; the
+// + 32 is taken off at once as 32 * sum over groups of scale * (sum of the group's x).
+inline int32_t q6_k_block_sum(const uint8_t* block, const int8_t* xq, const int16_t* sums,
+                              const ShuffleMasks& m) {
+    const __m256i low4 = _mm256_set1_epi8(0x0F), bits45 = _mm256_set1_epi8(0x30);
+    const __m128i sc8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block + 192));
+    const __m256i sc16 = _mm256_cvtepi8_epi16(sc8);  // scales 0..15 as int16
+    const __m256i offset = _mm256_madd_epi16(sc16, load32(sums));
+    __m256i acc = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(offset, 5));
+    for (int half = 0; half < 2; ++half) {
+        // Scales 8 half .. 8 half + 7 as int16 in both 128-bit halves.
+        const __m256i scales = half == 0 ? _mm256_permute2x128_si256(sc16, sc16, 0x00)
+                                         : _mm256_permute2x128_si256(sc16, sc16, 0x11);
+        const uint8_t* ql = block + 64 * half;
+        const __m256i ql0 = load32(ql), ql1 = load32(ql + 32), qh = load32(block + 128 + 32 * half);
+        // Quarter i: elements 128 half + 32 i + l; 16-bit shifts move no wanted bit across bytes.
+        const __m256i q[4] = {_mm256_or_si256(_mm256_and_si256(ql0, low4),
+                                              _mm256_and_si256(_mm256_slli_epi16(qh, 4), bits45)),
+                              _mm256_or_si256(_mm256_and_si256(ql1, low4),
+                                              _mm256_and_si256(_mm256_slli_epi16(qh, 2), bits45)),
+                              _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), low4),
+                                              _mm256_and_si256(qh, bits45)),
+                              _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), low4),
+                                              _mm256_and_si256(_mm256_srli_epi16(qh, 2), bits45))};
+        for (int i = 0; i < 4; ++i) {
+            const __m256i pairs = _mm256_maddubs_epi16(q[i], load32(xq + 128 * half + 32 * i));
+            const __m256i scale = _mm256_shuffle_epi8(scales, mask(m.q6_scale[i]));
+            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(pairs, scale));
+        }
+    }
+    return sum_lanes(acc);
+}
+
+// S_b and M_b of one Q4_K block (kquant.h), exactly: maddubs of the 4-bit values with x (pair
+// sums at most 2 * 15 * 127), madd with the group's scale; M_b from the 16-element sums of x.
+inline void q4_k_block_sums(const uint8_t* block, const int8_t* xq, const int16_t* sums,
+                            const ShuffleMasks& m, int32_t* s, int32_t* min_sum) {
+    // The 12 packed scale bytes (float_rows.h) to sc 0..7 and m 0..7, four per 32-bit word.
+    uint32_t packed[3];
+    std::memcpy(packed, block + 4, 12);
+    const uint32_t sc_lo = packed[0] & 0x3F3F3F3F, m_lo = packed[1] & 0x3F3F3F3F;
+    const uint32_t sc_hi = (packed[2] & 0x0F0F0F0F) | ((packed[0] >> 6) & 0x03030303) << 4;
+    const uint32_t m_hi = ((packed[2] >> 4) & 0x0F0F0F0F) | ((packed[1] >> 6) & 0x03030303) << 4;
+    const __m128i sc_m = _mm_set_epi32(static_cast<int>(m_hi), static_cast<int>(m_lo),
+                                       static_cast<int>(sc_hi), static_cast<int>(sc_lo));
+    const __m256i sc_m16 = _mm256_cvtepu8_epi16(sc_m);  // sc 0..7 | m 0..7, int16
+    const __m256i scales = _mm256_permute2x128_si256(sc_m16, sc_m16, 0x00);
+    const __m256i mins = _mm256_permute2x128_si256(sc_m16, sc_m16, 0x11);
+    const __m256i low4 = _mm256_set1_epi8(0x0F);
+    __m256i acc = _mm256_setzero_si256();
+    for (int p = 0; p < 4; ++p) {
+        const __m256i bytes = load32(block + 16 + 32 * p);
+        const __m256i lo = _mm256_and_si256(bytes, low4);
+        const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(bytes, 4), low4);
+        const __m256i pairs_lo = _mm256_maddubs_epi16(lo, load32(xq + 64 * p));
+        const __m256i pairs_hi = _mm256_maddubs_epi16(hi, load32(xq + 64 * p + 32));
+        acc = _mm256_add_epi32(
+            acc, _mm256_madd_epi16(pairs_lo, _mm256_shuffle_epi8(scales, mask(m.q4_scale[2 * p]))));
+        acc = _mm256_add_epi32(
+            acc,
+            _mm256_madd_epi16(pairs_hi, _mm256_shuffle_epi8(scales, mask(m.q4_scale[2 * p + 1]))));
+    }
+    *s = sum_lanes(acc);
+    *min_sum =
+        sum_lanes(_mm256_madd_epi16(load32(sums), _mm256_shuffle_epi8(mins, mask(m.q4_min_pairs))));
+}
+
+// One line prefetched per line of the block, kNearPrefetchBytes ahead (as the other GEMVs).
+inline void prefetch_block(const uint8_t* block, int64_t bytes, const void* end) {
+    for (int64_t at = 0; at < bytes; at += 64) prefetch_near(block + at, end);
+}
+
+}  // namespace
+
+void gemv_k_q8__avx2(FloatWeightFormat format, const uint8_t* w, int64_t row_bytes, int64_t m_rows,
+                     int64_t k, const Q8KActivations& x, float* out) {
+    const ShuffleMasks& m = masks();
+    const uint8_t* end = w + m_rows * row_bytes;
+    const int64_t blocks = k / kKQuantBlock;
+    for (int64_t r = 0; r < m_rows; ++r) {
+        const uint8_t* row = w + r * row_bytes;
+        float acc = 0.0f;
+        if (format == FloatWeightFormat::q6_k) {
+            for (int64_t b = 0; b < blocks; ++b) {
+                const uint8_t* block = row + kQ6KBytes * b;
+                prefetch_block(block, kQ6KBytes, end);
+                const int32_t s = q6_k_block_sum(block, x.q + kKQuantBlock * b, x.sums + 16 * b, m);
+                acc += static_cast<float>(s) * (load_half(block + 208) * x.d[b]);
+            }
+        } else {
+            for (int64_t b = 0; b < blocks; ++b) {
+                const uint8_t* block = row + kQ4KBytes * b;
+                prefetch_block(block, kQ4KBytes, end);
+                int32_t s, min_sum;
+                q4_k_block_sums(block, x.q + kKQuantBlock * b, x.sums + 16 * b, m, &s, &min_sum);
+                acc += static_cast<float>(s) * (load_half(block) * x.d[b]);
+                acc -= static_cast<float>(min_sum) * (load_half(block + 2) * x.d[b]);
+            }
+        }
+        out[r] = acc;
+    }
+}
+
+}  // namespace tern::kernels
