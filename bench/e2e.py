@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """End-to-end benchmark table for tern: pp128 / tg128 at 1 and 2 threads on the BitNet-b1.58-2B-4T
-and 0.7B shapes (random-weight models made by `tern dummy`), lossless and --lm-head q8, next to
+and 0.7B shapes (random-weight models made by `tern dummy`), lossless and with the output layer
+requantized at load (--lm-head q8 / q6 / q4, the fast modes), next to
 the bitnet.cpp / llama.cpp figures of the speed issue. Writes results.json, results.md and
 plot.svg (tokens/s against threads) into --out, each atomically.
 
 Usage: bench/e2e.py [--tern build/release/bin/tern] [--models build/bench-models] [--out bench/out]
-                    [--reps 5] [--threads 1,2] [--rss]
+                    [--reps 5] [--threads 1,2] [--lm-heads file,q8,q6,q4] [--rss]
 """
 import argparse
 import datetime
@@ -95,7 +96,7 @@ def peak_rss_mib(tern, model):
 def svg_plot(records):
     """Tokens/s against threads: one panel for pp128, one for tg128; a line per model and mode."""
     width, height, pad = 760, 340, 50
-    colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
+    colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#7f7f7f"]
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="12">',
              f'<rect width="{width}" height="{height}" fill="white"/>']
     for panel, test in enumerate(["pp128", "tg128"]):
@@ -141,6 +142,7 @@ def main():
     parser.add_argument("--out", default="bench/out")
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--threads", default="1,2")
+    parser.add_argument("--lm-heads", default="file,q8,q6,q4", help="--lm-head values to run")
     parser.add_argument("--rss", action="store_true", help="also measure peak RSS at a 4096-token context (slow)")
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
@@ -151,12 +153,12 @@ def main():
         extras[key] = {"load_seconds": load_seconds(args.tern, model)}
         if args.rss and key == "2b4t":
             extras[key]["peak_rss_mib_ctx4096"] = peak_rss_mib(args.tern, model)
-        for lm_head in ["file", "q8"]:
+        for lm_head in args.lm_heads.split(","):
             for r in run_bench(args.tern, model, args.threads, args.reps, lm_head):
                 r["model_key"] = key
                 r["lm_head"] = lm_head
                 r["test"] = f"pp{r['n_prompt']}" if r["n_prompt"] else f"tg{r['n_gen']}"
-                r["label"] = f"{key} {'lossless' if lm_head == 'file' else 'lm-head q8'}"
+                r["label"] = f"{key} {'lossless' if lm_head == 'file' else 'lm-head ' + lm_head}"
                 r["median_ts"] = statistics.median(r["samples_ts"])
                 records.append(r)
 

@@ -157,21 +157,10 @@ void BM_ternary(benchmark::State& state, Shape shape, Strategy strategy, int64_t
 
 // ---- output layer (float GEMV) ----------------------------------------------------------------
 
-const char* output_format_name(FloatWeightFormat format) {
-    switch (format) {
-        case FloatWeightFormat::f16:
-            return "f16";
-        case FloatWeightFormat::bf16:
-            return "bf16";
-        default:
-            return "q8_0";
-    }
-}
-
 // The output layer of a model shape, [vocab rows x embd], as F16 or BF16 (the files' lossless
-// layers) or Q8_0 against Q8 activations (--lm-head q8). Too large for any cache, so every call
-// streams it from DRAM (huge pages, as in a loaded model); rows split across threads in blocks of
-// 64, as the graph does.
+// layers), or Q8_0 / Q6_K / Q4_K against int8 activations (--lm-head q8 / q6 / q4). Too large for
+// any cache, so every call streams it from DRAM (huge pages, as in a loaded model); rows split
+// across threads in blocks of 64, as the graph does.
 void BM_output(benchmark::State& state, const char* model, int64_t rows, int64_t k,
                FloatWeightFormat format, int threads) {
     static std::map<std::string, AlignedBuffer> cache;
@@ -192,12 +181,22 @@ void BM_output(benchmark::State& state, const char* model, int64_t rows, int64_t
     std::vector<float> x(static_cast<size_t>(k), 0.5f), out(static_cast<size_t>(rows));
     std::vector<int8_t> xq(static_cast<size_t>(k));
     std::vector<float> xd(static_cast<size_t>(k / 32));
-    quantize_q8_activations(x.data(), k, xq.data(), xd.data());
+    std::vector<int16_t> xsums(static_cast<size_t>(k / 16));
+    const bool k_quant = format == FloatWeightFormat::q6_k || format == FloatWeightFormat::q4_k;
+    if (k_quant) {
+        quantize_q8_k_activations(x.data(), k, xq.data(), xd.data(), xsums.data());
+    } else {
+        quantize_q8_activations(x.data(), k, xq.data(), xd.data());
+    }
+    const Q8KActivations xk{xq.data(), xd.data(), xsums.data()};
     const FloatKernels& fk = *best_set().floats;
     ThreadPool pool(threads);
     for (auto _ : state) {
         pool.parallel_for(rows, 64, [&](int64_t b, int64_t e) {
-            if (format == FloatWeightFormat::q8_0) {
+            if (k_quant) {
+                fk.gemv_k_q8(format, w.get() + b * row_bytes, row_bytes, e - b, k, xk,
+                             out.data() + b);
+            } else if (format == FloatWeightFormat::q8_0) {
                 fk.gemv_q8_0_q8(w.get() + b * row_bytes, row_bytes, e - b, k, xq.data(), xd.data(),
                                 out.data() + b);
             } else {
@@ -213,7 +212,8 @@ void BM_output(benchmark::State& state, const char* model, int64_t rows, int64_t
     state.counters["GMAC/s"] = benchmark::Counter(
         static_cast<double>(state.iterations()) * static_cast<double>(rows * k) / 1e9,
         benchmark::Counter::kIsRate);
-    state.SetLabel(format == FloatWeightFormat::q8_0 ? "q8_0 x q8" : output_format_name(format));
+    const bool int8 = k_quant || format == FloatWeightFormat::q8_0;
+    state.SetLabel(std::string(float_format_name(format)) + (int8 ? " x int8" : ""));
 }
 
 // Reported after the runs: achieved weight GB/s of each GEMV as a share of the measured roof.
@@ -243,11 +243,12 @@ void register_all() {
     } outputs[] = {{"2b4t", 128256, 2560}, {"0.7b", 32002, 1536}};
     for (const auto& o : outputs) {
         for (FloatWeightFormat format :
-             {FloatWeightFormat::f16, FloatWeightFormat::bf16, FloatWeightFormat::q8_0}) {
+             {FloatWeightFormat::f16, FloatWeightFormat::bf16, FloatWeightFormat::q8_0,
+              FloatWeightFormat::q6_k, FloatWeightFormat::q4_k}) {
             for (int threads : {1, 2}) {
                 const std::string name = std::string("output/") + o.model + "/" +
                                          std::to_string(o.rows) + "x" + std::to_string(o.k) +
-                                         "/N:1/" + output_format_name(format) +
+                                         "/N:1/" + float_format_name(format) +
                                          "/threads:" + std::to_string(threads);
                 benchmark::RegisterBenchmark(name.c_str(), BM_output, o.model, o.rows, o.k, format,
                                              threads)

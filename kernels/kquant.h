@@ -45,11 +45,13 @@ void gemv_k_q8_by_definition(FloatWeightFormat format, const uint8_t* w, int64_t
 //   Q6_K: per 16-element group the value of largest magnitude v sets the group's scale v / -32;
 //         the block's largest scale maps to sc = -128 (d = that scale / -128, rounded to fp16);
 //         each group's sc is that scale / d rounded down or up in magnitude, whichever decodes
-//         the group with the smaller squared error; q = clamp(round(x / (d * sc)), -32, 31).
+//         the group with the smaller squared error; q = clamp(round(x * (1 / (d * sc))), -32, 31).
 //   Q4_K: per 32-element group min = min(0, min x), scale = (max x - min) / 15; d = max scale /
 //         63, dmin = max(-min) / 63 (fp16); sc and m are scale / d and -min / dmin each rounded
 //         down or up (clamped to 0..63), the pair that decodes the group closest;
-//         q = clamp(round((x + dmin * m) / (d * sc)), 0, 15).
+//         q = clamp(round((x + dmin * m) * (1 / (d * sc))), 0, 15).
+// Rounding is half to even; a squared error is summed in 4 lanes (element i in lane i % 4),
+// then (l0 + l1) + (l2 + l3), so every target picks the same candidates.
 void quantize_row_q6_k(const float* x, int64_t k, uint8_t* out);
 void quantize_row_q4_k(const float* x, int64_t k, uint8_t* out);
 

@@ -2,6 +2,7 @@
 #include "kernels/float_kernels.h"
 
 #include "kernels/fp16.h"
+#include "kernels/nearest_int.h"
 
 #include <algorithm>
 #include <cmath>
@@ -145,29 +146,36 @@ void from_f16(const uint16_t* x, float* out, int64_t n) {
 
 }  // namespace
 
+namespace {
+
+// max |x[i]| over n values, NaNs skipped (as fmax does).
+float max_magnitude(const float* x, int64_t n) {
+    float amax = 0.0f;
+    for (int64_t i = 0; i < n; ++i) {
+        const float a = std::fabs(x[i]);
+        amax = a > amax ? a : amax;
+    }
+    return amax;
+}
+
+}  // namespace
+
 void quantize_q8_0(const float* x, int64_t n, uint8_t* blocks) {
     for (int64_t b = 0; b < n / 32; ++b) {
-        float amax = 0.0f;
-        for (int i = 0; i < 32; ++i) amax = std::fmax(amax, std::fabs(x[32 * b + i]));
-        const uint16_t d16 = float_to_half(amax / 127.0f);
+        const uint16_t d16 = float_to_half(max_magnitude(x + 32 * b, 32) / 127.0f);
         const float d = half_to_float(d16);
         std::memcpy(blocks + 34 * b, &d16, 2);
         for (int i = 0; i < 32; ++i) {
-            const float q = d == 0.0f ? 0.0f : std::nearbyint(x[32 * b + i] / d);
-            blocks[34 * b + 2 + i] =
-                static_cast<uint8_t>(static_cast<int8_t>(std::fmin(std::fmax(q, -127.0f), 127.0f)));
+            const int q = d == 0.0f ? 0 : nearest_in(x[32 * b + i] / d, -127.0f, 127.0f);
+            blocks[34 * b + 2 + i] = static_cast<uint8_t>(static_cast<int8_t>(q));
         }
     }
 }
 
 float quantize_int8_block(const float* x, int64_t n, int8_t* q) {
-    float amax = 0.0f;
-    for (int64_t i = 0; i < n; ++i) amax = std::fmax(amax, std::fabs(x[i]));
-    const float d = amax / 127.0f;
-    for (int64_t i = 0; i < n; ++i) {
-        const float v = d == 0.0f ? 0.0f : std::nearbyint(x[i] / d);
-        q[i] = static_cast<int8_t>(std::fmin(std::fmax(v, -127.0f), 127.0f));
-    }
+    const float d = max_magnitude(x, n) / 127.0f;
+    for (int64_t i = 0; i < n; ++i)
+        q[i] = static_cast<int8_t>(d == 0.0f ? 0 : nearest_in(x[i] / d, -127.0f, 127.0f));
     return d;
 }
 

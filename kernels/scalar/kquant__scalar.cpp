@@ -3,6 +3,7 @@
 #include "kernels/float_kernels.h"
 #include "kernels/fp16.h"
 #include "kernels/kquant.h"
+#include "kernels/nearest_int.h"
 
 #include <algorithm>
 #include <cmath>
@@ -26,9 +27,12 @@ void store_half(uint8_t* at, float value) {
     std::memcpy(at, &h, 2);
 }
 
-int nearest_in(float v, int lo, int hi) {
-    return static_cast<int>(
-        std::fmin(std::fmax(std::nearbyint(v), static_cast<float>(lo)), static_cast<float>(hi)));
+// v rounded toward zero, as a float, after clamping to [lo, hi] (NaN gives lo).
+float toward_zero_in(float v, int lo, int hi) {
+    const float low = static_cast<float>(lo), high = static_cast<float>(hi);
+    v = v > low ? v : low;  // maxss / minss: no branches
+    v = v < high ? v : high;
+    return static_cast<float>(static_cast<int>(v));
 }
 
 // Byte offset in a Q6_K block's ql of element e (0..255) and whether it is the high nibble, and
@@ -50,34 +54,44 @@ int q6_k_stored(const uint8_t* block, int e) {
     return low | ((block[p.qh] >> p.shift) & 3) << 4;
 }
 
-// A Q6_K element's level (-32..31) for x = step * q, and a group's squared error with it.
-int q6_k_level(float x, float step) {
-    return step == 0.0f ? 0 : nearest_in(x / step, -32, 31);
+// The level (lo..hi) of x in a group decoded as step * level - shift, given 1 / step (0 when
+// step is 0, which gives level 0 when lo is 0 or below).
+template <int lo, int hi>
+int level_of(float x, float inverse_step, float shift) {
+    return nearest_in((x + shift) * inverse_step, lo, hi);
 }
 
-double q6_k_group_error(const float* v, float step) {
-    double err = 0;
-    for (int i = 0; i < 16; ++i) {
-        const double e =
-            static_cast<double>(step * static_cast<float>(q6_k_level(v[i], step)) - v[i]);
-        err += e * e;
+float inverse(float step) {
+    return step == 0.0f ? 0.0f : 1.0f / step;
+}
+
+// The squared errors of a group of n values (a multiple of 4) decoded with each of `count`
+// candidate (step, shift) pairs. Each sum is kept in 4 lanes (element i in lane i % 4) that the
+// compiler can hold in one SSE / NEON register: the same result on every target.
+template <int n, int count, int lo, int hi>
+void group_errors(const float* v, const float* step, const float* shift, float* err) {
+    for (int c = 0; c < count; ++c) {
+        const float inverse_step = inverse(step[c]);
+        float lanes[4] = {};
+        for (int i = 0; i < n; i += 4) {
+            for (int j = 0; j < 4; ++j) {
+                const auto q =
+                    static_cast<float>(level_of<lo, hi>(v[i + j], inverse_step, shift[c]));
+                const float e = step[c] * q - shift[c] - v[i + j];
+                lanes[j] += e * e;
+            }
+        }
+        err[c] = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
     }
-    return err;
 }
 
-// A Q4_K element's 4-bit level for x = step * q - shift, and a group's squared error with them.
-int q4_k_level(float x, float step, float shift) {
-    return step == 0.0f ? 0 : nearest_in((x + shift) / step, 0, 15);
-}
-
-double q4_k_group_error(const float* v, float step, float shift) {
-    double err = 0;
-    for (int i = 0; i < 32; ++i) {
-        const double e = static_cast<double>(
-            step * static_cast<float>(q4_k_level(v[i], step, shift)) - shift - v[i]);
-        err += e * e;
-    }
-    return err;
+// The index of the smallest of `count` errors (the first on ties).
+template <int count>
+int smallest(const float* err) {
+    int best = 0;
+    for (int c = 1; c < count; ++c)
+        if (err[c] < err[best]) best = c;
+    return best;
 }
 
 }  // namespace
@@ -162,22 +176,37 @@ void quantize_row_q6_k(const float* x, int64_t k, uint8_t* out) {
             sc[g] = 0;
             if (d == 0.0f) continue;
             const float exact = scale[g] / d;
-            const float down = std::trunc(exact), up = down + (exact < 0.0f ? -1.0f : 1.0f);
-            double best = -1.0;
-            for (const float candidate : {down, up}) {
-                const int c = nearest_in(candidate, -128, 127);
-                const double err = q6_k_group_error(v + 16 * g, d * static_cast<float>(c));
-                if (best < 0 || err < best) {
-                    best = err;
-                    sc[g] = static_cast<int8_t>(c);
-                }
+            const float down = toward_zero_in(exact, -128, 127);
+            const int candidates[2] = {nearest_in(down, -128, 127),
+                                       nearest_in(down + (exact < 0.0f ? -1.0f : 1.0f), -128, 127)};
+            const float step[2] = {d * static_cast<float>(candidates[0]),
+                                   d * static_cast<float>(candidates[1])};
+            const float shift[2] = {0.0f, 0.0f};
+            float err[2];
+            group_errors<16, 2, -32, 31>(v + 16 * g, step, shift, err);
+            sc[g] = static_cast<int8_t>(candidates[smallest<2>(err)]);
+        }
+        float inverse_step[16];
+        for (int g = 0; g < 16; ++g) inverse_step[g] = inverse(d * static_cast<float>(sc[g]));
+        uint8_t stored[kKQuantBlock];  // q + 32 (0..63) per element
+        for (int g = 0; g < 16; ++g) {
+            for (int i = 0; i < 16; ++i) {
+                stored[16 * g + i] = static_cast<uint8_t>(
+                    level_of<-32, 31>(v[16 * g + i], inverse_step[g], 0.0f) + 32);
             }
         }
-        for (int e = 0; e < kKQuantBlock; ++e) {
-            const int stored = q6_k_level(v[e], d * static_cast<float>(sc[e / 16])) + 32;
-            const Q6KPlace p = q6_k_place(e);
-            block[p.ql] |= static_cast<uint8_t>(p.high ? (stored & 0xF) << 4 : stored & 0xF);
-            block[p.qh] |= static_cast<uint8_t>((stored >> 4) << p.shift);
+        // Per half, element l + 32i (float_rows.h): ql[l] holds i = 0 (low) and 2 (high),
+        // ql[l + 32] i = 1 and 3, qh[l] the top bits of i = 0..3 at bits 2i.
+        for (int half = 0; half < 2; ++half) {
+            const uint8_t* s = stored + 128 * half;
+            uint8_t* ql = block + 64 * half;
+            uint8_t* qh = block + 128 + 32 * half;
+            for (int l = 0; l < 32; ++l) {
+                ql[l] = static_cast<uint8_t>((s[l] & 0xF) | (s[l + 64] & 0xF) << 4);
+                ql[l + 32] = static_cast<uint8_t>((s[l + 32] & 0xF) | (s[l + 96] & 0xF) << 4);
+                qh[l] = static_cast<uint8_t>(s[l] >> 4 | (s[l + 32] >> 4) << 2 |
+                                             (s[l + 64] >> 4) << 4 | (s[l + 96] >> 4) << 6);
+            }
         }
     }
 }
@@ -191,13 +220,14 @@ void quantize_row_q4_k(const float* x, int64_t k, uint8_t* out) {
         for (int j = 0; j < 8; ++j) {
             float lo = 0.0f, hi = v[32 * j];
             for (int i = 0; i < 32; ++i) {
-                lo = std::fmin(lo, v[32 * j + i]);
-                hi = std::fmax(hi, v[32 * j + i]);
+                const float value = v[32 * j + i];
+                lo = value < lo ? value : lo;
+                hi = value > hi ? value : hi;
             }
             scale[j] = (hi - lo) / 15.0f;
             offset[j] = -lo;
-            max_scale = std::fmax(max_scale, scale[j]);
-            max_offset = std::fmax(max_offset, offset[j]);
+            max_scale = scale[j] > max_scale ? scale[j] : max_scale;
+            max_offset = offset[j] > max_offset ? offset[j] : max_offset;
         }
         store_half(block, max_scale / 63.0f);
         store_half(block + 2, max_offset / 63.0f);
@@ -207,19 +237,20 @@ void quantize_row_q4_k(const float* x, int64_t k, uint8_t* out) {
             // Scale and min each rounded down or up, whichever pair decodes the group closest.
             const float exact_sc = d == 0.0f ? 0.0f : scale[j] / d;
             const float exact_m = dmin == 0.0f ? 0.0f : offset[j] / dmin;
-            double best = -1.0;
-            for (const float try_sc : {std::floor(exact_sc), std::floor(exact_sc) + 1.0f}) {
-                for (const float try_m : {std::floor(exact_m), std::floor(exact_m) + 1.0f}) {
-                    const int c = nearest_in(try_sc, 0, 63), n = nearest_in(try_m, 0, 63);
-                    const double err = q4_k_group_error(v + 32 * j, d * static_cast<float>(c),
-                                                        dmin * static_cast<float>(n));
-                    if (best < 0 || err < best) {
-                        best = err;
-                        sc[j] = c;
-                        m[j] = n;
-                    }
-                }
+            const float sc_down = toward_zero_in(exact_sc, 0, 63);
+            const float m_down = toward_zero_in(exact_m, 0, 63);
+            int try_sc[4], try_m[4];
+            float step[4], shift[4], err[4];
+            for (int c = 0; c < 4; ++c) {
+                try_sc[c] = nearest_in(sc_down + static_cast<float>(c / 2), 0, 63);
+                try_m[c] = nearest_in(m_down + static_cast<float>(c % 2), 0, 63);
+                step[c] = d * static_cast<float>(try_sc[c]);
+                shift[c] = dmin * static_cast<float>(try_m[c]);
             }
+            group_errors<32, 4, 0, 15>(v + 32 * j, step, shift, err);
+            const int best = smallest<4>(err);
+            sc[j] = try_sc[best];
+            m[j] = try_m[best];
         }
         uint8_t* scales = block + 4;
         for (int j = 0; j < 4; ++j) {
@@ -228,12 +259,13 @@ void quantize_row_q4_k(const float* x, int64_t k, uint8_t* out) {
             scales[j + 8] = static_cast<uint8_t>((sc[j + 4] & 0xF) | (m[j + 4] & 0xF) << 4);
         }
         for (int j = 0; j < 8; ++j) {
-            const float step = d * static_cast<float>(sc[j]);
+            const float inverse_step = inverse(d * static_cast<float>(sc[j]));
             const float shift = dmin * static_cast<float>(m[j]);
             uint8_t* qs = block + 16 + 32 * (j / 2);
+            const int nibble = j % 2 == 0 ? 0 : 4;  // groups 2p, 2p + 1: low, high nibbles
             for (int l = 0; l < 32; ++l) {
-                const int q = q4_k_level(v[32 * j + l], step, shift);
-                qs[l] |= static_cast<uint8_t>(j % 2 == 0 ? q : q << 4);
+                const int q = level_of<0, 15>(v[32 * j + l], inverse_step, shift);
+                qs[l] = static_cast<uint8_t>(qs[l] | q << nibble);
             }
         }
     }

@@ -12,6 +12,7 @@
 #include <tern/error.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <optional>
@@ -219,10 +220,15 @@ bool requantize_output(ModelWeights& w, kernels::FloatWeightFormat format, Threa
     const kernels::AlignedBuffer storage =
         w.arena.take(static_cast<size_t>(source.rows * row_bytes));
     pool.parallel_for(source.rows, 64, [&](int64_t begin, int64_t end) {
+        const kernels::FloatKernels& fk = *active_kernels().floats;
         std::vector<float> row(static_cast<size_t>(k));
         for (int64_t r = begin; r < end; ++r) {
-            kernels::dequantize_row(source.format, source.data + r * source.row_bytes, k,
-                                    row.data());
+            const uint8_t* source_row = source.data + r * source.row_bytes;
+            if (source.format == kernels::FloatWeightFormat::f16) {  // F16C where there is one
+                fk.from_f16(reinterpret_cast<const uint16_t*>(source_row), row.data(), k);
+            } else {
+                kernels::dequantize_row(source.format, source_row, k, row.data());
+            }
             uint8_t* out = storage.get() + r * row_bytes;
             if (format == kernels::FloatWeightFormat::q8_0) {
                 kernels::quantize_q8_0(row.data(), k, out);
@@ -264,10 +270,14 @@ ModelWeights load_weights(const GgufFile& file, const ModelConfig& c, ThreadPool
     if (!w.output.ternary) {
         const auto target = requantized_format(options.output_type);
         const kernels::FloatWeightFormat file_format = w.output.dense.format;
+        const auto start = std::chrono::steady_clock::now();
         if (target && file_format != *target && requantize_output(w, *target, pool)) {
             if (log)
-                log(cat("output layer requantized to ", kernels::float_format_name(*target), " (",
-                        w.output.dense.rows * w.output.dense.row_bytes / (1 << 20), " MiB)"));
+                log(cat(
+                    "output layer requantized to ", kernels::float_format_name(*target), " (",
+                    w.output.dense.rows * w.output.dense.row_bytes / (1 << 20), " MiB) in ",
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+                    " s"));
             if (!c.tied_output) file.release_pages(output_tensor);
         } else {
             w.output.dense = loader.resident(output_tensor);

@@ -69,7 +69,7 @@ std::vector<uint8_t> random_rows(FloatWeightFormat format, int64_t rows, int64_t
     return w;
 }
 
-TEST(KQuant, Q8KActivationsFollowTheirDefinition) {
+TEST(KQuantGemv, Q8KActivationsFollowTheirDefinition) {
     std::vector<float> x = gaussian(768, 3, 2.0f);
     std::fill(x.begin() + 256, x.begin() + 512, 0.0f);  // an all-zero block: d = 0, q = 0
     x[600] = -300.0f;                                   // the third block's max: q = -127
@@ -134,16 +134,16 @@ void check_round_trip(FloatWeightFormat format, int group, double max_relative_r
     EXPECT_LT(std::sqrt(err2 / sig2), max_relative_rms);
 }
 
-TEST(KQuant, Q6KQuantizerRoundTripsThroughTheDecoder) {
+TEST(KQuantGemv, Q6KQuantizerRoundTripsThroughTheDecoder) {
     check_round_trip(FloatWeightFormat::q6_k, 16, 0.02);
 }
 
-TEST(KQuant, Q4KQuantizerRoundTripsThroughTheDecoder) {
+TEST(KQuantGemv, Q4KQuantizerRoundTripsThroughTheDecoder) {
     check_round_trip(FloatWeightFormat::q4_k, 32, 0.12);
 }
 
 // The definition against the decoded weights times the dequantised activations, in double.
-TEST(KQuant, CanonicalDotsEqualTheDecodedSum) {
+TEST(KQuantGemv, CanonicalDotsEqualTheDecodedSum) {
     for (FloatWeightFormat format : {FloatWeightFormat::q6_k, FloatWeightFormat::q4_k}) {
         SCOPED_TRACE(format == FloatWeightFormat::q6_k ? "q6_k" : "q4_k");
         const int64_t k = 1024;
@@ -165,7 +165,7 @@ TEST(KQuant, CanonicalDotsEqualTheDecodedSum) {
     }
 }
 
-TEST(KQuant, GemvOfEverySetIsTheDefinitionBitForBit) {
+TEST(KQuantGemv, GemvOfEverySetIsTheDefinitionBitForBit) {
     for (const KernelSet* set : supported_kernel_sets()) {
         const FloatKernels& kernels = *set->floats;
         SCOPED_TRACE(kernels.isa);

@@ -1,0 +1,17 @@
+// Round half to even with a clamp, in plain float operations (no libm calls), for the quantizers.
+#pragma once
+
+namespace tern::kernels {
+
+// round_half_even(v) clamped to [lo, hi] as an int, NaN giving lo: nearbyint's result under the
+// default rounding mode, without the libm calls (fmin, fmax, nearbyint) that made the load-time
+// quantizers take seconds. The comparisons compile to maxss / minss; adding and subtracting
+// 1.5 * 2^23 rounds any |v| <= 2^22 to an integer. lo and hi must lie within +-2^22.
+inline int nearest_in(float v, float lo, float hi) {
+    v = v > lo ? v : lo;
+    v = v < hi ? v : hi;
+    constexpr float kRound = 12582912.0f;
+    return static_cast<int>((v + kRound) - kRound);
+}
+
+}  // namespace tern::kernels
