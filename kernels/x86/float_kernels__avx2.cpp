@@ -4,6 +4,7 @@
 #include "kernels/x86/float_kernels__avx2.h"
 #include "kernels/float_kernels.h"
 #include "kernels/fp16.h"
+#include "kernels/x86/canonical_sum__avx2.h"
 #include "kernels/x86/stream_prefetch.h"
 
 #include <immintrin.h>
@@ -20,16 +21,7 @@ namespace {
 // 0..tail-1.
 template <typename TailProduct>
 inline float finish(const __m256 acc[4], int64_t tail, const TailProduct& tail_product) {
-    if (tail == 0) {
-        // canonical_reduce in vector form: t = (s0-7 + s8-15) + (s16-23 + s24-31); the halves'
-        // sum gives (t0+t4, t1+t5, t2+t6, t3+t7); adding it moved by two gives
-        // ((t0+t4) + (t2+t6), (t1+t5) + (t3+t7)) in lanes 0 and 1.
-        const __m256 t =
-            _mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]));
-        const __m128 u = _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1));
-        const __m128 v = _mm_add_ps(u, _mm_movehl_ps(u, u));
-        return _mm_cvtss_f32(_mm_add_ss(v, _mm_movehdup_ps(v)));
-    }
+    if (tail == 0) return canonical_sum(acc);  // canonical_reduce in vector form
     alignas(32) float s[32];
     for (int i = 0; i < 4; ++i) _mm256_store_ps(s + 8 * i, acc[i]);
     for (int64_t i = 0; i < tail; ++i) s[i] += tail_product(i);
@@ -195,6 +187,10 @@ void gemv(FloatWeightFormat format, const uint8_t* w, int64_t row_bytes, int64_t
     }
     if (format == FloatWeightFormat::bf16) {
         gemv_16bit<FloatWeightFormat::bf16>(w, row_bytes, m_rows, k, x, out);
+        return;
+    }
+    if (format == FloatWeightFormat::q6_k || format == FloatWeightFormat::q4_k) {
+        gemv_k_float__avx2(format, w, row_bytes, m_rows, k, x, out);
         return;
     }
     if (format == FloatWeightFormat::f32) {
