@@ -13,14 +13,6 @@ namespace {
 constexpr int64_t kQ8Block = 32;
 constexpr int64_t kQ8BlockBytes = 34;  // fp16 d, int8 q[32]
 constexpr int64_t kKBlock = 256;
-constexpr int64_t kQ4KBlockBytes = 144;
-constexpr int64_t kQ6KBlockBytes = 210;
-
-float load_half(const uint8_t* at) {
-    uint16_t h;
-    std::memcpy(&h, at, 2);
-    return half_to_float(h);
-}
 
 void dequantize_q4_k_block(const uint8_t* block, float* out) {
     const float d = load_half(block), dmin = load_half(block + 2);

@@ -19,6 +19,9 @@ namespace tern::kernels {
 
 enum class FloatWeightFormat { f32, f16, bf16, q8_0, q4_k, q6_k };
 
+constexpr int64_t kQ4KBlockBytes = 144;  // bytes of one 256-element Q4_K block (above)
+constexpr int64_t kQ6KBlockBytes = 210;  // bytes of one 256-element Q6_K block (above)
+
 // "f32", "f16", "bf16", "q8_0", "q4_k" or "q6_k".
 const char* float_format_name(FloatWeightFormat format);
 

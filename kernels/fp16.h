@@ -36,6 +36,13 @@ inline float half_to_float(uint16_t h) {
     return bits_to_float(sign | static_cast<uint32_t>(113 - shift) << 23 | (mantissa << 13));
 }
 
+// The fp16 value stored (little-endian) at `at`, as a float.
+inline float load_half(const uint8_t* at) {
+    uint16_t h;
+    std::memcpy(&h, at, 2);
+    return half_to_float(h);
+}
+
 // binary32 -> binary16 with round-to-nearest-even; overflow gives inf, NaN stays NaN.
 inline uint16_t float_to_half(float f) {
     const uint32_t bits = float_to_bits(f);

@@ -1,6 +1,7 @@
 // NEON k-quant GEMVs against int8 activations (--lm-head q6 / q4): each block's exact integer
 // sums from widening multiplies, then the canonical float steps of kquant.h.
 #include "kernels/arm/neon_kernels.h"
+#include "kernels/fp16.h"
 #include "kernels/kquant.h"
 
 #include <arm_neon.h>
@@ -10,14 +11,6 @@
 namespace tern::kernels {
 
 namespace {
-
-constexpr int64_t kQ6KBytes = 210, kQ4KBytes = 144;
-
-inline float load_half(const uint8_t* at) {
-    uint16_t h;
-    std::memcpy(&h, at, 2);
-    return vgetq_lane_f32(vcvt_f32_f16(vreinterpret_f16_u16(vdup_n_u16(h))), 0);  // exact
-}
 
 // The four exact int32 sums of 4 products each of 16 int8 pairs (|products| <= 32 * 127 here,
 // so the int16 pair sums cannot overflow).
@@ -89,11 +82,11 @@ void gemv_k_q8__neon(FloatWeightFormat format, const uint8_t* w, int64_t row_byt
         for (int64_t b = 0; b < blocks; ++b) {
             const int8_t* xq = x.q + kKQuantBlock * b;
             if (format == FloatWeightFormat::q6_k) {
-                const uint8_t* block = row + kQ6KBytes * b;
+                const uint8_t* block = row + kQ6KBlockBytes * b;
                 const int32_t s = q6_k_block_sum(block, xq);
                 acc += static_cast<float>(s) * (load_half(block + 208) * x.d[b]);
             } else {
-                const uint8_t* block = row + kQ4KBytes * b;
+                const uint8_t* block = row + kQ4KBlockBytes * b;
                 int32_t s, min_sum;
                 q4_k_block_sums(block, xq, x.sums + 16 * b, &s, &min_sum);
                 acc += static_cast<float>(s) * (load_half(block) * x.d[b]);

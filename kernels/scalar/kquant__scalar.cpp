@@ -13,15 +13,6 @@ namespace tern::kernels {
 
 namespace {
 
-constexpr int64_t kQ6KBytes = 210;  // u8 ql[128]; u8 qh[64]; i8 scales[16]; fp16 d
-constexpr int64_t kQ4KBytes = 144;  // fp16 d; fp16 dmin; u8 scales[12]; u8 qs[128]
-
-float load_half(const uint8_t* at) {
-    uint16_t h;
-    std::memcpy(&h, at, 2);
-    return half_to_float(h);
-}
-
 void store_half(uint8_t* at, float value) {
     const uint16_t h = float_to_half(value);
     std::memcpy(at, &h, 2);
@@ -110,7 +101,7 @@ void quantize_q8_k_activations(const float* x, int64_t n, int8_t* q, float* d, i
 float dot_q6_k_q8_k(const uint8_t* row, int64_t k, const Q8KActivations& x) {
     float acc = 0.0f;
     for (int64_t b = 0; b < k / kKQuantBlock; ++b) {
-        const uint8_t* block = row + kQ6KBytes * b;
+        const uint8_t* block = row + kQ6KBlockBytes * b;
         const auto* sc = reinterpret_cast<const int8_t*>(block + 192);
         const int8_t* xq = x.q + kKQuantBlock * b;
         int32_t sum = 0;
@@ -124,7 +115,7 @@ float dot_q6_k_q8_k(const uint8_t* row, int64_t k, const Q8KActivations& x) {
 float dot_q4_k_q8_k(const uint8_t* row, int64_t k, const Q8KActivations& x) {
     float acc = 0.0f;
     for (int64_t b = 0; b < k / kKQuantBlock; ++b) {
-        const uint8_t* block = row + kQ4KBytes * b;
+        const uint8_t* block = row + kQ4KBlockBytes * b;
         const int8_t* xq = x.q + kKQuantBlock * b;
         int32_t sum = 0, min_sum = 0;
         for (int j = 0; j < 8; ++j) {
@@ -158,8 +149,8 @@ void gemv_k_q8_by_definition(FloatWeightFormat format, const uint8_t* w, int64_t
 void quantize_row_q6_k(const float* x, int64_t k, uint8_t* out) {
     for (int64_t b = 0; b < k / kKQuantBlock; ++b) {
         const float* v = x + kKQuantBlock * b;
-        uint8_t* block = out + kQ6KBytes * b;
-        std::memset(block, 0, kQ6KBytes);
+        uint8_t* block = out + kQ6KBlockBytes * b;
+        std::memset(block, 0, kQ6KBlockBytes);
         float scale[16], max_scale = 0.0f;
         for (int g = 0; g < 16; ++g) {
             float peak = 0.0f;  // the group's value of largest magnitude
@@ -214,8 +205,8 @@ void quantize_row_q6_k(const float* x, int64_t k, uint8_t* out) {
 void quantize_row_q4_k(const float* x, int64_t k, uint8_t* out) {
     for (int64_t b = 0; b < k / kKQuantBlock; ++b) {
         const float* v = x + kKQuantBlock * b;
-        uint8_t* block = out + kQ4KBytes * b;
-        std::memset(block, 0, kQ4KBytes);
+        uint8_t* block = out + kQ4KBlockBytes * b;
+        std::memset(block, 0, kQ4KBlockBytes);
         float scale[8], offset[8], max_scale = 0.0f, max_offset = 0.0f;
         for (int j = 0; j < 8; ++j) {
             float lo = 0.0f, hi = v[32 * j];

@@ -1,6 +1,7 @@
 // AVX2 Q6_K / Q4_K GEMVs: against int8 activations (--lm-head q6 / q4) each block's exact integer
 // sums from maddubs + madd, then the canonical float steps of kquant.h; against float activations
 // (a file's own k-quant layers) each weight decoded as float_rows does, then the canonical dot.
+#include "kernels/fp16.h"
 #include "kernels/kquant.h"
 #include "kernels/x86/canonical_sum__avx2.h"
 #include "kernels/x86/float_kernels__avx2.h"
@@ -13,14 +14,6 @@
 namespace tern::kernels {
 
 namespace {
-
-constexpr int64_t kQ6KBytes = 210, kQ4KBytes = 144;
-
-inline float load_half(const uint8_t* at) {
-    uint16_t h;
-    std::memcpy(&h, at, 2);
-    return _cvtsh_ss(h);  // F16C: exact, as half_to_float
-}
 
 inline __m256i load32(const void* at) {
     return _mm256_loadu_si256(static_cast<const __m256i*>(at));
@@ -188,8 +181,8 @@ void gemv_k_float__avx2(FloatWeightFormat format, const uint8_t* w, int64_t row_
         for (int64_t b = 0; b < blocks; ++b) {
             const float* xb = x + kKQuantBlock * b;
             if (format == FloatWeightFormat::q6_k) {
-                const uint8_t* block = row + kQ6KBytes * b;
-                prefetch_block(block, kQ6KBytes, end);
+                const uint8_t* block = row + kQ6KBlockBytes * b;
+                prefetch_block(block, kQ6KBlockBytes, end);
                 const float d = load_half(block + 208);
                 const auto* sc = reinterpret_cast<const int8_t*>(block + 192);
                 for (int half = 0; half < 2; ++half) {
@@ -208,8 +201,8 @@ void gemv_k_float__avx2(FloatWeightFormat format, const uint8_t* w, int64_t row_
                     }
                 }
             } else {
-                const uint8_t* block = row + kQ4KBytes * b;
-                prefetch_block(block, kQ4KBytes, end);
+                const uint8_t* block = row + kQ4KBlockBytes * b;
+                prefetch_block(block, kQ4KBlockBytes, end);
                 const float d = load_half(block), dmin = load_half(block + 2);
                 const __m256i low4 = _mm256_set1_epi8(0x0F);
                 const Q4KScales scales = q4_k_scales(block);  // sc 0..7, m 0..7
@@ -246,15 +239,15 @@ void gemv_k_q8__avx2(FloatWeightFormat format, const uint8_t* w, int64_t row_byt
         float acc = 0.0f;
         if (format == FloatWeightFormat::q6_k) {
             for (int64_t b = 0; b < blocks; ++b) {
-                const uint8_t* block = row + kQ6KBytes * b;
-                prefetch_block(block, kQ6KBytes, end);
+                const uint8_t* block = row + kQ6KBlockBytes * b;
+                prefetch_block(block, kQ6KBlockBytes, end);
                 const int32_t s = q6_k_block_sum(block, x.q + kKQuantBlock * b, x.sums + 16 * b, m);
                 acc += static_cast<float>(s) * (load_half(block + 208) * x.d[b]);
             }
         } else {
             for (int64_t b = 0; b < blocks; ++b) {
-                const uint8_t* block = row + kQ4KBytes * b;
-                prefetch_block(block, kQ4KBytes, end);
+                const uint8_t* block = row + kQ4KBlockBytes * b;
+                prefetch_block(block, kQ4KBlockBytes, end);
                 int32_t s, min_sum;
                 q4_k_block_sums(block, x.q + kKQuantBlock * b, x.sums + 16 * b, m, &s, &min_sum);
                 acc += static_cast<float>(s) * (load_half(block) * x.d[b]);
