@@ -107,6 +107,10 @@ void gemv_q8_0_q8(const uint8_t* w, int64_t row_bytes, int64_t m_rows, int64_t k
 
 void gemv(FloatWeightFormat format, const uint8_t* w, int64_t row_bytes, int64_t m_rows, int64_t k,
           const float* x, float* out) {
+    if (format == FloatWeightFormat::q6_k || format == FloatWeightFormat::q4_k) {
+        gemv_k_float__neon(format, w, row_bytes, m_rows, k, x, out);
+        return;
+    }
     thread_local std::vector<float> row;
     for (int64_t m = 0; m < m_rows; ++m) {
         const uint8_t* r = w + m * row_bytes;

@@ -17,6 +17,10 @@ void i2_gemv_4x128__neondot(const MatmulArgs& args);
 void i2_gemm_1x128x4__neondot(const MatmulArgs& args);
 
 const FloatKernels& neon_float_kernels();
+// FloatKernels::gemv for Q6_K / Q4_K rows with float activations (kquant_gemv__neon.cpp): each
+// weight decoded exactly as float_rows decodes it, then the canonical float dot.
+void gemv_k_float__neon(FloatWeightFormat format, const uint8_t* w, int64_t row_bytes,
+                        int64_t m_rows, int64_t k, const float* x, float* out);
 // FloatKernels::gemv_k_q8 (kquant_gemv__neon.cpp).
 void gemv_k_q8__neon(FloatWeightFormat format, const uint8_t* w, int64_t row_bytes, int64_t m_rows,
                      int64_t k, const Q8KActivations& x, float* out);
