@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -140,6 +141,31 @@ TEST(KQuantGemv, Q6KQuantizerRoundTripsThroughTheDecoder) {
 
 TEST(KQuantGemv, Q4KQuantizerRoundTripsThroughTheDecoder) {
     check_round_trip(FloatWeightFormat::q4_k, 32, 0.12);
+}
+
+// Non-finite and huge weights (a damaged file's embedding) quantize without undefined behaviour
+// (UBSan checks the float-to-int conversions in CI), and the blocks without them are unaffected.
+TEST(KQuantGemv, QuantizersSurviveNonFiniteWeights) {
+    const int64_t k = 1024;
+    const std::vector<float> clean = gaussian(k, 8, 0.02f);
+    std::vector<float> x = clean;
+    x[3] = std::numeric_limits<float>::quiet_NaN();
+    x[300] = std::numeric_limits<float>::infinity();
+    x[301] = -std::numeric_limits<float>::infinity();
+    x[600] = 3e38f;
+    x[601] = -3e38f;
+    for (FloatWeightFormat format : {FloatWeightFormat::q6_k, FloatWeightFormat::q4_k}) {
+        std::vector<uint8_t> dirty_row(static_cast<size_t>(float_row_bytes(format, k)));
+        std::vector<uint8_t> clean_row(dirty_row.size());
+        const auto quantize =
+            format == FloatWeightFormat::q6_k ? quantize_row_q6_k : quantize_row_q4_k;
+        quantize(x.data(), k, dirty_row.data());
+        quantize(clean.data(), k, clean_row.data());
+        const int64_t block_bytes = float_row_bytes(format, 256);
+        // Blocks 0-2 hold the bad values; block 3 must come out as from the clean row.
+        EXPECT_TRUE(std::equal(dirty_row.begin() + 3 * block_bytes, dirty_row.end(),
+                               clean_row.begin() + 3 * block_bytes));
+    }
 }
 
 // The definition against the decoded weights times the dequantised activations, in double.
