@@ -282,10 +282,14 @@ ModelWeights load_weights(const GgufFile& file, const ModelConfig& c, ThreadPool
         } else {
             w.output.dense = loader.resident(output_tensor);
             if (c.tied_output) w.token_embd = w.output.dense;
-            w.output.int8_activations = target && file_format == *target;
-            if (log && target && !w.output.int8_activations)
-                log(cat("output layer kept as in the file: its rows of ", w.output.dense.cols,
-                        " are not whole ", kernels::float_format_name(*target), " blocks"));
+            if (target && file_format != *target) {
+                throw Error(ErrorCode::unsupported,
+                            cat(file.name(), ": cannot requantize the output layer to ",
+                                kernels::float_format_name(*target), ": its rows of ",
+                                w.output.dense.cols, " values are not whole blocks of ",
+                                *target == kernels::FloatWeightFormat::q8_0 ? 32 : 256));
+            }
+            w.output.int8_activations = target.has_value();
         }
     }
 

@@ -112,6 +112,33 @@ TEST(ModelLoad, InconsistentHyperParametersAreNamed) {
                 HasSubstr("tensor 'blk.0.ffn_sub_norm.weight' has shape [512], expected [256]"));
 }
 
+// --lm-head q6 / q4 on a model whose width is not a whole number of 256-blocks is an error that
+// says so, not a silent fall-back to the file's layer; q8 (blocks of 32) still loads.
+TEST(ModelLoad, OutputLayerThatCannotBeRequantizedIsNamed) {
+    TempDir dir;
+    DummyModelSpec spec = tiny_spec(TensorType::f32, Architecture::llama);
+    spec.n_embd = 320;
+    spec.n_head = 5;
+    spec.n_head_kv = 5;
+    write_dummy_model(spec, dir / "w320.gguf");
+    auto error_with = [&](OutputLayerType type) -> std::string {
+        ModelLoadOptions options;
+        options.output_type = type;
+        try {
+            Model::load(dir / "w320.gguf", options);
+        } catch (const Error& e) {
+            return e.what();
+        }
+        return "no error";
+    };
+    EXPECT_THAT(error_with(OutputLayerType::q6_k),
+                HasSubstr("w320.gguf: cannot requantize the output layer to q6_k: its rows of 320 "
+                          "values are not whole blocks of 256"));
+    EXPECT_THAT(error_with(OutputLayerType::q4_k), HasSubstr("to q4_k: its rows of 320"));
+    EXPECT_EQ(error_with(OutputLayerType::q8_0), "no error");
+    EXPECT_EQ(error_with(OutputLayerType::file), "no error");
+}
+
 TEST(ModelLoad, WeightProblemsAreNamed) {
     TempDir dir;
     write_bad_models(dir.path());
