@@ -218,6 +218,10 @@ int bench(const BenchFlags& f) {
     const std::string model_name = std::filesystem::path(path).filename().string();
     const std::string model_type =
         model->config().architecture + " " + human_params(model->n_params());
+    // The kernels, and the output layer when it is requantized at load (--lm-head), so a table
+    // says which fast mode produced it.
+    const std::string backend =
+        model->kernel_summary() + (f.lm_head == "file" ? "" : ", lm-head " + f.lm_head);
     std::ostringstream out;
     if (f.output == "md") {
         out << "| model | size | params | backend | threads | test | t/s | read GB/s (% of roof) "
@@ -226,12 +230,14 @@ int bench(const BenchFlags& f) {
         for (const Record& r : records) {
             char line[512];
             char roof[64] = "";
-            if (r.n_gen > 0)
+            if (r.n_gen > 0 && r.bandwidth_gbps > 0)
                 std::snprintf(roof, sizeof roof, "%.1f (%.0f %%)", r.weight_gbps, r.roof_percent);
+            else if (r.n_gen > 0)  // --no-bandwidth: no roof to compare with
+                std::snprintf(roof, sizeof roof, "%.1f", r.weight_gbps);
             std::snprintf(line, sizeof line, "| %s | %s | %s | %s | %d | %s | %.2f ± %.2f | %s |\n",
                           model_type.c_str(), human_size(model->weight_bytes()).c_str(),
-                          human_params(model->n_params()).c_str(), model->kernel_summary().c_str(),
-                          r.threads, test_name(r).c_str(), r.avg_ts, r.stddev_ts, roof);
+                          human_params(model->n_params()).c_str(), backend.c_str(), r.threads,
+                          test_name(r).c_str(), r.avg_ts, r.stddev_ts, roof);
             out << line;
         }
     } else if (f.output == "json") {
@@ -242,7 +248,8 @@ int bench(const BenchFlags& f) {
                             {"model_size", model->weight_bytes()},
                             {"model_n_params", model->n_params()},
                             {"cpu_info", cpu_name()},
-                            {"backends", model->kernel_summary()},
+                            {"backends", backend},
+                            {"lm_head", f.lm_head},
                             {"n_threads", r.threads},
                             {"n_batch", std::max<int64_t>(1, r.n_prompt)},
                             {"type_k", f.kv},
@@ -267,10 +274,9 @@ int bench(const BenchFlags& f) {
                "weight_gbps,roof_percent,bandwidth_gbps\n";
         for (const Record& r : records) {
             out << model_name << ",\"" << model_type << "\"," << model->weight_bytes() << ","
-                << model->n_params() << ",\"" << model->kernel_summary() << "\"," << r.threads
-                << "," << r.n_prompt << "," << r.n_gen << "," << r.n_depth << "," << r.avg_ts << ","
-                << r.stddev_ts << "," << r.weight_gbps << "," << r.roof_percent << ","
-                << r.bandwidth_gbps << "\n";
+                << model->n_params() << ",\"" << backend << "\"," << r.threads << "," << r.n_prompt
+                << "," << r.n_gen << "," << r.n_depth << "," << r.avg_ts << "," << r.stddev_ts
+                << "," << r.weight_gbps << "," << r.roof_percent << "," << r.bandwidth_gbps << "\n";
         }
     }
     if (!f.save.empty()) write_file_atomically(f.save, out.str());
