@@ -2,7 +2,6 @@
 #include "kernels/float_rows.h"
 
 #include "kernels/fp16.h"
-#include "kernels/kquant.h"
 
 #include <cstring>
 
@@ -16,14 +15,14 @@ constexpr int64_t kKBlock = 256;
 
 void dequantize_q4_k_block(const uint8_t* block, float* out) {
     const float d = load_half(block), dmin = load_half(block + 2);
-    const uint8_t* scales = block + 4;
+    const Q4KScales s = q4_k_scales(block);
     const uint8_t* qs = block + 16;
     for (int pair = 0; pair < 4; ++pair) {
-        int sc_lo, m_lo, sc_hi, m_hi;
-        q4_k_scale_min(scales, 2 * pair, &sc_lo, &m_lo);
-        q4_k_scale_min(scales, 2 * pair + 1, &sc_hi, &m_hi);
-        const float d_lo = d * static_cast<float>(sc_lo), min_lo = dmin * static_cast<float>(m_lo);
-        const float d_hi = d * static_cast<float>(sc_hi), min_hi = dmin * static_cast<float>(m_hi);
+        const int lo = 2 * pair, hi = 2 * pair + 1;
+        const float d_lo = d * static_cast<float>(s.bytes[lo]);
+        const float min_lo = dmin * static_cast<float>(s.bytes[8 + lo]);
+        const float d_hi = d * static_cast<float>(s.bytes[hi]);
+        const float min_hi = dmin * static_cast<float>(s.bytes[8 + hi]);
         const uint8_t* q = qs + 32 * pair;
         for (int l = 0; l < 32; ++l)
             out[64 * pair + l] = d_lo * static_cast<float>(q[l] & 0xF) - min_lo;
@@ -55,13 +54,15 @@ void dequantize_q6_k_block(const uint8_t* block, float* out) {
 
 }  // namespace
 
-void q4_k_scale_min(const uint8_t* scales, int j, int* scale, int* min) {
-    if (j < 4) {
-        *scale = scales[j] & 63;
-        *min = scales[j + 4] & 63;
-    } else {
-        *scale = (scales[j + 4] & 0xF) | ((scales[j - 4] >> 6) << 4);
-        *min = (scales[j + 4] >> 4) | ((scales[j] >> 6) << 4);
+int64_t float_format_block(FloatWeightFormat format) {
+    switch (format) {
+        case FloatWeightFormat::q8_0:
+            return kQ8Block;
+        case FloatWeightFormat::q4_k:
+        case FloatWeightFormat::q6_k:
+            return kKBlock;
+        default:
+            return 1;
     }
 }
 

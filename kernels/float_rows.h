@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 
 namespace tern::kernels {
 
@@ -21,6 +22,29 @@ enum class FloatWeightFormat { f32, f16, bf16, q8_0, q4_k, q6_k };
 
 constexpr int64_t kQ4KBlockBytes = 144;  // bytes of one 256-element Q4_K block (above)
 constexpr int64_t kQ6KBlockBytes = 210;  // bytes of one 256-element Q6_K block (above)
+
+// Elements per block of a format: 1 for F32 / F16 / BF16, 32 for Q8_0, 256 for Q4_K and Q6_K.
+int64_t float_format_block(FloatWeightFormat format);
+
+// A Q4_K block's 6-bit scales and mins: bytes[j] = sc of group j, bytes[8 + j] = its m (j < 8),
+// unpacked from the block's 12 scale bytes (above) four at a time in 32-bit words.
+struct Q4KScales {
+    uint8_t bytes[16];
+};
+
+inline Q4KScales q4_k_scales(const uint8_t* block) {
+    uint32_t packed[3];
+    std::memcpy(packed, block + 4, 12);
+    const uint32_t words[4] = {
+        packed[0] & 0x3F3F3F3F,
+        (packed[2] & 0x0F0F0F0F) | ((packed[0] >> 6) & 0x03030303) << 4,
+        packed[1] & 0x3F3F3F3F,
+        ((packed[2] >> 4) & 0x0F0F0F0F) | ((packed[1] >> 6) & 0x03030303) << 4,
+    };
+    Q4KScales s;
+    std::memcpy(s.bytes, words, 16);
+    return s;
+}
 
 // "f32", "f16", "bf16", "q8_0", "q4_k" or "q6_k".
 const char* float_format_name(FloatWeightFormat format);

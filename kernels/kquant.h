@@ -55,7 +55,4 @@ void gemv_k_q8_by_definition(FloatWeightFormat format, const uint8_t* w, int64_t
 void quantize_row_q6_k(const float* x, int64_t k, uint8_t* out);
 void quantize_row_q4_k(const float* x, int64_t k, uint8_t* out);
 
-// The 6-bit scale and min of group j (0..7) from a Q4_K block's 12 packed scale bytes.
-void q4_k_scale_min(const uint8_t* scales, int j, int* scale, int* min);
-
 }  // namespace tern::kernels

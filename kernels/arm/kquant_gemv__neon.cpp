@@ -61,9 +61,9 @@ void q4_k_block_sums(const uint8_t* block, const int8_t* xq, const int16_t* sums
     const uint8x16_t low4 = vdupq_n_u8(0x0F);
     int32x4_t acc = vdupq_n_s32(0);
     int32_t mins = 0;
+    const Q4KScales scales = q4_k_scales(block);
     for (int j = 0; j < 8; ++j) {
-        int sc, m;
-        q4_k_scale_min(block + 4, j, &sc, &m);
+        const int sc = scales.bytes[j], m = scales.bytes[8 + j];
         const uint8_t* qs = block + 16 + 32 * (j / 2);
         int32x4_t group = vdupq_n_s32(0);
         for (int c = 0; c < 2; ++c) {
@@ -140,12 +140,12 @@ void gemv_k_float__neon(FloatWeightFormat format, const uint8_t* w, int64_t row_
             } else {
                 const uint8_t* block = row + kQ4KBlockBytes * b;
                 const float d = load_half(block), dmin = load_half(block + 2);
+                const Q4KScales scales = q4_k_scales(block);
                 for (int j = 0; j < 8; ++j) {  // group j: elements 32 j + l
-                    int sc, m;
-                    q4_k_scale_min(block + 4, j, &sc, &m);
                     // float_rows' (d * sc) * q - dmin * m.
-                    const float32x4_t step = vdupq_n_f32(d * static_cast<float>(sc));
-                    const float32x4_t shift = vdupq_n_f32(dmin * static_cast<float>(m));
+                    const float32x4_t step = vdupq_n_f32(d * static_cast<float>(scales.bytes[j]));
+                    const float32x4_t shift =
+                        vdupq_n_f32(dmin * static_cast<float>(scales.bytes[8 + j]));
                     const uint8_t* qs = block + 16 + 32 * (j / 2);
                     for (int c = 0; c < 2; ++c) {
                         const uint8x16_t bytes = vld1q_u8(qs + 16 * c);

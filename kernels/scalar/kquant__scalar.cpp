@@ -19,30 +19,16 @@ void store_half(uint8_t* at, float value) {
 }
 
 // v rounded toward zero, as a float, after clamping to [lo, hi] (NaN gives lo).
-float toward_zero_in(float v, int lo, int hi) {
-    const float low = static_cast<float>(lo), high = static_cast<float>(hi);
-    v = v > low ? v : low;  // maxss / minss: no branches
-    v = v < high ? v : high;
-    return static_cast<float>(static_cast<int>(v));
+float toward_zero_in(float v, float lo, float hi) {
+    return static_cast<float>(static_cast<int>(clamp_to(v, lo, hi)));
 }
 
-// Byte offset in a Q6_K block's ql of element e (0..255) and whether it is the high nibble, and
-// its qh byte and shift (float_rows.h: per half, element l + 32i).
-struct Q6KPlace {
-    int ql, qh, shift;
-    bool high;
-};
-
-Q6KPlace q6_k_place(int e) {
-    const int half = e / 128, l = e % 32, i = (e % 128) / 32;
-    return {64 * half + l + 32 * (i & 1), 128 + 32 * half + l, 2 * i, i >= 2};
-}
-
-// The stored 6-bit value of element e (q + 32, 0..63).
+// The stored 6-bit value (q + 32, 0..63) of element e (0..255) of a Q6_K block (float_rows.h:
+// per half, element l + 32i).
 int q6_k_stored(const uint8_t* block, int e) {
-    const Q6KPlace p = q6_k_place(e);
-    const int low = p.high ? block[p.ql] >> 4 : block[p.ql] & 0xF;
-    return low | ((block[p.qh] >> p.shift) & 3) << 4;
+    const int half = e / 128, l = e % 32, i = (e % 128) / 32;
+    const int low = block[64 * half + l + 32 * (i & 1)], high = block[128 + 32 * half + l];
+    return (i >= 2 ? low >> 4 : low & 0xF) | ((high >> (2 * i)) & 3) << 4;
 }
 
 // The level (lo..hi) of x in a group decoded as step * level - shift, given 1 / step (0 when
@@ -117,10 +103,10 @@ float dot_q4_k_q8_k(const uint8_t* row, int64_t k, const Q8KActivations& x) {
     for (int64_t b = 0; b < k / kKQuantBlock; ++b) {
         const uint8_t* block = row + kQ4KBlockBytes * b;
         const int8_t* xq = x.q + kKQuantBlock * b;
+        const Q4KScales scales = q4_k_scales(block);
         int32_t sum = 0, min_sum = 0;
         for (int j = 0; j < 8; ++j) {
-            int sc, m;
-            q4_k_scale_min(block + 4, j, &sc, &m);
+            const int sc = scales.bytes[j], m = scales.bytes[8 + j];
             const uint8_t* qs = block + 16 + 32 * (j / 2);
             int32_t dot = 0, xsum = 0;
             for (int l = 0; l < 32; ++l) {

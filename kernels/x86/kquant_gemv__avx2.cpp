@@ -26,9 +26,9 @@ inline int32_t sum_lanes(__m256i v) {
     return _mm_cvtsi128_si32(s);
 }
 
-// pshufb masks over 8 int16 per 128-bit half. kQ6Scale[i]: entry 2i in the low half and 2i + 1
-// in the high half (the scales of a Q6_K quarter's two 16-element groups). kQ4Scale[j]: entry j
-// in both halves. kQ4MinPairs: entries 0,0,1,1,2,2,3,3 | 4,4,5,5,6,6,7,7.
+// pshufb masks over 8 int16 per 128-bit half. q6_scale[i]: entry 2i in the low half and 2i + 1
+// in the high half (the scales of a Q6_K quarter's two 16-element groups). q4_scale[j]: entry j
+// in both halves. q4_min_pairs: entries 0,0,1,1,2,2,3,3 | 4,4,5,5,6,6,7,7.
 struct ShuffleMasks {
     alignas(32) uint8_t q6_scale[4][32];
     alignas(32) uint8_t q4_scale[8][32];
@@ -95,26 +95,6 @@ inline int32_t q6_k_block_sum(const uint8_t* block, const int8_t* xq, const int1
         }
     }
     return sum_lanes(acc);
-}
-
-// A Q4_K block's 12 packed scale bytes (float_rows.h) as sc 0..7 then m 0..7, unpacked four per
-// 32-bit word.
-struct Q4KScales {
-    uint8_t bytes[16];
-};
-
-inline Q4KScales q4_k_scales(const uint8_t* block) {
-    uint32_t packed[3];
-    std::memcpy(packed, block + 4, 12);
-    const uint32_t words[4] = {
-        packed[0] & 0x3F3F3F3F,
-        (packed[2] & 0x0F0F0F0F) | ((packed[0] >> 6) & 0x03030303) << 4,
-        packed[1] & 0x3F3F3F3F,
-        ((packed[2] >> 4) & 0x0F0F0F0F) | ((packed[1] >> 6) & 0x03030303) << 4,
-    };
-    Q4KScales s;
-    std::memcpy(s.bytes, words, 16);
-    return s;
 }
 
 // S_b and M_b of one Q4_K block (kquant.h), exactly: maddubs of the 4-bit values with x (pair

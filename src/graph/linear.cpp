@@ -207,7 +207,8 @@ void int8_activation_forward(const FloatMatrix& m, const float* x, int64_t n_tok
     const kernels::FloatKernels& fk = *active_kernels().floats;
     const int64_t k = m.cols;
     const bool k_quant = m.format != kernels::FloatWeightFormat::q8_0;
-    const int64_t scales = k / (k_quant ? kernels::kKQuantBlock : 32), sums = k / 16;
+    // One activation scale per weight block: 32 values for Q8_0, 256 for the k-quants.
+    const int64_t scales = k / kernels::float_format_block(m.format), sums = k / 16;
     scratch.q8.resize(static_cast<size_t>(n_tokens * k));
     scratch.q8_scales.resize(static_cast<size_t>(n_tokens * scales));
     scratch.q8_sums.resize(static_cast<size_t>(k_quant ? n_tokens * sums : 0));

@@ -214,8 +214,7 @@ std::optional<kernels::FloatWeightFormat> requantized_format(OutputLayerType typ
 bool requantize_output(ModelWeights& w, kernels::FloatWeightFormat format, ThreadPool& pool) {
     const FloatMatrix source = w.output.dense;
     const int64_t k = source.cols;
-    if (k % (format == kernels::FloatWeightFormat::q8_0 ? 32 : kernels::kKQuantBlock) != 0)
-        return false;
+    if (k % kernels::float_format_block(format) != 0) return false;
     const int64_t row_bytes = kernels::float_row_bytes(format, k);
     const kernels::AlignedBuffer storage =
         w.arena.take(static_cast<size_t>(source.rows * row_bytes));
@@ -283,11 +282,11 @@ ModelWeights load_weights(const GgufFile& file, const ModelConfig& c, ThreadPool
             w.output.dense = loader.resident(output_tensor);
             if (c.tied_output) w.token_embd = w.output.dense;
             if (target && file_format != *target) {
-                throw Error(ErrorCode::unsupported,
-                            cat(file.name(), ": cannot requantize the output layer to ",
-                                kernels::float_format_name(*target), ": its rows of ",
-                                w.output.dense.cols, " values are not whole blocks of ",
-                                *target == kernels::FloatWeightFormat::q8_0 ? 32 : 256));
+                throw Error(
+                    ErrorCode::unsupported,
+                    cat(file.name(), ": cannot requantize the output layer to ",
+                        kernels::float_format_name(*target), ": its rows of ", w.output.dense.cols,
+                        " values are not whole blocks of ", kernels::float_format_block(*target)));
             }
             w.output.int8_activations = target.has_value();
         }
