@@ -77,13 +77,17 @@ Session::Session(std::shared_ptr<const Model> model, const SessionOptions& optio
 Session::~Session() = default;
 
 std::span<const float> Session::eval(std::span<const Token> tokens) {
+    return eval(tokens, LogitsNeeded{});
+}
+
+std::span<const float> Session::eval(std::span<const Token> tokens, const LogitsNeeded& needed) {
     Impl& s = *impl_;
     s.check(tokens);
     for (size_t done = 0; done < tokens.size();) {
         const auto n = std::min<size_t>(tokens.size() - done, static_cast<size_t>(s.n_batch));
         const bool last = done + n == tokens.size();
         s.forward.run(tokens.data() + done, static_cast<int64_t>(n), s.position, last ? 1 : 0,
-                      s.logits.data(), s.pool);
+                      s.logits.data(), s.pool, &needed);
         s.position += static_cast<int64_t>(n);
         done += n;
     }
@@ -109,6 +113,10 @@ void Session::eval_all(std::span<const Token> tokens, std::span<float> logits) {
     if (!tokens.empty()) {
         std::copy_n(logits.end() - n_vocab, n_vocab, s.logits.begin());
     }
+}
+
+int64_t Session::screened_rows() const {
+    return impl_->forward.screened_rows();
 }
 
 int64_t Session::position() const {

@@ -27,6 +27,10 @@ struct GenerationStats {
     double generate_seconds = 0;
     StopReason stop = StopReason::length;
     std::vector<Token> tokens;  // the generated tokens (the end-of-generation token excluded)
+    // With a screened output layer: the evals that were screened and the output rows they
+    // computed exactly, in all.
+    int64_t screened_evals = 0;
+    int64_t screened_rows = 0;
 };
 
 // Receives generated text as it becomes final: complete UTF-8 only, and never any part of a

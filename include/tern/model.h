@@ -46,6 +46,11 @@ enum class OutputLayerType {
     q8_0,  // requantized at load to 8 bits per weight in blocks of 32 (half the bytes of F16)
     q6_k,  // requantized at load to Q6_K: 6.56 bits per weight (41 % of F16)
     q4_k,  // requantized at load to Q4_K: 4.5 bits per weight (28 % of F16)
+    // As in the file, plus a Q8_0 copy that screens it: when the caller needs only the highest
+    // logits (greedy or top-k sampling), the copy bounds every row's logit and only rows that
+    // can be among the highest are computed from the file's layer. Lossless for those callers
+    // (Session::eval with LogitsNeeded); costs the copy's memory (53 % of F16).
+    screen,
 };
 
 struct ModelLoadOptions {
@@ -76,8 +81,10 @@ public:
     uint64_t n_params() const;      // elements in all weight tensors
     uint64_t weight_bytes() const;  // bytes of all tensors in the file
     // Weight bytes one decode step reads in tern's in-memory layouts (every block linear, the
-    // norms and the output layer): the numerator of the bandwidth roof.
-    uint64_t bytes_read_per_token() const;
+    // norms and the output layer): the numerator of the bandwidth roof. With a screened output
+    // layer and screened_rows > 0 (the rows a screened step computes exactly, on average), the
+    // screen's bytes and that many of the layer's rows instead of the whole layer.
+    uint64_t bytes_read_per_token(double screened_rows = 0) const;
     // How the block linears run, e.g. "tl3 (avx2)".
     std::string kernel_summary() const;
 

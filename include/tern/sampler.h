@@ -2,6 +2,7 @@
 // truncation, temperature and a seeded draw (greedy at temperature 0), in llama.cpp's order.
 #pragma once
 
+#include <tern/session.h>
 #include <tern/types.h>
 
 #include <cstdint>
@@ -30,12 +31,19 @@ public:
     explicit Sampler(const SamplerParams& params);
 
     Token sample(std::span<const float> logits);
+    // Which logits sample() reads: the top_k highest (1 when greedy; all when top_k <= 0) after
+    // the penalties, which change the logits of the recent tokens (none when they are off).
+    // Ask after accepting every token the next sample() penalises; valid until the next
+    // accept() or reset().
+    LogitsNeeded logits_needed() const;
     // Records a token (prompt or generated) for the repetition penalties.
     void accept(Token token);
     void reset();  // forgets the recent tokens and reseeds
     const SamplerParams& params() const { return params_; }
 
 private:
+    bool penalises() const;  // some penalty is on and there are recent tokens
+
     SamplerParams params_;
     std::mt19937_64 rng_;
     std::vector<Token> recent_;    // the penalty window, oldest first (capacity reserved once)

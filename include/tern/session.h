@@ -16,6 +16,14 @@ enum class KvCacheType {
            // 32
 };
 
+// Which logits a caller reads after eval (Sampler::logits_needed gives its sampler's): all of
+// them (top == 0), or only those that can be among the `top` highest once the logits of the
+// `penalised` tokens have been changed (in any way) by the caller.
+struct LogitsNeeded {
+    int64_t top = 0;
+    std::span<const Token> penalised;
+};
+
 struct SessionOptions {
     int64_t n_ctx = 0;  // context size in tokens; 0 = the model's, capped at 4096
     int64_t n_batch =
@@ -35,6 +43,15 @@ public:
     // logits (n_vocab floats) after the last one. The span is valid until the next call.
     // Throws Error(context_full) if the tokens do not fit; the session is then unchanged.
     std::span<const float> eval(std::span<const Token> tokens);
+
+    // Like eval, but for a caller that reads only what `needed` says. With a screened output
+    // layer (OutputLayerType::screen) and needed.top > 0, the logits that can be among the
+    // needed.top highest (and the penalised tokens') hold the exact values eval gives and every
+    // other logit is -infinity; otherwise as eval.
+    std::span<const float> eval(std::span<const Token> tokens, const LogitsNeeded& needed);
+
+    // Output-layer rows the last eval computed exactly if it was screened, else 0.
+    int64_t screened_rows() const;
 
     // Like eval, but writes the logits after every token to `logits` (tokens.size() x n_vocab).
     void eval_all(std::span<const Token> tokens, std::span<float> logits);

@@ -29,8 +29,18 @@ GenerationStats generate(Session& session, Sampler& sampler, std::span<const Tok
     check_prompt_fits(session, prompt);
 
     auto start = Clock::now();
-    std::span<const float> logits = session.eval(prompt);
+    // Counts the rows a screened eval computed exactly.
+    const auto eval = [&](std::span<const Token> tokens) {
+        std::span<const float> out = session.eval(tokens, sampler.logits_needed());
+        if (session.screened_rows() > 0) {
+            ++stats.screened_evals;
+            stats.screened_rows += session.screened_rows();
+        }
+        return out;
+    };
+    // The prompt joins the penalty window first: the logits it needs depend on the window.
     for (Token t : prompt) sampler.accept(t);
+    std::span<const float> logits = eval(prompt);
     stats.n_prompt = static_cast<int64_t>(prompt.size());
     stats.prompt_seconds = std::chrono::duration<double>(Clock::now() - start).count();
 
@@ -67,7 +77,7 @@ GenerationStats generate(Session& session, Sampler& sampler, std::span<const Tok
             break;
         }
         const Token next[] = {token};
-        logits = session.eval(next);
+        logits = eval(next);
     }
     if (stats.stop != StopReason::stop_string && stats.stop != StopReason::callback) {
         emit(-1, filter.flush(decoder.flush()));

@@ -45,12 +45,23 @@ void Sampler::reset() {
     rng_.seed(params_.seed);
 }
 
+bool Sampler::penalises() const {
+    return !recent_.empty() &&
+           (params_.repeat_penalty != 1.0f || params_.frequency_penalty != 0.0f ||
+            params_.presence_penalty != 0.0f);
+}
+
+LogitsNeeded Sampler::logits_needed() const {
+    LogitsNeeded needed;
+    needed.top = params_.temperature == 0.0f ? 1 : std::max(0, params_.top_k);
+    if (penalises()) needed.penalised = recent_;
+    return needed;
+}
+
 Token Sampler::sample(std::span<const float> logits) {
     if (logits.empty()) throw Error(ErrorCode::invalid_argument, "cannot sample from empty logits");
     const float* values = logits.data();
-    const bool penalise =
-        !recent_.empty() && (params_.repeat_penalty != 1.0f || params_.frequency_penalty != 0.0f ||
-                             params_.presence_penalty != 0.0f);
+    const bool penalise = penalises();
     if (penalise) {
         adjusted_.assign(logits.begin(), logits.end());
         // Each distinct recent token once, with its count (the window is small: a linear scan).

@@ -104,7 +104,7 @@ void ForwardPass::layer(int64_t index, int64_t n, int64_t pos0, ThreadPool& pool
 }
 
 void ForwardPass::run(const Token* tokens, int64_t n, int64_t pos0, int64_t n_logits, float* logits,
-                      ThreadPool& pool) {
+                      ThreadPool& pool, const LogitsNeeded* needed) {
     embed(tokens, n);
     for (int64_t i = 0; i < c_.n_layer; ++i) layer(i, n, pos0, pool);
     if (n_logits <= 0) return;
@@ -115,6 +115,13 @@ void ForwardPass::run(const Token* tokens, int64_t n, int64_t pos0, int64_t n_lo
                  c_.n_embd, c_.rms_eps, x + t * c_.n_embd);
     });
     const LinearWeight& output = model_.weights.output;
+    const OutputScreen& screen = model_.weights.screen;
+    screened_rows_ = 0;
+    if (needed && needed->top > 0 && n_logits == 1 && screen.q8.rows > 0) {
+        screened_rows_ = screened_logits(output, screen, x, *needed, logits, quantized_,
+                                         linear_scratch_, screen_scratch_, pool);
+        return;
+    }
     if (output.quantize_input) quantized_.quantize(x, n_logits, c_.n_embd, pool);
     linear_forward(output, x, quantized_, n_logits, logits, linear_scratch_, pool);
 }

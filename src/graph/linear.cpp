@@ -200,8 +200,15 @@ void dense_forward(const FloatMatrix& m, const float* x, int64_t n_tokens, float
                        });
 }
 
-// An output layer requantized at load (--lm-head q8 / q6 / q4) against int8 activations, each
-// token quantised once: per 32 values for Q8_0, per 256 (with 16-value sums) for the k-quants.
+// out *= the layer's optional output scale, for n_tokens rows of outputs.
+void scale_outputs(const LinearWeight& w, int64_t n_tokens, float* out) {
+    if (w.output_scale == 1.0f) return;
+    const int64_t total = n_tokens * w.rows();
+    for (int64_t i = 0; i < total; ++i) out[i] *= w.output_scale;
+}
+
+}  // namespace
+
 void int8_activation_forward(const FloatMatrix& m, const float* x, int64_t n_tokens, float* out,
                              LinearScratch& scratch, ThreadPool& pool) {
     const kernels::FloatKernels& fk = *active_kernels().floats;
@@ -235,15 +242,6 @@ void int8_activation_forward(const FloatMatrix& m, const float* x, int64_t n_tok
             }
         });
 }
-
-// out *= the layer's optional output scale, for n_tokens rows of outputs.
-void scale_outputs(const LinearWeight& w, int64_t n_tokens, float* out) {
-    if (w.output_scale == 1.0f) return;
-    const int64_t total = n_tokens * w.rows();
-    for (int64_t i = 0; i < total; ++i) out[i] *= w.output_scale;
-}
-
-}  // namespace
 
 void linear_forward(const LinearWeight& w, const float* x, QuantizedActivations& qx,
                     int64_t n_tokens, float* out, LinearScratch& scratch, ThreadPool& pool) {

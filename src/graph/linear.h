@@ -47,6 +47,12 @@ struct LinearScratch {
 void linear_forward(const LinearWeight& w, const float* x, QuantizedActivations& qx,
                     int64_t n_tokens, float* out, LinearScratch& scratch, ThreadPool& pool);
 
+// out[n][rows] = M x[n] for a Q8_0 / Q6_K / Q4_K matrix (an output layer requantized at load,
+// or a screen) against int8 activations, each token quantised once: per 32 values for Q8_0
+// (scratch.q8, scratch.q8_scales), per 256 (with 16-value sums) for the k-quants.
+void int8_activation_forward(const FloatMatrix& m, const float* x, int64_t n_tokens, float* out,
+                             LinearScratch& scratch, ThreadPool& pool);
+
 // One of several linears reading the same input: its weights and its output [n_tokens][rows].
 struct LinearTarget {
     const LinearWeight* w;

@@ -88,9 +88,16 @@ uint64_t linear_bytes(const LinearWeight& w) {
 
 }  // namespace
 
-uint64_t Model::bytes_read_per_token() const {
+uint64_t Model::bytes_read_per_token(double screened_rows) const {
     const ModelWeights& w = impl_->weights;
     uint64_t total = linear_bytes(w.output) + w.output_norm.size() * sizeof(float);
+    if (screened_rows > 0 && w.screen.q8.rows > 0) {
+        total =
+            static_cast<uint64_t>(w.screen.q8.rows * w.screen.q8.row_bytes) +
+            (w.screen.error_norm.size() + w.screen.norm.size()) * sizeof(float) +
+            static_cast<uint64_t>(screened_rows * static_cast<double>(w.output.dense.row_bytes)) +
+            w.output_norm.size() * sizeof(float);
+    }
     for (const LayerWeights& l : w.layers) {
         for (const LinearWeight* x : {&l.wq, &l.wk, &l.wv, &l.wo, &l.gate, &l.up, &l.down})
             total += linear_bytes(*x);

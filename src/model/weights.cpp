@@ -193,7 +193,7 @@ void log_kernels(const LayerWeights& layer, const std::function<void(const std::
     }
 }
 
-// The format an --lm-head choice requantizes the output layer to (file: none).
+// The format an --lm-head choice requantizes the output layer to (file, screen: none).
 std::optional<kernels::FloatWeightFormat> requantized_format(OutputLayerType type) {
     switch (type) {
         case OutputLayerType::q8_0:
@@ -203,24 +203,44 @@ std::optional<kernels::FloatWeightFormat> requantized_format(OutputLayerType typ
         case OutputLayerType::q4_k:
             return kernels::FloatWeightFormat::q4_k;
         case OutputLayerType::file:
+        case OutputLayerType::screen:
             break;
     }
     return std::nullopt;
 }
 
-// Replaces the dense output layer by a copy in `format` (in w.arena), row by row: Q8_0 by
-// ggml's rule (per 32 weights d = max|w| / 127 as fp16, q = round(w / d)), Q6_K and Q4_K by
-// kquant.h's quantizers. False (nothing done) if the rows are not whole blocks.
-bool requantize_output(ModelWeights& w, kernels::FloatWeightFormat format, ThreadPool& pool) {
-    const FloatMatrix source = w.output.dense;
+// Logs "output layer <what> <format> (<MiB>) in <seconds> s".
+void log_output_copy(const std::function<void(const std::string&)>& log, const char* what,
+                     const FloatMatrix& copy, std::chrono::steady_clock::time_point start) {
+    if (!log) return;
+    log(cat("output layer ", what, " ", kernels::float_format_name(copy.format), " (",
+            copy.rows * copy.row_bytes / (1 << 20), " MiB) in ",
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), " s"));
+}
+
+// Rounds a non-negative double up to a float that is at least as large.
+float float_at_least(double v) {
+    const float f = static_cast<float>(v);
+    return static_cast<double>(f) >= v ? f : std::nextafter(f, INFINITY);
+}
+
+// A copy of `source` in `format` (its bytes from `arena`), row by row: Q8_0 by ggml's rule (per
+// 32 weights d = max|w| / 127 as fp16, q = round(w / d)), Q6_K and Q4_K by kquant.h's
+// quantizers. Given `screen`, also its per-row norms (OutputScreen). Rows must be whole blocks.
+FloatMatrix requantized_copy(const FloatMatrix& source, kernels::FloatWeightFormat format,
+                             kernels::WeightArena& arena, ThreadPool& pool,
+                             OutputScreen* screen = nullptr) {
     const int64_t k = source.cols;
-    if (k % kernels::float_format_block(format) != 0) return false;
     const int64_t row_bytes = kernels::float_row_bytes(format, k);
-    const kernels::AlignedBuffer storage =
-        w.arena.take(static_cast<size_t>(source.rows * row_bytes));
+    const kernels::AlignedBuffer storage = arena.take(static_cast<size_t>(source.rows * row_bytes));
+    if (screen) {
+        screen->error_norm.resize(static_cast<size_t>(source.rows));
+        screen->norm.resize(static_cast<size_t>(source.rows));
+    }
     pool.parallel_for(source.rows, 64, [&](int64_t begin, int64_t end) {
         const kernels::FloatKernels& fk = *active_kernels().floats;
-        std::vector<float> row(static_cast<size_t>(k));
+        std::vector<float> row(static_cast<size_t>(k)),
+            decoded(screen ? static_cast<size_t>(k) : 0);
         for (int64_t r = begin; r < end; ++r) {
             const uint8_t* source_row = source.data + r * source.row_bytes;
             if (source.format == kernels::FloatWeightFormat::f16) {  // F16C where there is one
@@ -236,16 +256,36 @@ bool requantize_output(ModelWeights& w, kernels::FloatWeightFormat format, Threa
             } else {
                 kernels::quantize_row_q4_k(row.data(), k, out);
             }
+            if (screen) {
+                kernels::dequantize_row(format, out, k, decoded.data());
+                double error = 0, source_sq = 0, copy_sq = 0;  // exact enough: 53-bit sums
+                for (int64_t c = 0; c < k; ++c) {
+                    const double w = row[static_cast<size_t>(c)];
+                    const double q = decoded[static_cast<size_t>(c)];
+                    error += (w - q) * (w - q);
+                    source_sq += w * w;
+                    copy_sq += q * q;
+                }
+                // A relative 1e-12 covers the sums' and square roots' rounding.
+                const double slack = 1.0 + 1e-12;
+                screen->error_norm[static_cast<size_t>(r)] =
+                    float_at_least(std::sqrt(error) * slack);
+                screen->norm[static_cast<size_t>(r)] =
+                    float_at_least(std::sqrt(std::max(source_sq, copy_sq)) * slack);
+            }
         }
     });
-    w.output.int8_activations = true;
-    w.output.dense.format = format;
-    w.output.dense.data = storage.get();
-    w.output.dense.row_bytes = row_bytes;
-    return true;
+    return {source.rows, k, format, storage.get(), row_bytes};
 }
 
 }  // namespace
+
+OutputScreen build_output_screen(const FloatMatrix& layer, kernels::WeightArena& arena,
+                                 ThreadPool& pool) {
+    OutputScreen screen;
+    screen.q8 = requantized_copy(layer, kernels::FloatWeightFormat::q8_0, arena, pool, &screen);
+    return screen;
+}
 
 ModelWeights load_weights(const GgufFile& file, const ModelConfig& c, ThreadPool& pool,
                           const ModelLoadOptions& options) {
@@ -265,30 +305,35 @@ ModelWeights load_weights(const GgufFile& file, const ModelConfig& c, ThreadPool
     }
     // The output layer, streamed once per token, becomes a Q8_0 / Q6_K / Q4_K copy if asked for
     // (one already in that format is kept and multiplied with int8 activations too), otherwise
-    // a resident copy of the file's (which the tied embedding then reads too).
+    // a resident copy of the file's (which the tied embedding then reads too), screened by a
+    // Q8_0 copy with --lm-head screen.
     if (!w.output.ternary) {
-        const auto target = requantized_format(options.output_type);
+        const bool screen = options.output_type == OutputLayerType::screen;
+        const auto target =
+            screen ? kernels::FloatWeightFormat::q8_0 : requantized_format(options.output_type);
         const kernels::FloatWeightFormat file_format = w.output.dense.format;
         const auto start = std::chrono::steady_clock::now();
-        if (target && file_format != *target && requantize_output(w, *target, pool)) {
-            if (log)
-                log(cat(
-                    "output layer requantized to ", kernels::float_format_name(*target), " (",
-                    w.output.dense.rows * w.output.dense.row_bytes / (1 << 20), " MiB) in ",
-                    std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
-                    " s"));
+        if (target && w.output.dense.cols % kernels::float_format_block(*target) != 0) {
+            throw Error(
+                ErrorCode::unsupported,
+                cat(file.name(), ": cannot ", screen ? "screen" : "requantize",
+                    " the output layer ", screen ? "with" : "to", " ",
+                    kernels::float_format_name(*target), ": its rows of ", w.output.dense.cols,
+                    " values are not whole blocks of ", kernels::float_format_block(*target)));
+        }
+        if (target && !screen && file_format != *target) {
+            w.output.dense = requantized_copy(w.output.dense, *target, w.arena, pool);
+            w.output.int8_activations = true;
+            log_output_copy(log, "requantized to", w.output.dense, start);
             if (!c.tied_output) file.release_pages(output_tensor);
         } else {
             w.output.dense = loader.resident(output_tensor);
             if (c.tied_output) w.token_embd = w.output.dense;
-            if (target && file_format != *target) {
-                throw Error(
-                    ErrorCode::unsupported,
-                    cat(file.name(), ": cannot requantize the output layer to ",
-                        kernels::float_format_name(*target), ": its rows of ", w.output.dense.cols,
-                        " values are not whole blocks of ", kernels::float_format_block(*target)));
+            w.output.int8_activations = target.has_value() && !screen;
+            if (screen && !w.output.quantize_input) {
+                w.screen = build_output_screen(w.output.dense, w.arena, pool);
+                log_output_copy(log, "screened by a", w.screen.q8, start);
             }
-            w.output.int8_activations = target.has_value();
         }
     }
 

@@ -59,6 +59,16 @@ struct LayerWeights {
     LinearWeight wq, wk, wv, wo, gate, up, down;
 };
 
+// A Q8_0 copy of the output layer that bounds every row's logit (--lm-head screen), with two
+// numbers per row, each rounded up: error_norm[r] = ||W_r - Q_r||_2 (W_r the layer's row as
+// decoded, Q_r the copy's) and norm[r] = max(||W_r||_2, ||Q_r||_2). Empty (q8.rows == 0) unless
+// asked for.
+struct OutputScreen {
+    FloatMatrix q8;
+    std::vector<float> error_norm;  // [rows]
+    std::vector<float> norm;        // [rows]
+};
+
 struct ModelWeights {
     // The bytes of every matrix prepared at load (packed ternary, copied or requantized float),
     // in the order they were prepared; the matrices below are views into it.
@@ -66,9 +76,14 @@ struct ModelWeights {
     FloatMatrix token_embd;  // n_vocab x n_embd
     std::vector<float> output_norm;
     LinearWeight output;  // n_vocab x n_embd; a view of token_embd when tied
+    OutputScreen screen;  // of `output`, with --lm-head screen
     std::vector<LayerWeights> layers;
     uint64_t n_params = 0;
 };
+
+// The screen of `layer` (a whole number of 32-value blocks per row), its bytes from `arena`.
+OutputScreen build_output_screen(const FloatMatrix& layer, kernels::WeightArena& arena,
+                                 ThreadPool& pool);
 
 // Finds, checks (type and shape) and prepares every tensor the config's graph needs.
 // Throws Error(model) naming the missing or mis-shaped tensor.

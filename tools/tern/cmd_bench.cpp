@@ -4,6 +4,7 @@
 
 #include <tern/error.h>
 #include <tern/files.h>
+#include <tern/sampler.h>
 #include <tern/session.h>
 #include <tern/system.h>
 
@@ -74,24 +75,43 @@ void summarise(Record& r) {
                       : 0.0;
 }
 
-// Seconds to process `tokens` in one batch (pp) or one at a time (tg), after `depth` (not timed:
-// evaluated in prompt batches first, as llama-bench's -d does). `just_before` runs after the
-// depth, right before the clock starts.
-double time_run(Session& session, const std::vector<Token>& depth, const std::vector<Token>& tokens,
-                bool one_at_a_time, const std::function<void()>& just_before = {}) {
+// What a timed run took.
+struct RunTime {
+    double seconds = 0;
+    double screened_rows = 0;  // output rows computed exactly per screened step, on average
+};
+
+// Times processing `tokens` in one batch (pp) or one at a time (tg), after `depth` (not timed:
+// evaluated in prompt batches first, as llama-bench's -d does), each step's logits as `needed`
+// asks. `just_before` runs after the depth, right before the clock starts.
+RunTime time_run(Session& session, const std::vector<Token>& depth,
+                 const std::vector<Token>& tokens, bool one_at_a_time, const LogitsNeeded& needed,
+                 const std::function<void()>& just_before = {}) {
     session.reset();
     if (!depth.empty()) session.eval(depth);
     if (just_before) just_before();
+    int64_t screened_rows = 0, screened_steps = 0;
+    const auto count_screened = [&] {
+        if (session.screened_rows() == 0) return;
+        screened_rows += session.screened_rows();
+        ++screened_steps;
+    };
     const auto start = std::chrono::steady_clock::now();
     if (one_at_a_time) {
         for (Token t : tokens) {
             const Token one[] = {t};
-            session.eval(one);
+            session.eval(one, needed);
+            count_screened();
         }
     } else {
-        session.eval(tokens);
+        session.eval(tokens, needed);
+        count_screened();
     }
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return {seconds, screened_steps
+                         ? static_cast<double>(screened_rows) / static_cast<double>(screened_steps)
+                         : 0.0};
 }
 
 std::string human_size(uint64_t bytes) {
@@ -141,7 +161,8 @@ int bench(const BenchFlags& f) {
     auto model = load_model(path, thread_counts.front(), false, parse_lm_head(f.lm_head));
     Progress progress("repetitions");
     const int64_t n_vocab = model->config().n_vocab;
-    const uint64_t bytes_per_token = model->bytes_read_per_token();
+    // A screened output layer computes the logits the default sampler reads (the 40 highest).
+    const LogitsNeeded needed = Sampler(SamplerParams{}).logits_needed();
     std::mt19937 rng(1234);
     std::uniform_int_distribution<Token> pick(0, static_cast<Token>(n_vocab - 1));
 
@@ -181,20 +202,22 @@ int bench(const BenchFlags& f) {
                 static_cast<double>(session.kv_cache_bytes()) / static_cast<double>(gen.ctx);
             const double positions =
                 static_cast<double>(r.n_depth) + static_cast<double>(n + 1) / 2.0;
-            const double bytes_per_generated_token =
-                static_cast<double>(bytes_per_token) + positions * kv_bytes_per_position;
+            const double kv_bytes_per_token = positions * kv_bytes_per_position;
             const bool probed = tg && probe;
             std::vector<double> read_gbps;
-            time_run(session, depth, tokens, tg);  // warm-up, not counted
+            time_run(session, depth, tokens, tg, needed);  // warm-up, not counted
             for (int rep = 0; rep < f.repetitions; ++rep) {
                 progress.update(static_cast<size_t>(rep), static_cast<size_t>(f.repetitions));
                 // Probed right before each timed run (after its depth), so a shared machine that
                 // changes pace between runs changes both sides of the ratio alike.
-                const double seconds = time_run(session, depth, tokens, tg, [&] {
+                const RunTime run = time_run(session, depth, tokens, tg, needed, [&] {
                     if (probed) r.bandwidth_samples.push_back(probe->measure());
                 });
-                const double ts = static_cast<double>(n) / seconds;
+                const double ts = static_cast<double>(n) / run.seconds;
                 r.samples_ts.push_back(ts);
+                const double bytes_per_generated_token =
+                    static_cast<double>(model->bytes_read_per_token(run.screened_rows)) +
+                    kv_bytes_per_token;
                 read_gbps.push_back(ts * bytes_per_generated_token / 1e9);
                 if (probed)
                     r.roof_samples.push_back(100.0 * read_gbps.back() / r.bandwidth_samples.back());
@@ -218,10 +241,11 @@ int bench(const BenchFlags& f) {
     const std::string model_name = std::filesystem::path(path).filename().string();
     const std::string model_type =
         model->config().architecture + " " + human_params(model->n_params());
-    // The kernels, and the output layer when it is requantized at load (--lm-head), so a table
-    // says which fast mode produced it.
+    // The kernels, and the output layer when it is requantized or screened at load (--lm-head),
+    // so a table says which mode produced it (a screened one computes the exact top-40 logits).
     const std::string backend =
-        model->kernel_summary() + (f.lm_head == "file" ? "" : ", lm-head " + f.lm_head);
+        model->kernel_summary() + (f.lm_head == "file" ? "" : ", lm-head " + f.lm_head) +
+        (f.lm_head == "screen" ? " (exact top-" + std::to_string(needed.top) + ")" : "");
     std::ostringstream out;
     if (f.output == "md") {
         out << "| model | size | params | backend | threads | test | t/s | read GB/s (% of roof) "

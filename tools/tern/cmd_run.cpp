@@ -78,6 +78,12 @@ int run(const RunFlags& f) {
         static_cast<long long>(stats.n_prompt), stats.prompt_seconds,
         rate(stats.n_prompt, stats.prompt_seconds), static_cast<long long>(stats.n_generated),
         stats.generate_seconds, rate(stats.n_generated, stats.generate_seconds));
+    if (f.gen.verbose && stats.screened_evals > 0) {
+        std::fprintf(
+            stderr, "output layer screen: %.1f of %lld rows computed per token\n",
+            static_cast<double>(stats.screened_rows) / static_cast<double>(stats.screened_evals),
+            static_cast<long long>(model->config().n_vocab));
+    }
     return 0;
 }
 

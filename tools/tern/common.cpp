@@ -67,8 +67,9 @@ OutputLayerType parse_lm_head(const std::string& name) {
     if (name == "q8") return OutputLayerType::q8_0;
     if (name == "q6") return OutputLayerType::q6_k;
     if (name == "q4") return OutputLayerType::q4_k;
+    if (name == "screen") return OutputLayerType::screen;
     throw Error(ErrorCode::invalid_argument,
-                "--lm-head must be file, q8, q6 or q4, got '" + name + "'");
+                "--lm-head must be file, screen, q8, q6 or q4, got '" + name + "'");
 }
 
 std::shared_ptr<const Model> load_model(const std::filesystem::path& path, int threads,

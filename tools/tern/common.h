@@ -27,11 +27,15 @@ std::filesystem::path resolve_model_path(const std::string& flag);
 // warning), negative is an error.
 int resolve_threads(int requested);
 
-// --lm-head: "file" (the file's output layer, lossless), or "q8" / "q6" / "q4" (requantized at
-// load to Q8_0 / Q6_K / Q4_K and multiplied with int8 activations: fewer bytes per token).
+// --lm-head: "file" (the file's output layer, lossless), "screen" (the file's layer, lossless,
+// computed only for the rows a top-k or greedy sampler can pick, found with a Q8_0 copy), or
+// "q8" / "q6" / "q4" (requantized at load to Q8_0 / Q6_K / Q4_K and multiplied with int8
+// activations: fewer bytes per token).
 OutputLayerType parse_lm_head(const std::string& name);
 inline constexpr const char* kLmHeadHelp =
-    "Output layer: file (lossless), or q8, q6, q4 (Q8_0 / Q6_K / Q4_K at load: faster)";
+    "Output layer: file (lossless), screen (lossless for top-k / greedy sampling, a Q8_0 copy "
+    "picks the rows to compute: faster, more memory), or q8, q6, q4 (Q8_0 / Q6_K / Q4_K at "
+    "load: faster)";
 
 // Loads a model, printing loader details to stderr when verbose.
 std::shared_ptr<const Model> load_model(const std::filesystem::path& path, int threads,

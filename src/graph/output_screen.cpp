@@ -1,0 +1,152 @@
+// The screened output layer: bound every row's logit with the Q8_0 copy, compute exactly only the
+// rows that can be among the highest (the bound is derived in output_screen.h).
+#include "graph/output_screen.h"
+
+#include "graph/kernel_choice.h"
+#include "kernels/float_kernels.h"
+#include "util/thread_pool.h"
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <limits>
+
+namespace tern {
+
+namespace {
+
+constexpr double kUnitRoundoff = 0x1p-24;
+// Exact rows computed on one thread below this many (about a microsecond each for 2B-4T).
+constexpr int64_t kSerialCandidates = 256;
+
+// ||x||, ||x'|| and ||x - x'|| of the token, x' = q * d per 32 values, in double (relative
+// error ~1e-16, covered by the slack applied to the bound).
+struct ActivationNorms {
+    double x = 0, quantised = 0, error = 0;
+};
+
+ActivationNorms activation_norms(const float* x, int64_t k, const int8_t* q, const float* d) {
+    double xx = 0, qq = 0, ee = 0;
+    for (int64_t c = 0; c < k; ++c) {
+        const double v = x[c];
+        const double v_q = static_cast<double>(q[c]) * static_cast<double>(d[c / 32]);
+        xx += v * v;
+        qq += v_q * v_q;
+        ee += (v - v_q) * (v - v_q);
+    }
+    return {std::sqrt(xx), std::sqrt(qq), std::sqrt(ee)};
+}
+
+}  // namespace
+
+int64_t screened_logits(const LinearWeight& output, const OutputScreen& screen, const float* x,
+                        const LogitsNeeded& needed, float* logits, QuantizedActivations& qx,
+                        LinearScratch& scratch, ScreenScratch& ss, ThreadPool& pool) {
+    const FloatMatrix& exact = output.dense;
+    const int64_t rows = exact.rows, k = exact.cols;
+    const auto compute_all = [&] {
+        linear_forward(output, x, qx, 1, logits, scratch, pool);
+        return rows;
+    };
+
+    ss.penalised.assign(static_cast<size_t>(rows), 0);
+    int64_t n_penalised = 0;
+    for (Token t : needed.penalised) {
+        if (t >= 0 && t < rows && !ss.penalised[static_cast<size_t>(t)]) {
+            ss.penalised[static_cast<size_t>(t)] = 1;
+            ++n_penalised;
+        }
+    }
+    if (needed.top <= 0 || needed.top > rows - n_penalised) return compute_all();
+
+    // The screen's logits; int8_activation_forward leaves x' in scratch.q8 / q8_scales.
+    ss.approx.resize(static_cast<size_t>(rows));
+    int8_activation_forward(screen.q8, x, 1, ss.approx.data(), scratch, pool);
+    const ActivationNorms norms =
+        activation_norms(x, k, scratch.q8.data(), scratch.q8_scales.data());
+    if (!std::isfinite(norms.x) || !std::isfinite(norms.quantised)) return compute_all();
+
+    // Bound(r) = error_norm[r] * x_weight + norm[r] * x_other (output_screen.h), then the
+    // output scale: fl(z * s) lies within |s| (|s_r| + bound) u of z * s.
+    const double dot_rounding = static_cast<double>(k + 2) * kUnitRoundoff * 1.01;
+    const double screen_rounding = static_cast<double>(k / 32 + 3) * kUnitRoundoff * 1.01;
+    const double slack = 1.0 + 1e-9;
+    const double x_weight = norms.x * slack;
+    const double x_other =
+        (norms.error + dot_rounding * norms.x + screen_rounding * norms.quantised) * slack;
+    const double scale = output.output_scale, abs_scale = std::fabs(scale);
+    // Each float operation of either sum (and of the scale) can also lose up to 2^-150 to
+    // underflow, whatever the magnitudes: at most 2k + 3 k/32 + 8 of them, and the screen's
+    // product of the two scales loses it times its block's |sum| <= 32 * 127 * 127.
+    const double underflow = static_cast<double>(2 * k + 3 * (k / 32) + 8 + 127 * 127 * k) *
+                             0x1p-150 * (1.0 + abs_scale);
+    const auto bounds = [&](int64_t r, double& lower, double& upper) {
+        const double s = ss.approx[static_cast<size_t>(r)];
+        double half = static_cast<double>(screen.error_norm[static_cast<size_t>(r)]) * x_weight +
+                      static_cast<double>(screen.norm[static_cast<size_t>(r)]) * x_other;
+        double centre = s;
+        if (scale != 1.0) {
+            centre = s * scale;
+            half = half * abs_scale + (std::fabs(s) + half) * abs_scale * 2 * kUnitRoundoff;
+        }
+        half = half * slack + underflow;
+        lower = centre - half;
+        upper = centre + half;
+    };
+
+    // The `top` highest lower bounds of the unpenalised rows (a min-heap: its front is the
+    // threshold). A row whose bounds are not numbers is always computed.
+    const auto top = static_cast<size_t>(needed.top);
+    std::vector<float>& heap = ss.lower_heap;
+    heap.clear();
+    const auto greater = std::greater<float>();
+    for (int64_t r = 0; r < rows; ++r) {
+        if (ss.penalised[static_cast<size_t>(r)]) continue;
+        double lower, upper;
+        bounds(r, lower, upper);
+        if (!(lower == lower)) continue;
+        // Rounded down to float: a lower bound stays a lower bound.
+        float lower_f = static_cast<float>(lower);
+        if (static_cast<double>(lower_f) > lower) lower_f = std::nextafter(lower_f, -INFINITY);
+        if (heap.size() < top) {
+            heap.push_back(lower_f);
+            std::push_heap(heap.begin(), heap.end(), greater);
+        } else if (lower_f > heap.front()) {
+            std::pop_heap(heap.begin(), heap.end(), greater);
+            heap.back() = lower_f;
+            std::push_heap(heap.begin(), heap.end(), greater);
+        }
+    }
+    if (heap.size() < top) return compute_all();
+    const double threshold = heap.front();
+
+    ss.candidates.clear();
+    for (int64_t r = 0; r < rows; ++r) {
+        double lower, upper;
+        bounds(r, lower, upper);
+        if (ss.penalised[static_cast<size_t>(r)] || !(upper < threshold))
+            ss.candidates.push_back(r);
+    }
+    const auto n_candidates = static_cast<int64_t>(ss.candidates.size());
+    if (n_candidates > rows / 8) return compute_all();
+
+    std::fill(logits, logits + rows, -std::numeric_limits<float>::infinity());
+    const kernels::FloatKernels& fk = *active_kernels().floats;
+    const auto compute = [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i) {
+            const int64_t r = ss.candidates[static_cast<size_t>(i)];
+            float value;
+            fk.gemv(exact.format, exact.data + r * exact.row_bytes, exact.row_bytes, 1, k, x,
+                    &value);
+            logits[r] = output.output_scale == 1.0f ? value : value * output.output_scale;
+        }
+    };
+    if (n_candidates < kSerialCandidates) {
+        compute(0, n_candidates);
+    } else {
+        pool.parallel_for(n_candidates, 16, compute);
+    }
+    return n_candidates;
+}
+
+}  // namespace tern
