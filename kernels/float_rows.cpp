@@ -10,7 +10,6 @@ namespace tern::kernels {
 namespace {
 
 constexpr int64_t kQ8Block = 32;
-constexpr int64_t kQ8BlockBytes = 34;  // fp16 d, int8 q[32]
 constexpr int64_t kKBlock = 256;
 
 void dequantize_q4_k_block(const uint8_t* block, float* out) {

@@ -20,6 +20,7 @@ namespace tern::kernels {
 
 enum class FloatWeightFormat { f32, f16, bf16, q8_0, q4_k, q6_k };
 
+constexpr int64_t kQ8BlockBytes = 34;    // bytes of one 32-element Q8_0 block: fp16 d, int8 q[32]
 constexpr int64_t kQ4KBlockBytes = 144;  // bytes of one 256-element Q4_K block (above)
 constexpr int64_t kQ6KBlockBytes = 210;  // bytes of one 256-element Q6_K block (above)
 

@@ -80,40 +80,38 @@ int64_t screened_logits(const LinearWeight& output, const OutputScreen& screen, 
     // product of the two scales loses it times its block's |sum| <= 32 * 127 * 127.
     const double underflow = static_cast<double>(2 * k + 3 * (k / 32) + 8 + 127 * 127 * k) *
                              0x1p-150 * (1.0 + abs_scale);
-    const auto bounds = [&](int64_t r, double& lower, double& upper) {
-        const double s = ss.approx[static_cast<size_t>(r)];
-        double half = static_cast<double>(screen.error_norm[static_cast<size_t>(r)]) * x_weight +
-                      static_cast<double>(screen.norm[static_cast<size_t>(r)]) * x_other;
-        double centre = s;
-        if (scale != 1.0) {
-            centre = s * scale;
-            half = half * abs_scale + (std::fabs(s) + half) * abs_scale * 2 * kUnitRoundoff;
-        }
-        half = half * slack + underflow;
-        lower = centre - half;
-        upper = centre + half;
+    // centre = s_r * scale (exact for scale 1), half = (bound * a + |s_r| * b) * slack +
+    // underflow, where a = |scale| (1 + 2u) and b = 2u |scale| (1 and 0 for scale 1).
+    const bool scaled = scale != 1.0;
+    const double a = scaled ? abs_scale * (1.0 + 2 * kUnitRoundoff) : 1.0;
+    const double b = scaled ? abs_scale * 2 * kUnitRoundoff : 0.0;
+    const float* approx = ss.approx.data();
+    const float* error_norm = screen.error_norm.data();
+    const float* norm = screen.norm.data();
+    const auto half_width = [&](int64_t r) {
+        const double bound =
+            static_cast<double>(error_norm[r]) * x_weight + static_cast<double>(norm[r]) * x_other;
+        return (bound * a + std::fabs(static_cast<double>(approx[r])) * b) * slack + underflow;
     };
+    ss.lower.resize(static_cast<size_t>(rows));
+    double* lower = ss.lower.data();
+    for (int64_t r = 0; r < rows; ++r)
+        lower[r] = static_cast<double>(approx[r]) * scale - half_width(r);
 
     // The `top` highest lower bounds of the unpenalised rows (a min-heap: its front is the
     // threshold). A row whose bounds are not numbers is always computed.
     const auto top = static_cast<size_t>(needed.top);
-    std::vector<float>& heap = ss.lower_heap;
+    std::vector<double>& heap = ss.lower_heap;
     heap.clear();
-    const auto greater = std::greater<float>();
+    const auto greater = std::greater<double>();
     for (int64_t r = 0; r < rows; ++r) {
-        if (ss.penalised[static_cast<size_t>(r)]) continue;
-        double lower, upper;
-        bounds(r, lower, upper);
-        if (!(lower == lower)) continue;
-        // Rounded down to float: a lower bound stays a lower bound.
-        float lower_f = static_cast<float>(lower);
-        if (static_cast<double>(lower_f) > lower) lower_f = std::nextafter(lower_f, -INFINITY);
+        if (ss.penalised[static_cast<size_t>(r)] || !(lower[r] == lower[r])) continue;
         if (heap.size() < top) {
-            heap.push_back(lower_f);
+            heap.push_back(lower[r]);
             std::push_heap(heap.begin(), heap.end(), greater);
-        } else if (lower_f > heap.front()) {
+        } else if (lower[r] > heap.front()) {
             std::pop_heap(heap.begin(), heap.end(), greater);
-            heap.back() = lower_f;
+            heap.back() = lower[r];
             std::push_heap(heap.begin(), heap.end(), greater);
         }
     }
@@ -122,9 +120,8 @@ int64_t screened_logits(const LinearWeight& output, const OutputScreen& screen, 
 
     ss.candidates.clear();
     for (int64_t r = 0; r < rows; ++r) {
-        double lower, upper;
-        bounds(r, lower, upper);
-        if (ss.penalised[static_cast<size_t>(r)] || !(upper < threshold))
+        const double upper = static_cast<double>(approx[r]) * scale + half_width(r);
+        if (!(upper < threshold) || ss.penalised[static_cast<size_t>(r)])
             ss.candidates.push_back(r);
     }
     const auto n_candidates = static_cast<int64_t>(ss.candidates.size());

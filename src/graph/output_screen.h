@@ -31,7 +31,8 @@ class ThreadPool;
 // Buffers reused from token to token.
 struct ScreenScratch {
     std::vector<float> approx;        // [rows] screen logits s_r
-    std::vector<float> lower_heap;    // the `top` highest lower bounds (a min-heap)
+    std::vector<double> lower;        // [rows] lower bounds of the logits
+    std::vector<double> lower_heap;   // the `top` highest lower bounds (a min-heap)
     std::vector<int64_t> candidates;  // rows computed exactly
     std::vector<uint8_t> penalised;   // [rows] 1 for the caller's penalised tokens
 };

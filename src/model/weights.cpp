@@ -224,6 +224,40 @@ float float_at_least(double v) {
     return static_cast<double>(f) >= v ? f : std::nextafter(f, INFINITY);
 }
 
+// Row r's OutputScreen norms from its weights `w` (k floats) and their Q8_0 copy `blocks`. The
+// sums of squares run in 8 float lanes (w - q is exact: q is w rounded to a multiple of the
+// block's scale, within a factor 2 of w or 0); a lane's sum of n non-negative terms is within
+// (n + 1) u of the real one, so each is raised by (k/8 + 4) u before the square root, and the
+// roots by 1e-12 for the double steps.
+void row_norms(const float* w, const uint8_t* blocks, int64_t k, OutputScreen& screen, int64_t r) {
+    constexpr int kLanes = 8;
+    float error[kLanes] = {}, source[kLanes] = {}, copy[kLanes] = {};
+    for (int64_t b = 0; b < k / 32; ++b) {
+        const uint8_t* block = blocks + b * kernels::kQ8BlockBytes;
+        const float d = kernels::load_half(block);
+        const auto* q = reinterpret_cast<const int8_t*>(block + 2);
+        for (int64_t c = 0; c < 32; c += kLanes) {
+            for (int j = 0; j < kLanes; ++j) {
+                const float v = w[32 * b + c + j];
+                const float v_q = static_cast<float>(q[c + j]) * d;
+                error[j] += (v - v_q) * (v - v_q);
+                source[j] += v * v;
+                copy[j] += v_q * v_q;
+            }
+        }
+    }
+    double e = 0, s = 0, c = 0;
+    for (int j = 0; j < kLanes; ++j) {
+        e += error[j];
+        s += source[j];
+        c += copy[j];
+    }
+    const double raise = 1.0 + static_cast<double>(k / kLanes + 4) * 0x1p-24 * 1.01;
+    const double slack = 1.0 + 1e-12;
+    screen.error_norm[static_cast<size_t>(r)] = float_at_least(std::sqrt(e * raise) * slack);
+    screen.norm[static_cast<size_t>(r)] = float_at_least(std::sqrt(std::max(s, c) * raise) * slack);
+}
+
 // A copy of `source` in `format` (its bytes from `arena`), row by row: Q8_0 by ggml's rule (per
 // 32 weights d = max|w| / 127 as fp16, q = round(w / d)), Q6_K and Q4_K by kquant.h's
 // quantizers. Given `screen`, also its per-row norms (OutputScreen). Rows must be whole blocks.
@@ -239,8 +273,7 @@ FloatMatrix requantized_copy(const FloatMatrix& source, kernels::FloatWeightForm
     }
     pool.parallel_for(source.rows, 64, [&](int64_t begin, int64_t end) {
         const kernels::FloatKernels& fk = *active_kernels().floats;
-        std::vector<float> row(static_cast<size_t>(k)),
-            decoded(screen ? static_cast<size_t>(k) : 0);
+        std::vector<float> row(static_cast<size_t>(k));
         for (int64_t r = begin; r < end; ++r) {
             const uint8_t* source_row = source.data + r * source.row_bytes;
             if (source.format == kernels::FloatWeightFormat::f16) {  // F16C where there is one
@@ -256,23 +289,7 @@ FloatMatrix requantized_copy(const FloatMatrix& source, kernels::FloatWeightForm
             } else {
                 kernels::quantize_row_q4_k(row.data(), k, out);
             }
-            if (screen) {
-                kernels::dequantize_row(format, out, k, decoded.data());
-                double error = 0, source_sq = 0, copy_sq = 0;  // exact enough: 53-bit sums
-                for (int64_t c = 0; c < k; ++c) {
-                    const double w = row[static_cast<size_t>(c)];
-                    const double q = decoded[static_cast<size_t>(c)];
-                    error += (w - q) * (w - q);
-                    source_sq += w * w;
-                    copy_sq += q * q;
-                }
-                // A relative 1e-12 covers the sums' and square roots' rounding.
-                const double slack = 1.0 + 1e-12;
-                screen->error_norm[static_cast<size_t>(r)] =
-                    float_at_least(std::sqrt(error) * slack);
-                screen->norm[static_cast<size_t>(r)] =
-                    float_at_least(std::sqrt(std::max(source_sq, copy_sq)) * slack);
-            }
+            if (screen) row_norms(row.data(), out, k, *screen, r);
         }
     });
     return {source.rows, k, format, storage.get(), row_bytes};
