@@ -77,7 +77,7 @@ def load_seconds(tern, model, runs=5):
     return sorted(times)
 
 
-def peak_rss_mib(tern, model):
+def peak_rss_mib(tern, model, lm_head="file"):
     """Peak RSS of a run that fills a 4096-token context: a ~3800-token prompt plus 200 tokens."""
     unit = "Once upon a time, there was a little girl. "
     ids = subprocess.run([tern, "tokenize", "-m", model, "-p", unit * 10, "--ids", "--no-bos"],
@@ -88,7 +88,7 @@ def peak_rss_mib(tern, model):
         prompt_file = f.name
     try:
         out = subprocess.run(["/usr/bin/time", "-v", tern, "run", "-m", model, "-c", "4096", "-n", "200", "-f",
-                              prompt_file], capture_output=True, text=True).stderr
+                              prompt_file, "--lm-head", lm_head], capture_output=True, text=True).stderr
     finally:
         os.unlink(prompt_file)
     if "tern: error" in out:
@@ -157,6 +157,8 @@ def main():
         extras[key] = {"load_seconds": load_seconds(args.tern, model)}
         if args.rss and key == "2b4t":
             extras[key]["peak_rss_mib_ctx4096"] = peak_rss_mib(args.tern, model)
+            if "screen" in args.lm_heads.split(","):
+                extras[key]["peak_rss_mib_ctx4096_screen"] = peak_rss_mib(args.tern, model, "screen")
         for lm_head in args.lm_heads.split(","):
             for r in run_bench(args.tern, model, args.threads, args.reps, lm_head):
                 r["model_key"] = key
@@ -186,7 +188,9 @@ def main():
     for key, e in extras.items():
         loads = e.get("load_seconds") or []
         lines.append(f"- {key}: load {loads[len(loads) // 2] if loads else None} s median of {loads} (warm page cache)"
-                     + (f", peak RSS at 4096 context {e['peak_rss_mib_ctx4096']:.0f} MiB" if e.get("peak_rss_mib_ctx4096") else ""))
+                     + (f", peak RSS at 4096 context {e['peak_rss_mib_ctx4096']:.0f} MiB" if e.get("peak_rss_mib_ctx4096") else "")
+                     + (f" ({e['peak_rss_mib_ctx4096_screen']:.0f} MiB with --lm-head screen)"
+                        if e.get("peak_rss_mib_ctx4096_screen") else ""))
     write_atomically(os.path.join(args.out, "results.md"), "\n".join(lines) + "\n")
     write_atomically(os.path.join(args.out, "results.json"), json.dumps({"records": records, "extras": extras}, indent=2) + "\n")
     write_atomically(os.path.join(args.out, "plot.svg"), svg_plot(records))
