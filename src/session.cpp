@@ -20,6 +20,7 @@ struct Session::Impl {
     ForwardPass forward;
     int64_t position = 0;
     std::vector<float> logits;  // [n_vocab], after the last evaluated token
+    int64_t screened_rows = 0;  // of the last eval (Session::screened_rows)
 
     Impl(std::shared_ptr<const Model> model_ptr, const Model::Impl& impl, int64_t ctx,
          int64_t batch, int threads, KvCacheType kv)
@@ -83,11 +84,13 @@ std::span<const float> Session::eval(std::span<const Token> tokens) {
 std::span<const float> Session::eval(std::span<const Token> tokens, const LogitsNeeded& needed) {
     Impl& s = *impl_;
     s.check(tokens);
+    s.screened_rows = 0;
     for (size_t done = 0; done < tokens.size();) {
         const auto n = std::min<size_t>(tokens.size() - done, static_cast<size_t>(s.n_batch));
         const bool last = done + n == tokens.size();
         s.forward.run(tokens.data() + done, static_cast<int64_t>(n), s.position, last ? 1 : 0,
                       s.logits.data(), s.pool, &needed);
+        if (last) s.screened_rows = s.forward.screened_rows();
         s.position += static_cast<int64_t>(n);
         done += n;
     }
@@ -102,6 +105,7 @@ void Session::eval_all(std::span<const Token> tokens, std::span<float> logits) {
                                                      n_vocab, " logits, got ", logits.size()));
     }
     s.check(tokens);
+    s.screened_rows = 0;
     for (size_t done = 0; done < tokens.size();) {
         const auto n = std::min<size_t>(tokens.size() - done, static_cast<size_t>(s.n_batch));
         s.forward.run(tokens.data() + done, static_cast<int64_t>(n), s.position,
@@ -116,7 +120,7 @@ void Session::eval_all(std::span<const Token> tokens, std::span<float> logits) {
 }
 
 int64_t Session::screened_rows() const {
-    return impl_->forward.screened_rows();
+    return impl_->screened_rows;
 }
 
 int64_t Session::position() const {

@@ -50,7 +50,8 @@ public:
     // other logit is -infinity; otherwise as eval.
     std::span<const float> eval(std::span<const Token> tokens, const LogitsNeeded& needed);
 
-    // Output-layer rows the last eval computed exactly if it was screened, else 0.
+    // Output-layer rows the last eval computed from the file's layer if it asked a screened model
+    // for some logits only (all of them after a fall-back), else 0.
     int64_t screened_rows() const;
 
     // Like eval, but writes the logits after every token to `logits` (tokens.size() x n_vocab).

@@ -20,7 +20,7 @@ constexpr double kUnitRoundoff = 0x1p-24;
 constexpr int64_t kSerialCandidates = 256;
 
 // ||x||, ||x'|| and ||x - x'|| of the token, x' = q * d per 32 values, in double (relative
-// error ~1e-16, covered by the slack applied to the bound).
+// error ~k 2^-53, covered by the slack applied to the bound).
 struct ActivationNorms {
     double x = 0, quantised = 0, error = 0;
 };
@@ -68,18 +68,21 @@ int64_t screened_logits(const LinearWeight& output, const OutputScreen& screen, 
 
     // Bound(r) = error_norm[r] * x_weight + norm[r] * x_other (output_screen.h), then the
     // output scale: fl(z * s) lies within |s| (|s_r| + bound) u of z * s.
-    const double dot_rounding = static_cast<double>(k + 2) * kUnitRoundoff * 1.01;
-    const double screen_rounding = static_cast<double>(k / 32 + 3) * kUnitRoundoff * 1.01;
+    const auto rounding = [](double n) { return n * kUnitRoundoff / (1.0 - n * kUnitRoundoff); };
+    if (static_cast<double>(k) * kUnitRoundoff > 0.01) return compute_all();  // k > 167,772
+    const double dot_rounding = rounding(static_cast<double>(k));
+    const double screen_rounding = rounding(static_cast<double>(k / 32 + 8));
     const double slack = 1.0 + 1e-9;
     const double x_weight = norms.x * slack;
     const double x_other =
         (norms.error + dot_rounding * norms.x + screen_rounding * norms.quantised) * slack;
     const double scale = output.output_scale, abs_scale = std::fabs(scale);
     // Each float operation of either sum (and of the scale) can also lose up to 2^-150 to
-    // underflow, whatever the magnitudes: at most 2k + 3 k/32 + 8 of them, and the screen's
-    // product of the two scales loses it times its block's |sum| <= 32 * 127 * 127.
-    const double underflow = static_cast<double>(2 * k + 3 * (k / 32) + 8 + 127 * 127 * k) *
-                             0x1p-150 * (1.0 + abs_scale);
+    // underflow, whatever the magnitudes: fewer than 3k + 16 of them (2k for the file layer's
+    // dot, k/4 products and about as many adds for the screen's), and the screen's product of
+    // the two scales loses it times its block's |sum| <= 32 * 127 * 127.
+    const double underflow =
+        static_cast<double>(3 * k + 16 + 127 * 127 * k) * 0x1p-150 * (1.0 + abs_scale);
     // centre = s_r * scale (exact for scale 1), half = (bound * a + |s_r| * b) * slack +
     // underflow, where a = |scale| (1 + 2u) and b = 2u |scale| (1 and 0 for scale 1).
     const bool scaled = scale != 1.0;
@@ -115,7 +118,7 @@ int64_t screened_logits(const LinearWeight& output, const OutputScreen& screen, 
             std::push_heap(heap.begin(), heap.end(), greater);
         }
     }
-    if (heap.size() < top) return compute_all();
+    if (heap.size() < top || !std::isfinite(heap.front())) return compute_all();
     const double threshold = heap.front();
 
     ss.candidates.clear();

@@ -8,12 +8,14 @@
 //   |z_r - s_r| <= ||W_r - Q_r|| ||x||                 (weights' quantisation, Cauchy-Schwarz)
 //                + ||Q_r|| ||x - x'||                  (activations' quantisation)
 //                + g_k ||W_r|| ||x|| + g_s ||Q_r|| ||x'||  (float rounding of either sum)
-// where g_k = (k + 2) u (1.01) bounds a k-term float dot's rounding and g_s = (k/32 + 3) u (1.01)
-// the screen's (exact int32 block sums, two products and one add per block), plus 2^-150 per
-// float operation for underflow (times the block sum for the product of the two scales, which
-// the sum multiplies). A row whose upper
-// bound is below the `top`-th highest lower bound of the rows the caller does not penalise cannot
-// be among the top highest, so only the others are computed exactly.
+// where g_n = n u / (1 - n u) bounds the rounding of a float sum of n-term products in any
+// order: g_k for the file layer's dot (k products, at most k adds), g_s with s = k/32 + 8 for the
+// screen's (exact int32 block sums; per block the two scales' product and the block's products,
+// added into two accumulators joined by a short tree: at most k/64 + 6 roundings on any term),
+// plus 2^-150 per float operation for underflow (times the block sum for the product of the two
+// scales, which the sum multiplies). A row whose upper bound is below the `top`-th highest lower
+// bound of the rows the caller does not penalise cannot be among the top highest, so only the
+// others are computed exactly.
 #pragma once
 
 #include "graph/linear.h"
@@ -42,7 +44,8 @@ struct ScreenScratch {
 // would give for every row that can be among the needed.top highest once the penalised rows
 // change, and for every penalised row; -infinity for the others. Falls back to computing every
 // row (linear_forward) when the bounds leave more than an eighth of the rows, when x is not
-// finite, or when fewer than needed.top rows are unpenalised. Returns the rows computed exactly.
+// finite, or when fewer than needed.top rows are unpenalised. Returns the rows computed exactly
+// from the file's layer (all of them after a fall-back).
 // `qx` is only for that fallback.
 int64_t screened_logits(const LinearWeight& output, const OutputScreen& screen, const float* x,
                         const LogitsNeeded& needed, float* logits, QuantizedActivations& qx,

@@ -252,10 +252,15 @@ void row_norms(const float* w, const uint8_t* blocks, int64_t k, OutputScreen& s
         s += source[j];
         c += copy[j];
     }
+    // Underflow can lose up to 2^-150 on each of the 2k / 8 float operations of a lane (F32 or
+    // BF16 weights below 2^-63).
     const double raise = 1.0 + static_cast<double>(k / kLanes + 4) * 0x1p-24 * 1.01;
+    const double underflow = static_cast<double>(2 * k + 16) * 0x1p-150;
     const double slack = 1.0 + 1e-12;
-    screen.error_norm[static_cast<size_t>(r)] = float_at_least(std::sqrt(e * raise) * slack);
-    screen.norm[static_cast<size_t>(r)] = float_at_least(std::sqrt(std::max(s, c) * raise) * slack);
+    screen.error_norm[static_cast<size_t>(r)] =
+        float_at_least(std::sqrt(e * raise + underflow) * slack);
+    screen.norm[static_cast<size_t>(r)] =
+        float_at_least(std::sqrt(std::max(s, c) * raise + underflow) * slack);
 }
 
 // A copy of `source` in `format` (its bytes from `arena`), row by row: Q8_0 by ggml's rule (per
@@ -324,6 +329,10 @@ ModelWeights load_weights(const GgufFile& file, const ModelConfig& c, ThreadPool
     // (one already in that format is kept and multiplied with int8 activations too), otherwise
     // a resident copy of the file's (which the tied embedding then reads too), screened by a
     // Q8_0 copy with --lm-head screen.
+    if (w.output.ternary && options.output_type == OutputLayerType::screen) {
+        throw Error(ErrorCode::unsupported,
+                    cat(file.name(), ": cannot screen the output layer: it is ternary"));
+    }
     if (!w.output.ternary) {
         const bool screen = options.output_type == OutputLayerType::screen;
         const auto target =
@@ -347,7 +356,13 @@ ModelWeights load_weights(const GgufFile& file, const ModelConfig& c, ThreadPool
             w.output.dense = loader.resident(output_tensor);
             if (c.tied_output) w.token_embd = w.output.dense;
             w.output.int8_activations = target.has_value() && !screen;
-            if (screen && !w.output.quantize_input) {
+            if (screen && w.output.quantize_input) {
+                throw Error(ErrorCode::unsupported,
+                            cat(file.name(),
+                                ": cannot screen the output layer: it takes int8 "
+                                "activations"));
+            }
+            if (screen) {
                 w.screen = build_output_screen(w.output.dense, w.arena, pool);
                 log_output_copy(log, "screened by a", w.screen.q8, start);
             }

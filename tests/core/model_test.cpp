@@ -137,6 +137,7 @@ TEST(ModelLoad, OutputLayerThatCannotBeRequantizedIsNamed) {
     EXPECT_THAT(error_with(OutputLayerType::q4_k), HasSubstr("to q4_k: its rows of 320"));
     EXPECT_EQ(error_with(OutputLayerType::q8_0), "no error");
     EXPECT_EQ(error_with(OutputLayerType::file), "no error");
+    EXPECT_EQ(error_with(OutputLayerType::screen), "no error");  // 320 is 10 blocks of 32
 }
 
 TEST(ModelLoad, WeightProblemsAreNamed) {

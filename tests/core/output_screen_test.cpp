@@ -229,6 +229,12 @@ TEST(OutputScreen, SessionKeepsTheTopOfTheFullLogits) {
         next = {static_cast<Token>(std::max_element(full_logits.begin(), full_logits.end()) -
                                    full_logits.begin())};
     }
+    // An eval that asks for every logit is not screened, and says so.
+    const auto every = screened.eval(next);
+    const std::vector<float> every_logit(every.begin(), every.end());
+    const auto expected = full.eval(next);
+    EXPECT_EQ(every_logit, std::vector<float>(expected.begin(), expected.end()));
+    EXPECT_EQ(screened.screened_rows(), 0);
 }
 
 // On a trained model (real logits have clear winners) the screen computes few rows.
