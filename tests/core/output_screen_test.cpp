@@ -168,6 +168,31 @@ TEST(OutputScreen, FallsBackToEveryRowWhenItCannotScreen) {
         300);
 }
 
+// A damaged layer (an infinite and a NaN weight) screens without undefined behaviour, and its
+// non-finite rows are always computed.
+TEST(OutputScreen, NonFiniteWeightsAreComputedNotScreenedOut) {
+    DirectScreen s(500, 64, 1.0f);
+    s.weights[7 * 64 + 3] = 0x7C00;   // +inf
+    s.weights[8 * 64 + 10] = 0x7E00;  // NaN
+    s.screen = build_output_screen(s.output.dense, s.arena, s.pool);
+    std::vector<float> x(64);
+    for (int64_t c = 0; c < 64; ++c)
+        x[static_cast<size_t>(c)] = 0.1f * static_cast<float>(c % 7) - 0.3f;
+    const std::vector<float> full = s.full(x);
+    const std::vector<float> screened = s.screened(x, {5, {}});
+    for (size_t r = 0; r < full.size(); ++r) {
+        if (std::isnan(full[r])) {
+            EXPECT_TRUE(std::isnan(screened[r])) << r;
+        } else if (screened[r] != -INFINITY) {
+            EXPECT_EQ(screened[r], full[r]) << r;
+        }
+    }
+    EXPECT_FALSE(std::isfinite(full[7]));
+    EXPECT_TRUE(std::isnan(full[8]));
+    EXPECT_NE(screened[7], -INFINITY);
+    EXPECT_NE(screened[8], -INFINITY);
+}
+
 std::vector<Token> generated(const std::shared_ptr<const Model>& model,
                              const SamplerParams& params) {
     SessionOptions options;

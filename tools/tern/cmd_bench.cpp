@@ -47,6 +47,10 @@ struct Record {
     // and the bytes it read (weights and KV cache) per second as a share of that probe.
     std::vector<double> bandwidth_samples, roof_samples;
     double weight_gbps = 0, roof_percent = 0, bandwidth_gbps = 0;  // medians of the above
+    // With a screened output layer: the rows a step computed from the file's layer, per
+    // repetition (its average over the steps), and their median.
+    std::vector<double> screened_rows_samples;
+    double screened_rows = 0;
 };
 
 // The test as llama-bench names it: "pp128", "tg32", "tg32 @ d4000".
@@ -219,12 +223,14 @@ int bench(const BenchFlags& f) {
                     static_cast<double>(model->bytes_read_per_token(run.screened_rows)) +
                     kv_bytes_per_token;
                 read_gbps.push_back(ts * bytes_per_generated_token / 1e9);
+                if (run.screened_rows > 0) r.screened_rows_samples.push_back(run.screened_rows);
                 if (probed)
                     r.roof_samples.push_back(100.0 * read_gbps.back() / r.bandwidth_samples.back());
             }
             summarise(r);
             if (tg) {
                 r.weight_gbps = median(read_gbps);
+                r.screened_rows = median(r.screened_rows_samples);
                 r.roof_percent = median(r.roof_samples);
                 r.bandwidth_gbps = median(r.bandwidth_samples);
                 if (probed && f.output == "md") {
@@ -288,7 +294,8 @@ int bench(const BenchFlags& f) {
                             {"bandwidth_gbps", r.bandwidth_gbps},
                             {"bandwidth_samples", r.bandwidth_samples},
                             {"roof_percent", r.roof_percent},
-                            {"roof_samples", r.roof_samples}});
+                            {"roof_samples", r.roof_samples},
+                            {"screened_rows", r.screened_rows}});
         }
         out << list.dump(2) << "\n";
     } else {
