@@ -84,7 +84,7 @@ void gemv_q8_0_q8(const uint8_t* w, int64_t row_bytes, int64_t m_rows, int64_t k
         float32x4_t acc[2][2] = {{vdupq_n_f32(0.0f), vdupq_n_f32(0.0f)},
                                  {vdupq_n_f32(0.0f), vdupq_n_f32(0.0f)}};
         for (int64_t b = 0; b < k / 32; ++b) {
-            const uint8_t* block = row + 34 * b;
+            const uint8_t* block = row + kQ8BlockBytes * b;
             const auto* q = reinterpret_cast<const int8_t*>(block + 2);
             const int32x4_t s_lo = quad_sums(vld1q_s8(q), vld1q_s8(xq + 32 * b));
             const int32x4_t s_hi = quad_sums(vld1q_s8(q + 16), vld1q_s8(xq + 32 * b + 16));

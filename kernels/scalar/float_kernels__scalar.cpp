@@ -59,9 +59,9 @@ void gemv_q8_0_q8(const uint8_t* w, int64_t row_bytes, int64_t m_rows, int64_t k
         float acc[2][8] = {};
         for (int64_t b = 0; b < k / 32; ++b) {
             uint16_t h;
-            std::memcpy(&h, row + 34 * b, 2);
+            std::memcpy(&h, row + kQ8BlockBytes * b, 2);
             const float d = half_to_float(h) * xd[b];
-            const auto* q = reinterpret_cast<const int8_t*>(row + 34 * b + 2);
+            const auto* q = reinterpret_cast<const int8_t*>(row + kQ8BlockBytes * b + 2);
             for (int j = 0; j < 8; ++j) {
                 int32_t sum = 0;
                 for (int i = 4 * j; i < 4 * j + 4; ++i)
@@ -110,9 +110,9 @@ void axpy_f16(float* y, float a, const uint16_t* x, int64_t n) {
 void axpy_q8_0(float* y, float a, const uint8_t* blocks, int64_t n) {
     for (int64_t b = 0; b < n / 32; ++b) {
         uint16_t h;
-        std::memcpy(&h, blocks + 34 * b, 2);
+        std::memcpy(&h, blocks + kQ8BlockBytes * b, 2);
         const float d = half_to_float(h);
-        const auto* q = reinterpret_cast<const int8_t*>(blocks + 34 * b + 2);
+        const auto* q = reinterpret_cast<const int8_t*>(blocks + kQ8BlockBytes * b + 2);
         for (int i = 0; i < 32; ++i) y[32 * b + i] += a * (d * static_cast<float>(q[i]));
     }
 }
@@ -164,10 +164,10 @@ void quantize_q8_0(const float* x, int64_t n, uint8_t* blocks) {
     for (int64_t b = 0; b < n / 32; ++b) {
         const uint16_t d16 = float_to_half(max_magnitude(x + 32 * b, 32) / 127.0f);
         const float d = half_to_float(d16);
-        std::memcpy(blocks + 34 * b, &d16, 2);
+        std::memcpy(blocks + kQ8BlockBytes * b, &d16, 2);
         for (int i = 0; i < 32; ++i) {
             const int q = d == 0.0f ? 0 : nearest_in(x[32 * b + i] / d, -127.0f, 127.0f);
-            blocks[34 * b + 2 + i] = static_cast<uint8_t>(static_cast<int8_t>(q));
+            blocks[kQ8BlockBytes * b + 2 + i] = static_cast<uint8_t>(static_cast<int8_t>(q));
         }
     }
 }

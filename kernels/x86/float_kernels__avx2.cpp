@@ -113,7 +113,7 @@ float dot_q8_0(const float* x, const uint8_t* row, int64_t k, const void* stream
     __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
                      _mm256_setzero_ps()};
     for (int64_t b = 0; b < k / 32; ++b) {
-        const uint8_t* block = row + b * 34;
+        const uint8_t* block = row + b * kQ8BlockBytes;
         prefetch_near(block, stream_end);
         __m256 wv[4];
         q8_0_block_weights(block, wv);
@@ -148,11 +148,11 @@ void gemv_q8_0_q8(const uint8_t* w, int64_t row_bytes, int64_t m_rows, int64_t k
         __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();  // even, odd blocks
         int64_t b = 0;
         for (; b + 2 <= blocks; b += 2) {
-            prefetch_near(row + 34 * b, w + m_rows * row_bytes);
-            acc0 = _mm256_add_ps(acc0, block_product(row + 34 * b, b));
-            acc1 = _mm256_add_ps(acc1, block_product(row + 34 * b + 34, b + 1));
+            prefetch_near(row + kQ8BlockBytes * b, w + m_rows * row_bytes);
+            acc0 = _mm256_add_ps(acc0, block_product(row + kQ8BlockBytes * b, b));
+            acc1 = _mm256_add_ps(acc1, block_product(row + kQ8BlockBytes * (b + 1), b + 1));
         }
-        if (b < blocks) acc0 = _mm256_add_ps(acc0, block_product(row + 34 * b, b));
+        if (b < blocks) acc0 = _mm256_add_ps(acc0, block_product(row + kQ8BlockBytes * b, b));
         const __m256 a = _mm256_add_ps(acc0, acc1);
         __m128 s =
             _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));  // a_j + a_j+4
@@ -164,7 +164,7 @@ void gemv_q8_0_q8(const uint8_t* w, int64_t row_bytes, int64_t m_rows, int64_t k
 void axpy_q8_0(float* y, float a, const uint8_t* blocks, int64_t n) {
     const __m256 av = _mm256_set1_ps(a);
     for (int64_t b = 0; b < n / 32; ++b) {
-        const uint8_t* block = blocks + 34 * b;
+        const uint8_t* block = blocks + kQ8BlockBytes * b;
         __m256 wv[4];
         q8_0_block_weights(block, wv);
         for (int j = 0; j < 4; ++j) {
