@@ -88,9 +88,8 @@ std::span<const float> Session::eval(std::span<const Token> tokens, const Logits
     for (size_t done = 0; done < tokens.size();) {
         const auto n = std::min<size_t>(tokens.size() - done, static_cast<size_t>(s.n_batch));
         const bool last = done + n == tokens.size();
-        s.forward.run(tokens.data() + done, static_cast<int64_t>(n), s.position, last ? 1 : 0,
-                      s.logits.data(), s.pool, &needed);
-        if (last) s.screened_rows = s.forward.screened_rows();
+        s.screened_rows = s.forward.run(tokens.data() + done, static_cast<int64_t>(n), s.position,
+                                        last ? 1 : 0, s.logits.data(), s.pool, &needed);
         s.position += static_cast<int64_t>(n);
         done += n;
     }

@@ -103,11 +103,11 @@ void ForwardPass::layer(int64_t index, int64_t n, int64_t pos0, ThreadPool& pool
     fk_.add(h, proj_.data(), n * embd);
 }
 
-void ForwardPass::run(const Token* tokens, int64_t n, int64_t pos0, int64_t n_logits, float* logits,
-                      ThreadPool& pool, const LogitsNeeded* needed) {
+int64_t ForwardPass::run(const Token* tokens, int64_t n, int64_t pos0, int64_t n_logits,
+                         float* logits, ThreadPool& pool, const LogitsNeeded* needed) {
     embed(tokens, n);
     for (int64_t i = 0; i < c_.n_layer; ++i) layer(i, n, pos0, pool);
-    if (n_logits <= 0) return;
+    if (n_logits <= 0) return 0;
     const int64_t first = n - n_logits;
     float* x = normed_.data();
     per_token(n_logits, pool, [&](int64_t t) {
@@ -116,14 +116,13 @@ void ForwardPass::run(const Token* tokens, int64_t n, int64_t pos0, int64_t n_lo
     });
     const LinearWeight& output = model_.weights.output;
     const OutputScreen& screen = model_.weights.screen;
-    screened_rows_ = 0;
     if (needed && needed->top > 0 && n_logits == 1 && screen.q8.rows > 0) {
-        screened_rows_ = screened_logits(output, screen, x, *needed, logits, quantized_,
-                                         linear_scratch_, screen_scratch_, pool);
-        return;
+        return screened_logits(output, screen, x, *needed, logits, quantized_, linear_scratch_,
+                               screen_scratch_, pool);
     }
     if (output.quantize_input) quantized_.quantize(x, n_logits, c_.n_embd, pool);
     linear_forward(output, x, quantized_, n_logits, logits, linear_scratch_, pool);
+    return 0;
 }
 
 }  // namespace tern

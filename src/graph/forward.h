@@ -24,12 +24,10 @@ public:
     // Runs tokens[0..n) at positions pos0..pos0+n-1 (n <= max_batch), writing them into the KV
     // cache. Logits are computed for the last `n_logits` tokens only (1 for generation, n for
     // perplexity) into `logits` ([n_logits][n_vocab]). Given `needed` (n_logits == 1) and a
-    // model with an output screen, only the logits it says are computed (screened_logits).
-    void run(const Token* tokens, int64_t n, int64_t pos0, int64_t n_logits, float* logits,
-             ThreadPool& pool, const LogitsNeeded* needed = nullptr);
-
-    // Output rows the last run computed exactly if it was screened, else 0.
-    int64_t screened_rows() const { return screened_rows_; }
+    // model with an output screen, only the logits it says are computed (screened_logits), and
+    // the rows computed from the file's layer are returned; otherwise 0.
+    int64_t run(const Token* tokens, int64_t n, int64_t pos0, int64_t n_logits, float* logits,
+                ThreadPool& pool, const LogitsNeeded* needed = nullptr);
 
     const KvCache& cache() const { return cache_; }
 
@@ -58,7 +56,6 @@ private:
     LinearScratch linear_scratch_;
     AttentionScratch attention_scratch_;
     ScreenScratch screen_scratch_;
-    int64_t screened_rows_ = 0;
 };
 
 }  // namespace tern

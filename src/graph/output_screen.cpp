@@ -96,10 +96,10 @@ int64_t screened_logits(const LinearWeight& output, const OutputScreen& screen, 
             static_cast<double>(error_norm[r]) * x_weight + static_cast<double>(norm[r]) * x_other;
         return (bound * a + std::fabs(static_cast<double>(approx[r])) * b) * slack + underflow;
     };
-    ss.lower.resize(static_cast<size_t>(rows));
-    double* lower = ss.lower.data();
-    for (int64_t r = 0; r < rows; ++r)
-        lower[r] = static_cast<double>(approx[r]) * scale - half_width(r);
+    ss.half.resize(static_cast<size_t>(rows));
+    double* half = ss.half.data();
+    for (int64_t r = 0; r < rows; ++r) half[r] = half_width(r);
+    const auto lower = [&](int64_t r) { return static_cast<double>(approx[r]) * scale - half[r]; };
 
     // The `top` highest lower bounds of the unpenalised rows (a min-heap: its front is the
     // threshold). A row whose bounds are not numbers is always computed.
@@ -108,13 +108,14 @@ int64_t screened_logits(const LinearWeight& output, const OutputScreen& screen, 
     heap.clear();
     const auto greater = std::greater<double>();
     for (int64_t r = 0; r < rows; ++r) {
-        if (ss.penalised[static_cast<size_t>(r)] || !(lower[r] == lower[r])) continue;
+        const double low = lower(r);
+        if (ss.penalised[static_cast<size_t>(r)] || !(low == low)) continue;
         if (heap.size() < top) {
-            heap.push_back(lower[r]);
+            heap.push_back(low);
             std::push_heap(heap.begin(), heap.end(), greater);
-        } else if (lower[r] > heap.front()) {
+        } else if (low > heap.front()) {
             std::pop_heap(heap.begin(), heap.end(), greater);
-            heap.back() = lower[r];
+            heap.back() = low;
             std::push_heap(heap.begin(), heap.end(), greater);
         }
     }
@@ -123,7 +124,7 @@ int64_t screened_logits(const LinearWeight& output, const OutputScreen& screen, 
 
     ss.candidates.clear();
     for (int64_t r = 0; r < rows; ++r) {
-        const double upper = static_cast<double>(approx[r]) * scale + half_width(r);
+        const double upper = static_cast<double>(approx[r]) * scale + half[r];
         if (!(upper < threshold) || ss.penalised[static_cast<size_t>(r)])
             ss.candidates.push_back(r);
     }

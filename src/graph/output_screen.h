@@ -33,7 +33,7 @@ class ThreadPool;
 // Buffers reused from token to token.
 struct ScreenScratch {
     std::vector<float> approx;        // [rows] screen logits s_r
-    std::vector<double> lower;        // [rows] lower bounds of the logits
+    std::vector<double> half;         // [rows] half-widths of the logits' bounds
     std::vector<double> lower_heap;   // the `top` highest lower bounds (a min-heap)
     std::vector<int64_t> candidates;  // rows computed exactly
     std::vector<uint8_t> penalised;   // [rows] 1 for the caller's penalised tokens

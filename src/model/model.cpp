@@ -90,13 +90,15 @@ uint64_t linear_bytes(const LinearWeight& w) {
 
 uint64_t Model::bytes_read_per_token(double screened_rows) const {
     const ModelWeights& w = impl_->weights;
-    uint64_t total = linear_bytes(w.output) + w.output_norm.size() * sizeof(float);
-    if (screened_rows > 0 && w.screen.q8.rows > 0) {
-        total =
+    const bool screened = screened_rows > 0 && w.screen.q8.rows > 0;
+    uint64_t total = w.output_norm.size() * sizeof(float);
+    if (screened) {
+        total +=
             static_cast<uint64_t>(w.screen.q8.rows * w.screen.q8.row_bytes) +
             (w.screen.error_norm.size() + w.screen.norm.size()) * sizeof(float) +
-            static_cast<uint64_t>(screened_rows * static_cast<double>(w.output.dense.row_bytes)) +
-            w.output_norm.size() * sizeof(float);
+            static_cast<uint64_t>(screened_rows * static_cast<double>(w.output.dense.row_bytes));
+    } else {
+        total += linear_bytes(w.output);
     }
     for (const LayerWeights& l : w.layers) {
         for (const LinearWeight* x : {&l.wq, &l.wk, &l.wv, &l.wo, &l.gate, &l.up, &l.down})
