@@ -21,6 +21,9 @@ namespace tern {
 
 namespace {
 
+// Rows requantized_copy reads between calls of its rows_done.
+constexpr int64_t kRowsPerRelease = 256;
+
 class WeightLoader {
 public:
     // Prepared matrices take their bytes from `arena`, which must outlive them.
@@ -266,9 +269,13 @@ void row_norms(const float* w, const uint8_t* blocks, int64_t k, OutputScreen& s
 // A copy of `source` in `format` (its bytes from `arena`), row by row: Q8_0 by ggml's rule (per
 // 32 weights d = max|w| / 127 as fp16, q = round(w / d)), Q6_K and Q4_K by kquant.h's
 // quantizers. Given `screen`, also its per-row norms (OutputScreen). Rows must be whole blocks.
+// `rows_done(begin, end)`, if given, is called (on the thread that read them) once rows
+// [begin, end) have been read, a few hundred at a time: where the source is a view of the file,
+// its pages can then be released, so the file's layer and the copy are never both resident.
 FloatMatrix requantized_copy(const FloatMatrix& source, kernels::FloatWeightFormat format,
                              kernels::WeightArena& arena, ThreadPool& pool,
-                             OutputScreen* screen = nullptr) {
+                             OutputScreen* screen = nullptr,
+                             const std::function<void(int64_t, int64_t)>& rows_done = {}) {
     const int64_t k = source.cols;
     const int64_t row_bytes = kernels::float_row_bytes(format, k);
     const kernels::AlignedBuffer storage = arena.take(static_cast<size_t>(source.rows * row_bytes));
@@ -279,6 +286,7 @@ FloatMatrix requantized_copy(const FloatMatrix& source, kernels::FloatWeightForm
     pool.parallel_for(source.rows, 64, [&](int64_t begin, int64_t end) {
         const kernels::FloatKernels& fk = *active_kernels().floats;
         std::vector<float> row(static_cast<size_t>(k));
+        int64_t slab_begin = begin;  // the first row not yet passed to rows_done
         for (int64_t r = begin; r < end; ++r) {
             const uint8_t* source_row = source.data + r * source.row_bytes;
             if (source.format == kernels::FloatWeightFormat::f16) {  // F16C where there is one
@@ -295,6 +303,10 @@ FloatMatrix requantized_copy(const FloatMatrix& source, kernels::FloatWeightForm
                 kernels::quantize_row_q4_k(row.data(), k, out);
             }
             if (screen) row_norms(row.data(), out, k, *screen, r);
+            if (rows_done && (r + 1 - slab_begin == kRowsPerRelease || r + 1 == end)) {
+                rows_done(slab_begin, r + 1);
+                slab_begin = r + 1;
+            }
         }
     });
     return {source.rows, k, format, storage.get(), row_bytes};
@@ -303,9 +315,11 @@ FloatMatrix requantized_copy(const FloatMatrix& source, kernels::FloatWeightForm
 }  // namespace
 
 OutputScreen build_output_screen(const FloatMatrix& layer, kernels::WeightArena& arena,
-                                 ThreadPool& pool) {
+                                 ThreadPool& pool,
+                                 const std::function<void(int64_t, int64_t)>& rows_done) {
     OutputScreen screen;
-    screen.q8 = requantized_copy(layer, kernels::FloatWeightFormat::q8_0, arena, pool, &screen);
+    screen.q8 =
+        requantized_copy(layer, kernels::FloatWeightFormat::q8_0, arena, pool, &screen, rows_done);
     return screen;
 }
 
@@ -347,25 +361,39 @@ ModelWeights load_weights(const GgufFile& file, const ModelConfig& c, ThreadPool
                     kernels::float_format_name(*target), ": its rows of ", w.output.dense.cols,
                     " values are not whole blocks of ", kernels::float_format_block(*target)));
         }
+        // Releases the file's pages of output rows [begin, end) once they have been copied.
+        const FloatMatrix source = w.output.dense;
+        const auto release_rows = [&](int64_t begin, int64_t end) {
+            TensorView rows = output_tensor;
+            rows.data =
+                output_tensor.data.subspan(static_cast<size_t>(begin * source.row_bytes),
+                                           static_cast<size_t>((end - begin) * source.row_bytes));
+            file.release_pages(rows);
+        };
         if (target && !screen && file_format != *target) {
-            w.output.dense = requantized_copy(w.output.dense, *target, w.arena, pool);
+            w.output.dense =
+                requantized_copy(source, *target, w.arena, pool, nullptr, release_rows);
             w.output.int8_activations = true;
+            file.release_pages(output_tensor);  // the pages straddling two threads' rows
             log_output_copy(log, "requantized to", w.output.dense, start);
-            if (!c.tied_output) file.release_pages(output_tensor);
-        } else {
-            w.output.dense = loader.resident(output_tensor);
-            if (c.tied_output) w.token_embd = w.output.dense;
-            w.output.int8_activations = target.has_value() && !screen;
-            if (screen && w.output.quantize_input) {
+        } else if (screen) {
+            if (w.output.quantize_input) {
                 throw Error(ErrorCode::unsupported,
                             cat(file.name(),
                                 ": cannot screen the output layer: it takes int8 "
                                 "activations"));
             }
-            if (screen) {
-                w.screen = build_output_screen(w.output.dense, w.arena, pool);
-                log_output_copy(log, "screened by a", w.screen.q8, start);
-            }
+            // The screen reads a token's few candidate rows of the file's layer where they lie
+            // in the mapping (like the embedding's rows): once the copy is built, the layer's
+            // pages are released, and only the rows generation touches come back.
+            w.screen = build_output_screen(source, w.arena, pool, release_rows);
+            file.release_pages(output_tensor);  // the pages straddling two threads' rows
+            file.advise_scattered_reads(output_tensor);
+            log_output_copy(log, "screened by a", w.screen.q8, start);
+        } else {
+            w.output.dense = loader.resident(output_tensor);
+            if (c.tied_output) w.token_embd = w.output.dense;
+            w.output.int8_activations = target.has_value();
         }
     }
 

@@ -10,6 +10,7 @@
 #include <tern/model.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -82,8 +83,11 @@ struct ModelWeights {
 };
 
 // The screen of `layer` (a whole number of 32-value blocks per row), its bytes from `arena`.
+// `rows_done(begin, end)`, if given, is called once rows [begin, end) of `layer` have been read
+// (a few hundred rows at a time, on the threads of `pool`).
 OutputScreen build_output_screen(const FloatMatrix& layer, kernels::WeightArena& arena,
-                                 ThreadPool& pool);
+                                 ThreadPool& pool,
+                                 const std::function<void(int64_t, int64_t)>& rows_done = {});
 
 // Finds, checks (type and shape) and prepares every tensor the config's graph needs.
 // Throws Error(model) naming the missing or mis-shaped tensor.
