@@ -65,12 +65,13 @@ def run_bench(tern, model, threads, reps, lm_head):
     return json.loads(out)
 
 
-def load_seconds(tern, model, runs=5):
+def load_seconds(tern, model, lm_head="file", runs=5):
     """Load times of `runs` runs (warm page cache), sorted: the machine is shared, so one run can
     be far off."""
     times = []
     for _ in range(runs):
-        out = subprocess.run([tern, "run", "-m", model, "-p", "hi", "-n", "1", "-v"], capture_output=True, text=True).stderr
+        out = subprocess.run([tern, "run", "-m", model, "-p", "hi", "-n", "1", "-v", "--lm-head", lm_head],
+                             capture_output=True, text=True).stderr
         m = re.search(r"loaded in ([0-9.]+) s", out)
         if m:
             times.append(round(float(m.group(1)), 2))
@@ -154,7 +155,8 @@ def main():
     records, extras = [], {}
     for key in MODELS:
         model = ensure_model(args.tern, args.models, key)
-        extras[key] = {"load_seconds": load_seconds(args.tern, model)}
+        extras[key] = {"load_seconds": load_seconds(args.tern, model),
+                       "load_seconds_auto": load_seconds(args.tern, model, "auto")}
         if args.rss and key == "2b4t":
             extras[key]["peak_rss_mib_ctx4096"] = peak_rss_mib(args.tern, model)
             if "screen" in args.lm_heads.split(","):
@@ -187,7 +189,10 @@ def main():
     lines.append("")
     for key, e in extras.items():
         loads = e.get("load_seconds") or []
+        loads_auto = e.get("load_seconds_auto") or []
         lines.append(f"- {key}: load {loads[len(loads) // 2] if loads else None} s median of {loads} (warm page cache)"
+                     + (f", {loads_auto[len(loads_auto) // 2]} s median of {loads_auto} with run's default --lm-head auto"
+                        if loads_auto else "")
                      + (f", peak RSS at 4096 context {e['peak_rss_mib_ctx4096']:.0f} MiB" if e.get("peak_rss_mib_ctx4096") else "")
                      + (f" ({e['peak_rss_mib_ctx4096_screen']:.0f} MiB with --lm-head screen)"
                         if e.get("peak_rss_mib_ctx4096_screen") else ""))

@@ -38,9 +38,10 @@ struct GenerationStats {
 // completed it (-1 for the final flush). Returns false to stop.
 using TokenCallback = std::function<bool(Token token, std::string_view text)>;
 
-// Throws Error(invalid_argument) for an empty prompt and Error(context_full) if `prompt` does not
-// fit in what is left of the session's context (generate() checks this first; callers that echo
-// the prompt check it before printing anything).
+// Throws Error(invalid_argument) for an empty prompt or a token id outside the vocabulary, and
+// Error(context_full) if `prompt` does not fit in what is left of the session's context
+// (generate() checks this first, before its sampler sees the prompt; callers that echo the
+// prompt check it before printing anything).
 void check_prompt_fits(const Session& session, std::span<const Token> prompt);
 
 // Evaluates `prompt` in the session (feeding it to the sampler's penalty window), then samples

@@ -120,11 +120,6 @@ public:
     // A no-op for parse()d images.
     void release_pages(const TensorView& tensor) const;
 
-    // Tells the OS a tensor will be read a few scattered rows at a time: a page fault in it then
-    // maps that page alone, not its neighbours too, so the resident set grows only by the rows
-    // read. A no-op for parse()d images.
-    void advise_scattered_reads(const TensorView& tensor) const;
-
     struct Impl;  // private to the implementation
 
 private:

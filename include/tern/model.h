@@ -49,8 +49,12 @@ enum class OutputLayerType {
     // As in the file, plus a Q8_0 copy that screens it: when the caller needs only the highest
     // logits (greedy or top-k sampling), the copy bounds every row's logit and only rows that
     // can be among the highest are computed from the file's layer. Lossless for those callers
-    // (Session::eval with LogitsNeeded); costs the copy's memory (53 % of F16).
+    // (Session::eval with LogitsNeeded); costs the copy's memory (53 % of F16), while the
+    // file's layer is read in place, so only the rows generation touches are resident.
     screen,
+    // screen where the output layer can be screened (rows of float or block-quantized weights
+    // in whole 32-value blocks, multiplied with float activations), otherwise file.
+    automatic,
 };
 
 struct ModelLoadOptions {
@@ -87,6 +91,8 @@ public:
     uint64_t bytes_read_per_token(double screened_rows = 0) const;
     // How the block linears run, e.g. "tl3 (avx2)".
     std::string kernel_summary() const;
+    // True if the output layer is screened (OutputLayerType::screen, or automatic resolved so).
+    bool output_screened() const;
 
     struct Impl;
 

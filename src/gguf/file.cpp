@@ -123,14 +123,6 @@ void GgufFile::release_pages(const TensorView& tensor) const {
     if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
 }
 
-void GgufFile::advise_scattered_reads(const TensorView& tensor) const {
-    if (!impl_->mapping || tensor.data.empty()) return;
-    const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
-    const auto begin = reinterpret_cast<uintptr_t>(tensor.data.data()) / page * page;
-    const auto end = reinterpret_cast<uintptr_t>(tensor.data.data()) + tensor.data.size();
-    ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_RANDOM);
-}
-
 const TensorView* GgufFile::find_tensor(std::string_view name) const {
     const auto it = impl_->tensor_index.find(name);
     return it == impl_->tensor_index.end() ? nullptr : &impl_->tensors[it->second];

@@ -37,11 +37,10 @@ ActivationNorms activation_norms(const float* x, int64_t k, const int8_t* q, con
     return {std::sqrt(xx), std::sqrt(qq), std::sqrt(ee)};
 }
 
-}  // namespace
-
-int64_t screened_logits(const LinearWeight& output, const OutputScreen& screen, const float* x,
-                        const LogitsNeeded& needed, float* logits, QuantizedActivations& qx,
-                        LinearScratch& scratch, ScreenScratch& ss, ThreadPool& pool) {
+// screened_logits without the release of the file's pages.
+int64_t screen_and_compute(const LinearWeight& output, const OutputScreen& screen, const float* x,
+                           const LogitsNeeded& needed, float* logits, QuantizedActivations& qx,
+                           LinearScratch& scratch, ScreenScratch& ss, ThreadPool& pool) {
     const FloatMatrix& exact = output.dense;
     const int64_t rows = exact.rows, k = exact.cols;
     const auto compute_all = [&] {
@@ -148,6 +147,21 @@ int64_t screened_logits(const LinearWeight& output, const OutputScreen& screen, 
         pool.parallel_for(n_candidates, 16, compute);
     }
     return n_candidates;
+}
+
+}  // namespace
+
+int64_t screened_logits(const LinearWeight& output, const OutputScreen& screen, const float* x,
+                        const LogitsNeeded& needed, float* logits, QuantizedActivations& qx,
+                        LinearScratch& scratch, ScreenScratch& ss, ThreadPool& pool) {
+    const int64_t computed =
+        screen_and_compute(output, screen, x, needed, logits, qx, scratch, ss, pool);
+    ss.rows_since_release += computed;
+    if (screen.release_rows && ss.rows_since_release >= screen.release_after_rows) {
+        screen.release_rows();
+        ss.rows_since_release = 0;
+    }
+    return computed;
 }
 
 }  // namespace tern

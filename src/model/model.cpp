@@ -118,6 +118,10 @@ std::string Model::kernel_summary() const {
            ")";
 }
 
+bool Model::output_screened() const {
+    return impl_->weights.screen.q8.rows > 0;
+}
+
 uint64_t Model::weight_bytes() const {
     uint64_t total = 0;
     for (const TensorView& tensor : impl_->file.tensors()) total += tensor.data.size();

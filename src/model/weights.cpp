@@ -196,7 +196,7 @@ void log_kernels(const LayerWeights& layer, const std::function<void(const std::
     }
 }
 
-// The format an --lm-head choice requantizes the output layer to (file, screen: none).
+// The format an --lm-head choice requantizes the output layer to (file, screen, auto: none).
 std::optional<kernels::FloatWeightFormat> requantized_format(OutputLayerType type) {
     switch (type) {
         case OutputLayerType::q8_0:
@@ -207,6 +207,7 @@ std::optional<kernels::FloatWeightFormat> requantized_format(OutputLayerType typ
             return kernels::FloatWeightFormat::q4_k;
         case OutputLayerType::file:
         case OutputLayerType::screen:
+        case OutputLayerType::automatic:
             break;
     }
     return std::nullopt;
@@ -340,17 +341,25 @@ ModelWeights load_weights(const GgufFile& file, const ModelConfig& c, ThreadPool
         w.output = loader.linear("output", c.n_embd, c.n_vocab, false, true);
     }
     // The output layer, streamed once per token, becomes a Q8_0 / Q6_K / Q4_K copy if asked for
-    // (one already in that format is kept and multiplied with int8 activations too), otherwise
-    // a resident copy of the file's (which the tied embedding then reads too), screened by a
-    // Q8_0 copy with --lm-head screen.
-    if (w.output.ternary && options.output_type == OutputLayerType::screen) {
+    // (one already in that format is kept and multiplied with int8 activations too); screened,
+    // it stays in the file, read in place beside a Q8_0 copy; otherwise it becomes a resident
+    // copy of the file's (which the tied embedding then reads too).
+    OutputLayerType output_type = options.output_type;
+    if (output_type == OutputLayerType::automatic) {
+        const bool screenable =
+            !w.output.ternary && !w.output.quantize_input &&
+            w.output.dense.cols % kernels::float_format_block(kernels::FloatWeightFormat::q8_0) ==
+                0;
+        output_type = screenable ? OutputLayerType::screen : OutputLayerType::file;
+    }
+    if (w.output.ternary && output_type == OutputLayerType::screen) {
         throw Error(ErrorCode::unsupported,
                     cat(file.name(), ": cannot screen the output layer: it is ternary"));
     }
     if (!w.output.ternary) {
-        const bool screen = options.output_type == OutputLayerType::screen;
+        const bool screen = output_type == OutputLayerType::screen;
         const auto target =
-            screen ? kernels::FloatWeightFormat::q8_0 : requantized_format(options.output_type);
+            screen ? kernels::FloatWeightFormat::q8_0 : requantized_format(output_type);
         const kernels::FloatWeightFormat file_format = w.output.dense.format;
         const auto start = std::chrono::steady_clock::now();
         if (target && w.output.dense.cols % kernels::float_format_block(*target) != 0) {
@@ -388,7 +397,9 @@ ModelWeights load_weights(const GgufFile& file, const ModelConfig& c, ThreadPool
             // pages are released, and only the rows generation touches come back.
             w.screen = build_output_screen(source, w.arena, pool, release_rows);
             file.release_pages(output_tensor);  // the pages straddling two threads' rows
-            file.advise_scattered_reads(output_tensor);
+            w.screen.release_rows = [&file, tensor = output_tensor] { file.release_pages(tensor); };
+            w.screen.release_after_rows =
+                std::max<int64_t>(1, kScreenReleaseBytes / source.row_bytes);
             log_output_copy(log, "screened by a", w.screen.q8, start);
         } else {
             w.output.dense = loader.resident(output_tensor);

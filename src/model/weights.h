@@ -68,7 +68,22 @@ struct OutputScreen {
     FloatMatrix q8;
     std::vector<float> error_norm;  // [rows]
     std::vector<float> norm;        // [rows]
+    // Where the screened layer is read in place from the file's mapping: drops its pages from
+    // the resident set (the rows read next come back from the page cache), called by a session
+    // once it has read release_after_rows rows since the last call, so the rows a long
+    // generation touches (all of them, for a random-weight model's flat logits) do not all stay
+    // resident (kScreenReleaseBytes). Empty when nothing needs releasing.
+    std::function<void()> release_rows;
+    int64_t release_after_rows = 0;
 };
+
+// Bytes of rows of the file's output layer a screening session reads before it releases the
+// layer's pages (OutputScreen::release_rows). Linux maps the 64 KiB around a faulting page of a
+// file mapping, so the resident part can reach a few times this: about 270 MiB for the
+// random-weight 2B-4T, whose ~1,350 rows a token are scattered. Releasing more often cost more
+// than the faults it saved: once a token (1,536 rows) made that model's generation 15-30 %
+// slower on the development machine, where a fault costs several microseconds.
+constexpr int64_t kScreenReleaseBytes = int64_t{64} << 20;
 
 struct ModelWeights {
     // The bytes of every matrix prepared at load (packed ternary, copied or requantized float),

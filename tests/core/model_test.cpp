@@ -112,15 +112,20 @@ TEST(ModelLoad, InconsistentHyperParametersAreNamed) {
                 HasSubstr("tensor 'blk.0.ffn_sub_norm.weight' has shape [512], expected [256]"));
 }
 
+// A tiny F32 llama model of width n_embd with 5 heads (widths that are not powers of two).
+DummyModelSpec five_head_spec(int64_t n_embd) {
+    DummyModelSpec spec = tiny_spec(TensorType::f32, Architecture::llama);
+    spec.n_embd = n_embd;
+    spec.n_head = 5;
+    spec.n_head_kv = 5;
+    return spec;
+}
+
 // --lm-head q6 / q4 on a model whose width is not a whole number of 256-blocks is an error that
 // says so, not a silent fall-back to the file's layer; q8 (blocks of 32) still loads.
 TEST(ModelLoad, OutputLayerThatCannotBeRequantizedIsNamed) {
     TempDir dir;
-    DummyModelSpec spec = tiny_spec(TensorType::f32, Architecture::llama);
-    spec.n_embd = 320;
-    spec.n_head = 5;
-    spec.n_head_kv = 5;
-    write_dummy_model(spec, dir / "w320.gguf");
+    write_dummy_model(five_head_spec(320), dir / "w320.gguf");
     auto error_with = [&](OutputLayerType type) -> std::string {
         ModelLoadOptions options;
         options.output_type = type;
@@ -138,6 +143,31 @@ TEST(ModelLoad, OutputLayerThatCannotBeRequantizedIsNamed) {
     EXPECT_EQ(error_with(OutputLayerType::q8_0), "no error");
     EXPECT_EQ(error_with(OutputLayerType::file), "no error");
     EXPECT_EQ(error_with(OutputLayerType::screen), "no error");  // 320 is 10 blocks of 32
+}
+
+// --lm-head auto screens an output layer that can be screened and keeps the file's otherwise
+// (rows not a whole number of 32-blocks), where --lm-head screen is an error.
+TEST(ModelLoad, AutomaticOutputLayerScreensWhereItCan) {
+    TempDir dir;
+    write_dummy_model(five_head_spec(320), dir / "w320.gguf");
+    write_dummy_model(five_head_spec(80), dir / "w80.gguf");
+    auto load = [&](const char* name, OutputLayerType type) {
+        ModelLoadOptions options;
+        options.output_type = type;
+        return Model::load(dir / name, options);
+    };
+    EXPECT_TRUE(load("w320.gguf", OutputLayerType::automatic)->output_screened());
+    EXPECT_TRUE(load("w320.gguf", OutputLayerType::screen)->output_screened());
+    EXPECT_FALSE(load("w320.gguf", OutputLayerType::file)->output_screened());
+    EXPECT_FALSE(load("w320.gguf", OutputLayerType::q8_0)->output_screened());
+    EXPECT_FALSE(load("w80.gguf", OutputLayerType::automatic)->output_screened());
+    try {
+        load("w80.gguf", OutputLayerType::screen);
+        ADD_FAILURE() << "--lm-head screen loaded 80-value rows";
+    } catch (const Error& e) {
+        EXPECT_THAT(e.what(), HasSubstr("cannot screen the output layer with q8_0: its rows of 80 "
+                                        "values are not whole blocks of 32"));
+    }
 }
 
 TEST(ModelLoad, WeightProblemsAreNamed) {

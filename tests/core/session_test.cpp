@@ -3,6 +3,8 @@
 #include "support/gguf_edit.h"
 
 #include <tern/error.h>
+#include <tern/generate.h>
+#include <tern/sampler.h>
 #include <tern/session.h>
 
 #include <gmock/gmock.h>
@@ -145,6 +147,25 @@ TEST(Session, EvalAllMatchesIncrementalLogits) {
             std::equal(l.begin(), l.end(), logits.begin() + static_cast<std::ptrdiff_t>(t * v)))
             << "position " << t;
     }
+}
+
+// generate() checks the prompt before anything changes: the sampler's penalty window too.
+TEST(Session, GenerateRejectsABadPromptBeforeTouchingTheSampler) {
+    Fixture f;
+    Session session(f.model);
+    SamplerParams params;
+    params.repeat_penalty = 1.3f;
+    Sampler sampler(params);
+    const std::vector<Token> bad = {1, 17, static_cast<Token>(f.model->config().n_vocab)};
+    try {
+        generate(session, sampler, bad, {.max_tokens = 4}, {});
+        FAIL();
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), ErrorCode::invalid_argument);
+        EXPECT_THAT(e.what(), ::testing::HasSubstr("is outside the vocabulary"));
+    }
+    EXPECT_TRUE(sampler.logits_needed().penalised.empty());
+    EXPECT_EQ(session.position(), 0);
 }
 
 TEST(Session, RejectsOutOfVocabularyTokens) {

@@ -249,9 +249,12 @@ int bench(const BenchFlags& f) {
         model->config().architecture + " " + human_params(model->n_params());
     // The kernels, and the output layer when it is requantized or screened at load (--lm-head),
     // so a table says which mode produced it (a screened one computes the exact top-40 logits).
+    // --lm-head auto is named by what it resolved to.
+    const std::string lm_head =
+        f.lm_head == "auto" ? (model->output_screened() ? "screen" : "file") : f.lm_head;
     const std::string backend =
-        model->kernel_summary() + (f.lm_head == "file" ? "" : ", lm-head " + f.lm_head) +
-        (f.lm_head == "screen" ? " (exact top-" + std::to_string(needed.top) + ")" : "");
+        model->kernel_summary() + (lm_head == "file" ? "" : ", lm-head " + lm_head) +
+        (model->output_screened() ? " (exact top-" + std::to_string(needed.top) + ")" : "");
     std::ostringstream out;
     if (f.output == "md") {
         out << "| model | size | params | backend | threads | test | t/s | read GB/s (% of roof) "
@@ -279,7 +282,7 @@ int bench(const BenchFlags& f) {
                             {"model_n_params", model->n_params()},
                             {"cpu_info", cpu_name()},
                             {"backends", backend},
-                            {"lm_head", f.lm_head},
+                            {"lm_head", lm_head},
                             {"n_threads", r.threads},
                             {"n_batch", std::max<int64_t>(1, r.n_prompt)},
                             {"type_k", f.kv},

@@ -84,7 +84,7 @@ int chat(const ChatFlags& f) {
         }
     }
     auto model = load_model(resolve_model_path(f.gen.model), threads, f.gen.verbose,
-                            parse_lm_head(f.gen.lm_head));
+                            generation_lm_head(f.gen.lm_head, sampling));
     model->tokenizer();  // a clear error now if the file has no usable tokenizer
     const ChatTemplate chat_template = forced ? *forced : detect_chat_template(*model);
     Session session(model, options);

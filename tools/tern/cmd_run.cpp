@@ -30,7 +30,8 @@ int run(const RunFlags& f) {
     const SessionOptions options = session_options(f.gen, threads);
     const auto path = resolve_model_path(f.gen.model);
     const std::string prompt = f.prompt_file.empty() ? f.prompt : read_text_file(f.prompt_file);
-    auto model = load_model(path, threads, f.gen.verbose, parse_lm_head(f.gen.lm_head));
+    auto model =
+        load_model(path, threads, f.gen.verbose, generation_lm_head(f.gen.lm_head, sampling));
     const Tokenizer& tokenizer = model->tokenizer();
     const std::vector<Token> tokens =
         tokenizer.encode(prompt, !f.no_bos && tokenizer.add_bos_by_default(), f.parse_special);

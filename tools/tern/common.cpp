@@ -68,8 +68,16 @@ OutputLayerType parse_lm_head(const std::string& name) {
     if (name == "q6") return OutputLayerType::q6_k;
     if (name == "q4") return OutputLayerType::q4_k;
     if (name == "screen") return OutputLayerType::screen;
+    if (name == "auto") return OutputLayerType::automatic;
     throw Error(ErrorCode::invalid_argument,
-                "--lm-head must be file, screen, q8, q6 or q4, got '" + name + "'");
+                "--lm-head must be auto, file, screen, q8, q6 or q4, got '" + name + "'");
+}
+
+OutputLayerType generation_lm_head(const std::string& name, const SamplerParams& sampling) {
+    const OutputLayerType type = parse_lm_head(name);
+    if (type == OutputLayerType::automatic && Sampler(sampling).logits_needed().top == 0)
+        return OutputLayerType::file;
+    return type;
 }
 
 std::shared_ptr<const Model> load_model(const std::filesystem::path& path, int threads,

@@ -28,14 +28,18 @@ std::filesystem::path resolve_model_path(const std::string& flag);
 int resolve_threads(int requested);
 
 // --lm-head: "file" (the file's output layer, lossless), "screen" (the file's layer, lossless,
-// computed only for the rows a top-k or greedy sampler can pick, found with a Q8_0 copy), or
-// "q8" / "q6" / "q4" (requantized at load to Q8_0 / Q6_K / Q4_K and multiplied with int8
-// activations: fewer bytes per token).
+// computed only for the rows a top-k or greedy sampler can pick, found with a Q8_0 copy),
+// "auto" (screen where the layer can be screened, otherwise file), or "q8" / "q6" / "q4"
+// (requantized at load to Q8_0 / Q6_K / Q4_K and multiplied with int8 activations: fewer bytes
+// per token).
 OutputLayerType parse_lm_head(const std::string& name);
 inline constexpr const char* kLmHeadHelp =
     "Output layer: file (lossless), screen (lossless for top-k / greedy sampling, a Q8_0 copy "
-    "picks the rows to compute: faster, more memory), or q8, q6, q4 (Q8_0 / Q6_K / Q4_K at "
-    "load: faster)";
+    "picks the rows to compute: faster), auto (screen where it can, else file), or q8, q6, q4 "
+    "(Q8_0 / Q6_K / Q4_K at load: faster, approximate)";
+// run and chat's output layer: --lm-head, with auto meaning file when the sampler reads every
+// logit (--top-k 0 at a temperature above 0), where a screen would never be used.
+OutputLayerType generation_lm_head(const std::string& name, const SamplerParams& sampling);
 
 // Loads a model, printing loader details to stderr when verbose.
 std::shared_ptr<const Model> load_model(const std::filesystem::path& path, int threads,
@@ -78,7 +82,7 @@ struct GenerationFlags {
     int64_t seed = -1;
     std::string kv = "f16";
     std::vector<std::string> stop;
-    std::string lm_head = "file";
+    std::string lm_head = "auto";
     bool verbose = false;
 };
 // `seed_short`: whether -s means --seed (run) or is left free (chat uses -s for --system).
