@@ -69,6 +69,8 @@ struct FloatKernels {
     void (*add)(float* y, const float* x, int64_t n) = nullptr;
     void (*to_f16)(const float* x, uint16_t* out, int64_t n) = nullptr;
     void (*from_f16)(const uint16_t* x, float* out, int64_t n) = nullptr;
+    // quantize_q8_0 below, bit for bit (the output layer's requantization at load).
+    void (*quantize_q8_0)(const float* x, int64_t n, uint8_t* blocks) = nullptr;
 };
 
 const FloatKernels& scalar_float_kernels();
@@ -79,7 +81,8 @@ void add_weighted_rows_by_axpy(const FloatKernels& k, FloatWeightFormat format, 
                                float* y);
 
 // Quantizes n floats (a multiple of 32) to Q8_0 blocks: d = max|x| / 127 rounded to fp16,
-// q = round(x / d). Scalar on every ISA (it is not on a hot path).
+// q = clamp(round_half_even(x / d), -127, 127) (nearest_in), all zero when d is 0. The scalar
+// definition; FloatKernels::quantize_q8_0 is the same per ISA.
 void quantize_q8_0(const float* x, int64_t n, uint8_t* blocks);
 
 // Quantizes n floats (a multiple of 32) to int8 per 32-block, for gemv_q8_0_q8: d[b] = max|x| /

@@ -260,6 +260,7 @@ const FloatKernels& neon_float_kernels() {
         s.add = add;
         s.to_f16 = to_f16;
         s.from_f16 = from_f16;
+        s.quantize_q8_0 = quantize_q8_0;  // the scalar definition
         return s;
     }();
     return k;

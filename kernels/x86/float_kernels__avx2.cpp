@@ -328,6 +328,43 @@ void from_f16(const uint16_t* x, float* out, int64_t n) {
     for (; i < n; ++i) out[i] = half_to_float(x[i]);
 }
 
+// quantize_q8_0's rule 8 lanes at a time. Bit for bit the scalar's: max over |x| skipping NaN
+// (maxps(a, b) is a > b ? a : b), the same fp16 scale, IEEE division, clamp_to's NaN-to-lo
+// comparisons, and nearest_in's add and subtract of 1.5 * 2^23.
+void quantize_q8_0_lanes(const float* x, int64_t n, uint8_t* blocks) {
+    const __m256 magnitude = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
+    const __m256 lo = _mm256_set1_ps(-127.0f), hi = _mm256_set1_ps(127.0f);
+    const __m256 round = _mm256_set1_ps(12582912.0f);
+    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    for (int64_t b = 0; b < n / 32; ++b) {
+        __m256 v[4];
+        __m256 amax = _mm256_setzero_ps();
+        for (int j = 0; j < 4; ++j) {
+            v[j] = _mm256_loadu_ps(x + 32 * b + 8 * j);
+            amax = _mm256_max_ps(_mm256_and_ps(v[j], magnitude), amax);
+        }
+        __m128 m = _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
+        m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+        m = _mm_max_ss(m, _mm_movehdup_ps(m));
+        const uint16_t d16 = float_to_half(_mm_cvtss_f32(m) / 127.0f);
+        const float d = half_to_float(d16);
+        uint8_t* block = blocks + kQ8BlockBytes * b;
+        std::memcpy(block, &d16, 2);
+        __m256i q[4];
+        const __m256 dv = _mm256_set1_ps(d);
+        for (int j = 0; j < 4; ++j) {
+            const __m256 c = _mm256_min_ps(_mm256_max_ps(_mm256_div_ps(v[j], dv), lo), hi);
+            q[j] = d == 0.0f ? _mm256_setzero_si256()
+                             : _mm256_cvttps_epi32(_mm256_sub_ps(_mm256_add_ps(c, round), round));
+        }
+        // packs interleave 4-value groups across the 128-bit lanes; the permute undoes it.
+        const __m256i bytes =
+            _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3]));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(block + 2),
+                            _mm256_permutevar8x32_epi32(bytes, order));
+    }
+}
+
 // Columns [d0, d0 + 8 * V) of the weighted sum of rows added to y: V accumulators start from y
 // and stay in registers while every row is visited (each element still gets y += p[j] * value,
 // in increasing j).
@@ -402,6 +439,7 @@ const FloatKernels& avx2_float_kernels() {
         s.add = add;
         s.to_f16 = to_f16;
         s.from_f16 = from_f16;
+        s.quantize_q8_0 = quantize_q8_0_lanes;
         return s;
     }();
     return k;

@@ -297,7 +297,7 @@ FloatMatrix requantized_copy(const FloatMatrix& source, kernels::FloatWeightForm
             }
             uint8_t* out = storage.get() + r * row_bytes;
             if (format == kernels::FloatWeightFormat::q8_0) {
-                kernels::quantize_q8_0(row.data(), k, out);
+                fk.quantize_q8_0(row.data(), k, out);
             } else if (format == kernels::FloatWeightFormat::q6_k) {
                 kernels::quantize_row_q6_k(row.data(), k, out);
             } else {

@@ -2,6 +2,7 @@
 // output-layer GEMV its written-out definition), and the canonical exp is accurate.
 #include "kernels/float_kernels.h"
 #include "kernels/dispatch.h"
+#include "kernels/float_rows.h"
 #include "kernels/fp16.h"
 
 #include <gtest/gtest.h>
@@ -123,6 +124,40 @@ TEST(FloatKernels, EverySetMatchesTheScalarOrderBitForBit) {
                         << "format " << static_cast<int>(f) << " row " << r;
                 }
             }
+    }
+}
+
+// Q8_0 quantization at load: every set writes the scalar definition's bytes, for plain values,
+// exact ties of x / d at .5, all-zero and single-value blocks, subnormals, huge values, and NaN
+// and infinity (which the max skips or saturates).
+TEST(FloatKernels, Q8_0QuantizationOfEverySetIsTheScalarsBitForBit) {
+    std::vector<float> x = random_floats(32 * 64, 11);
+    for (int i = 0; i < 32; ++i) x[32 + static_cast<size_t>(i)] = 0.0f;  // block 1: zeros
+    x[64 + 5] = -3.0f;                                                   // block 2: one value
+    for (int i = 0; i < 32; ++i) {  // block 3: d = 0.5 and x / d = k + 0.5: ties
+        x[96 + static_cast<size_t>(i)] = static_cast<float>(i - 16) * 0.5f + 0.25f;
+    }
+    x[96] = 127.0f / 2.0f;
+    for (int i = 0; i < 32; ++i) x[128 + static_cast<size_t>(i)] *= 1e-41f;    // block 4: subnormal
+    for (int i = 0; i < 32; ++i) x[160 + static_cast<size_t>(i)] *= 1e30f;     // block 5: huge
+    x[192 + 3] = NAN;                                                          // block 6: a NaN
+    x[224 + 7] = INFINITY;                                                     // block 7: +inf
+    x[256 + 9] = -INFINITY;                                                    // block 8: -inf
+    for (int i = 0; i < 32; ++i) x[288 + static_cast<size_t>(i)] = NAN;        // block 9: all NaN
+    for (int i = 0; i < 32; ++i) x[320 + static_cast<size_t>(i)] *= 70000.0f;  // fp16 overflow
+    const int64_t n = static_cast<int64_t>(x.size());
+    std::vector<uint8_t> expected(static_cast<size_t>(n / 32 * kQ8BlockBytes));
+    quantize_q8_0(x.data(), n, expected.data());
+    EXPECT_EQ(expected[3 * kQ8BlockBytes + 2 + 0], 127);  // the block's largest value
+    EXPECT_EQ(expected[3 * kQ8BlockBytes + 2 + 1], static_cast<uint8_t>(-14));  // -14.5 to even
+    EXPECT_EQ(expected[3 * kQ8BlockBytes + 2 + 2], static_cast<uint8_t>(-14));  // -13.5 to even
+    for (const KernelSet* set : supported_kernel_sets()) {
+        SCOPED_TRACE(set->floats->isa);
+        for (int64_t length : {int64_t{32}, int64_t{96}, n}) {
+            std::vector<uint8_t> got(static_cast<size_t>(length / 32 * kQ8BlockBytes), 0xAA);
+            set->floats->quantize_q8_0(x.data(), length, got.data());
+            EXPECT_TRUE(std::equal(got.begin(), got.end(), expected.begin())) << length;
+        }
     }
 }
 
