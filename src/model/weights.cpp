@@ -352,9 +352,13 @@ ModelWeights load_weights(const GgufFile& file, const ModelConfig& c, ThreadPool
                 0;
         output_type = screenable ? OutputLayerType::screen : OutputLayerType::file;
     }
-    if (w.output.ternary && output_type == OutputLayerType::screen) {
-        throw Error(ErrorCode::unsupported,
-                    cat(file.name(), ": cannot screen the output layer: it is ternary"));
+    if (w.output.ternary && output_type != OutputLayerType::file) {
+        const auto format = requantized_format(output_type);
+        throw Error(ErrorCode::unsupported, cat(file.name(), ": cannot ",
+                                                format ? cat("requantize the output layer to ",
+                                                             kernels::float_format_name(*format))
+                                                       : std::string("screen the output layer"),
+                                                ": it is ternary"));
     }
     if (!w.output.ternary) {
         const bool screen = output_type == OutputLayerType::screen;

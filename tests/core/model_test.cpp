@@ -3,9 +3,13 @@
 
 #include <tern/error.h>
 #include <tern/model.h>
+#include <tern/session.h>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
 
 namespace tern::test {
 namespace {
@@ -168,6 +172,54 @@ TEST(ModelLoad, AutomaticOutputLayerScreensWhereItCan) {
         EXPECT_THAT(e.what(), HasSubstr("cannot screen the output layer with q8_0: its rows of 80 "
                                         "values are not whole blocks of 32"));
     }
+}
+
+// A ternary output layer (output.weight stored as I2_S) runs as it is: --lm-head auto keeps it,
+// and a requantized or screened output layer is refused with the reason, not silently ignored.
+TEST(ModelLoad, TernaryOutputLayerIsKeptByAutoAndRefusedOtherwise) {
+    TempDir dir;
+    write_dummy_model(tiny_spec(), dir / "probe.gguf");
+    DummyModelSpec spec = tiny_spec();
+    spec.separate_output = true;
+    spec.n_ff = Model::load(dir / "probe.gguf")->config().n_vocab;  // ffn_up: output's shape
+    write_dummy_model(spec, dir / "wide_ffn.gguf");
+    const GgufFile source = GgufFile::open(dir / "wide_ffn.gguf");
+    const TensorView& up = *source.find_tensor("blk.0.ffn_up.weight");
+    GgufEdit edit;
+    edit.keep_tensor = [](std::string_view name) { return name != "output.weight"; };
+    edit.extra = [&](GgufWriter& w) {
+        const int64_t ne[] = {up.ne[0], up.ne[1]};
+        w.add_tensor("output.weight", up.type, ne,
+                     std::vector<uint8_t>(up.data.begin(), up.data.end()));
+    };
+    rewrite_gguf(dir / "wide_ffn.gguf", dir / "ternary_output.gguf", edit);
+    auto error_with = [&](OutputLayerType type) -> std::string {
+        ModelLoadOptions options;
+        options.output_type = type;
+        try {
+            const auto model = Model::load(dir / "ternary_output.gguf", options);
+            return model->output_screened() ? "screened" : "no error";
+        } catch (const Error& e) {
+            return e.what();
+        }
+    };
+    EXPECT_EQ(error_with(OutputLayerType::file), "no error");
+    EXPECT_EQ(error_with(OutputLayerType::automatic), "no error");
+    ModelLoadOptions automatic;
+    automatic.output_type = OutputLayerType::automatic;
+    Session session(Model::load(dir / "ternary_output.gguf", automatic));
+    const Token prompt[] = {1, 42};
+    const auto logits = session.eval(prompt);
+    EXPECT_TRUE(
+        std::all_of(logits.begin(), logits.end(), [](float v) { return std::isfinite(v); }));
+    EXPECT_GT(*std::max_element(logits.begin(), logits.end()),
+              *std::min_element(logits.begin(), logits.end()));
+    EXPECT_THAT(error_with(OutputLayerType::screen),
+                HasSubstr("ternary_output.gguf: cannot screen the output layer: it is ternary"));
+    EXPECT_THAT(error_with(OutputLayerType::q8_0),
+                HasSubstr("cannot requantize the output layer to q8_0: it is ternary"));
+    EXPECT_THAT(error_with(OutputLayerType::q4_k),
+                HasSubstr("cannot requantize the output layer to q4_k: it is ternary"));
 }
 
 TEST(ModelLoad, WeightProblemsAreNamed) {
