@@ -284,8 +284,8 @@ FloatMatrix requantized_copy(const FloatMatrix& source, kernels::FloatWeightForm
         screen->error_norm.resize(static_cast<size_t>(source.rows));
         screen->norm.resize(static_cast<size_t>(source.rows));
     }
+    const kernels::FloatKernels& fk = *active_kernels().floats;  // here: pool jobs must not throw
     pool.parallel_for(source.rows, 64, [&](int64_t begin, int64_t end) {
-        const kernels::FloatKernels& fk = *active_kernels().floats;
         std::vector<float> row(static_cast<size_t>(k));
         int64_t slab_begin = begin;  // the first row not yet passed to rows_done
         for (int64_t r = begin; r < end; ++r) {
@@ -327,6 +327,9 @@ OutputScreen build_output_screen(const FloatMatrix& layer, kernels::WeightArena&
 ModelWeights load_weights(const GgufFile& file, const ModelConfig& c, ThreadPool& pool,
                           const ModelLoadOptions& options) {
     const auto& log = options.log;
+    // The kernel set first, on this thread: a TERN_ISA this build or CPU cannot run is an Error
+    // here, not an exception escaping a pool job (which would terminate).
+    active_kernels();
     ModelWeights w;
     WeightLoader loader(file, pool, w.arena);
     const TensorView& embd = loader.require("token_embd.weight");
