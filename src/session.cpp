@@ -31,22 +31,23 @@ struct Session::Impl {
           pool(threads),
           forward(impl, ctx, batch, kv, threads),
           logits(static_cast<size_t>(impl.config.n_vocab)) {}
+};
 
-    void check(std::span<const Token> tokens) const {
-        if (position + static_cast<int64_t>(tokens.size()) > n_ctx) {
-            throw Error(ErrorCode::context_full,
-                        cat(tokens.size(), " tokens do not fit: the context holds ", n_ctx, " and ",
-                            position, " are used"));
-        }
-        for (Token token : tokens) {
-            if (token < 0 || token >= m.config.n_vocab) {
-                throw Error(
-                    ErrorCode::invalid_argument,
-                    cat("token id ", token, " is outside the vocabulary (", m.config.n_vocab, ")"));
-            }
+void Session::check(std::span<const Token> tokens) const {
+    const Impl& s = *impl_;
+    if (s.position + static_cast<int64_t>(tokens.size()) > s.n_ctx) {
+        throw Error(ErrorCode::context_full,
+                    cat(tokens.size(), " tokens do not fit: the context holds ", s.n_ctx, " and ",
+                        s.position, " are used"));
+    }
+    for (Token token : tokens) {
+        if (token < 0 || token >= s.m.config.n_vocab) {
+            throw Error(
+                ErrorCode::invalid_argument,
+                cat("token id ", token, " is outside the vocabulary (", s.m.config.n_vocab, ")"));
         }
     }
-};
+}
 
 Session::Session(std::shared_ptr<const Model> model, const SessionOptions& options) {
     if (!model) throw Error(ErrorCode::invalid_argument, "Session needs a model");
@@ -83,7 +84,7 @@ std::span<const float> Session::eval(std::span<const Token> tokens) {
 
 std::span<const float> Session::eval(std::span<const Token> tokens, const LogitsNeeded& needed) {
     Impl& s = *impl_;
-    s.check(tokens);
+    check(tokens);
     s.screened_rows = 0;
     for (size_t done = 0; done < tokens.size();) {
         const auto n = std::min<size_t>(tokens.size() - done, static_cast<size_t>(s.n_batch));
@@ -103,7 +104,7 @@ void Session::eval_all(std::span<const Token> tokens, std::span<float> logits) {
         throw Error(ErrorCode::invalid_argument, cat("eval_all needs ", tokens.size(), " x ",
                                                      n_vocab, " logits, got ", logits.size()));
     }
-    s.check(tokens);
+    check(tokens);
     s.screened_rows = 0;
     for (size_t done = 0; done < tokens.size();) {
         const auto n = std::min<size_t>(tokens.size() - done, static_cast<size_t>(s.n_batch));

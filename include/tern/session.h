@@ -41,8 +41,12 @@ public:
 
     // Appends `tokens` at the current position (all of them in batched passes) and returns the
     // logits (n_vocab floats) after the last one. The span is valid until the next call.
-    // Throws Error(context_full) if the tokens do not fit; the session is then unchanged.
+    // Throws as check(tokens) does; the session is then unchanged.
     std::span<const float> eval(std::span<const Token> tokens);
+
+    // Throws, evaluating nothing, what eval(tokens) would: Error(context_full) if the tokens do
+    // not fit, Error(invalid_argument) for a token id outside the vocabulary.
+    void check(std::span<const Token> tokens) const;
 
     // Like eval, but for a caller that reads only what `needed` says. With a screened output
     // layer (OutputLayerType::screen) and needed.top > 0, the logits that can be among the

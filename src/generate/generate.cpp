@@ -18,13 +18,7 @@ void check_prompt_fits(const Session& session, std::span<const Token> prompt) {
                         " more (raise it with -c, up to the model's ",
                         session.model().config().n_ctx_train, ")"));
     }
-    const int64_t n_vocab = session.model().config().n_vocab;
-    for (Token token : prompt) {
-        if (token < 0 || token >= n_vocab) {
-            throw Error(ErrorCode::invalid_argument,
-                        cat("token id ", token, " is outside the vocabulary (", n_vocab, ")"));
-        }
-    }
+    session.check(prompt);  // the token ids
 }
 
 GenerationStats generate(Session& session, Sampler& sampler, std::span<const Token> prompt,
