@@ -213,6 +213,32 @@ std::optional<kernels::FloatWeightFormat> requantized_format(OutputLayerType typ
     return std::nullopt;
 }
 
+// Why the output layer cannot be prepared as `type` asks, as "cannot ...: <reason>" (it is
+// ternary; its rows are not whole blocks of the target format; screened, it takes int8
+// activations), or "" if it can (always for file and automatic).
+std::string output_layer_refusal(const LinearWeight& output, OutputLayerType type) {
+    if (type == OutputLayerType::file || type == OutputLayerType::automatic) return {};
+    const bool screen = type == OutputLayerType::screen;
+    const kernels::FloatWeightFormat target =
+        screen ? kernels::FloatWeightFormat::q8_0 : *requantized_format(type);
+    const char* target_name = kernels::float_format_name(target);
+    if (output.ternary) {
+        return cat("cannot ",
+                   screen ? std::string("screen the output layer")
+                          : cat("requantize the output layer to ", target_name),
+                   ": it is ternary");
+    }
+    if (output.dense.cols % kernels::float_format_block(target) != 0) {
+        return cat("cannot ",
+                   screen ? "screen the output layer with " : "requantize the output layer to ",
+                   target_name, ": its rows of ", output.dense.cols,
+                   " values are not whole blocks of ", kernels::float_format_block(target));
+    }
+    if (screen && output.quantize_input)
+        return "cannot screen the output layer: it takes int8 activations";
+    return {};
+}
+
 // Logs "output layer <what> <format> (<MiB>) in <seconds> s".
 void log_output_copy(const std::function<void(const std::string&)>& log, const char* what,
                      const FloatMatrix& copy, std::chrono::steady_clock::time_point start) {
@@ -349,34 +375,18 @@ ModelWeights load_weights(const GgufFile& file, const ModelConfig& c, ThreadPool
     // copy of the file's (which the tied embedding then reads too).
     OutputLayerType output_type = options.output_type;
     if (output_type == OutputLayerType::automatic) {
-        const bool screenable =
-            !w.output.ternary && !w.output.quantize_input &&
-            w.output.dense.cols % kernels::float_format_block(kernels::FloatWeightFormat::q8_0) ==
-                0;
-        output_type = screenable ? OutputLayerType::screen : OutputLayerType::file;
+        output_type = output_layer_refusal(w.output, OutputLayerType::screen).empty()
+                          ? OutputLayerType::screen
+                          : OutputLayerType::file;
     }
-    if (w.output.ternary && output_type != OutputLayerType::file) {
-        const auto format = requantized_format(output_type);
-        throw Error(ErrorCode::unsupported, cat(file.name(), ": cannot ",
-                                                format ? cat("requantize the output layer to ",
-                                                             kernels::float_format_name(*format))
-                                                       : std::string("screen the output layer"),
-                                                ": it is ternary"));
-    }
+    if (const std::string refusal = output_layer_refusal(w.output, output_type); !refusal.empty())
+        throw Error(ErrorCode::unsupported, cat(file.name(), ": ", refusal));
     if (!w.output.ternary) {
         const bool screen = output_type == OutputLayerType::screen;
         const auto target =
             screen ? kernels::FloatWeightFormat::q8_0 : requantized_format(output_type);
         const kernels::FloatWeightFormat file_format = w.output.dense.format;
         const auto start = std::chrono::steady_clock::now();
-        if (target && w.output.dense.cols % kernels::float_format_block(*target) != 0) {
-            throw Error(
-                ErrorCode::unsupported,
-                cat(file.name(), ": cannot ", screen ? "screen" : "requantize",
-                    " the output layer ", screen ? "with" : "to", " ",
-                    kernels::float_format_name(*target), ": its rows of ", w.output.dense.cols,
-                    " values are not whole blocks of ", kernels::float_format_block(*target)));
-        }
         // Releases the file's pages of output rows [begin, end) once they have been copied.
         const FloatMatrix source = w.output.dense;
         const auto release_rows = [&](int64_t begin, int64_t end) {
@@ -393,12 +403,6 @@ ModelWeights load_weights(const GgufFile& file, const ModelConfig& c, ThreadPool
             file.release_pages(output_tensor);  // the pages straddling two threads' rows
             log_output_copy(log, "requantized to", w.output.dense, start);
         } else if (screen) {
-            if (w.output.quantize_input) {
-                throw Error(ErrorCode::unsupported,
-                            cat(file.name(),
-                                ": cannot screen the output layer: it takes int8 "
-                                "activations"));
-            }
             // The screen reads a token's few candidate rows of the file's layer where they lie
             // in the mapping (like the embedding's rows): once the copy is built, the layer's
             // pages are released, and only the rows generation touches come back.
