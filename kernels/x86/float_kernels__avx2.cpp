@@ -5,6 +5,7 @@
 #include "kernels/float_kernels.h"
 #include "kernels/fp16.h"
 #include "kernels/x86/canonical_sum__avx2.h"
+#include "kernels/x86/row_streams.h"
 #include "kernels/x86/stream_prefetch.h"
 
 #include <immintrin.h>
@@ -52,45 +53,67 @@ inline __m256 load8(const uint16_t* p) {
     }
 }
 
-// One F16 or BF16 row against x; with `stream`, prefetches the weights ahead up to `stream_end`.
-template <FloatWeightFormat format, bool stream>
-inline float dot_16bit_row(const float* a, const uint16_t* b, int64_t n,
+// `rows` F16 or BF16 rows (b[s]: row s) against x, all at once, each in the canonical order
+// with its own four accumulators (so out[s] is exactly what the row alone gives); with `stream`,
+// prefetches each row's weights ahead up to `stream_end`.
+template <FloatWeightFormat format, bool stream, int rows>
+inline void dot_16bit_rows(const float* a, const uint16_t* const* b, int64_t n, float* out,
                            const void* stream_end = nullptr) {
     static_assert(format == FloatWeightFormat::f16 || format == FloatWeightFormat::bf16);
-    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
-                     _mm256_setzero_ps()};
+    __m256 acc[rows][4];
+    for (int s = 0; s < rows; ++s)
+        for (int j = 0; j < 4; ++j) acc[s][j] = _mm256_setzero_ps();
     int64_t i = 0;
     for (; i + 32 <= n; i += 32) {
-        if (stream) prefetch_near(b + i, stream_end);
+        if (stream) {
+            for (int s = 0; s < rows; ++s) prefetch_near(b[s] + i, stream_end);
+        }
         for (int j = 0; j < 4; ++j) {
-            const __m256 w = load8<format>(b + i + 8 * j);
-            acc[j] = _mm256_add_ps(acc[j], _mm256_mul_ps(_mm256_loadu_ps(a + i + 8 * j), w));
+            const __m256 x = _mm256_loadu_ps(a + i + 8 * j);
+            for (int s = 0; s < rows; ++s)
+                acc[s][j] =
+                    _mm256_add_ps(acc[s][j], _mm256_mul_ps(x, load8<format>(b[s] + i + 8 * j)));
         }
     }
-    return finish(acc, n - i, [&](int64_t t) {
-        const uint16_t h = b[i + t];
-        return a[i + t] * (format == FloatWeightFormat::f16 ? half_to_float(h) : bf16_to_float(h));
-    });
+    for (int s = 0; s < rows; ++s) {
+        out[s] = finish(acc[s], n - i, [&](int64_t t) {
+            const uint16_t h = b[s][i + t];
+            return a[i + t] *
+                   (format == FloatWeightFormat::f16 ? half_to_float(h) : bf16_to_float(h));
+        });
+    }
 }
 
 float dot_f16(const float* a, const uint16_t* b, int64_t n) {
-    return dot_16bit_row<FloatWeightFormat::f16, false>(a, b, n);
+    float out;
+    dot_16bit_rows<FloatWeightFormat::f16, false, 1>(a, &b, n, &out);
+    return out;
 }
 
 float sum_squares(const float* x, int64_t n) {
     return dot_f32(x, x, n);
 }
 
-// One row at a time: the weights are read as one sequential stream, which this machine's
-// hardware prefetchers follow best (two interleaved rows sharing the activation loads streamed
-// 18-23 GB/s here against 23-28 for one row, same run).
 template <FloatWeightFormat format>
 void gemv_16bit(const uint8_t* w, int64_t row_bytes, int64_t m_rows, int64_t k, const float* x,
                 float* out) {
-    for (int64_t m = 0; m < m_rows; ++m) {
-        out[m] = dot_16bit_row<format, true>(
-            x, reinterpret_cast<const uint16_t*>(w + m * row_bytes), k, w + m_rows * row_bytes);
-    }
+    const uint8_t* end = w + m_rows * row_bytes;
+    const auto row = [&](int64_t m) {
+        return reinterpret_cast<const uint16_t*>(w + m * row_bytes);
+    };
+    far_streams(
+        m_rows,
+        [&](int64_t first, int64_t stride) {
+            const uint16_t* rows[kFloatStreams];
+            float sums[kFloatStreams];
+            for (int s = 0; s < kFloatStreams; ++s) rows[s] = row(first + s * stride);
+            dot_16bit_rows<format, true, kFloatStreams>(x, rows, k, sums, end);
+            for (int s = 0; s < kFloatStreams; ++s) out[first + s * stride] = sums[s];
+        },
+        [&](int64_t m) {
+            const uint16_t* one = row(m);
+            dot_16bit_rows<format, true, 1>(x, &one, k, out + m, end);
+        });
 }
 
 // The 32 weights of one Q8_0 block (fp16 d, int8 q[32]) as d * q, eight per vector, exactly as
@@ -131,34 +154,61 @@ float dot_q8_0(const float* x, const uint8_t* row, int64_t k, const void* stream
 void gemv_q8_0_q8(const uint8_t* w, int64_t row_bytes, int64_t m_rows, int64_t k, const int8_t* xq,
                   const float* xd, float* out) {
     const __m256i ones = _mm256_set1_epi16(1);
-    const auto block_product = [&](const uint8_t* block, int64_t b) {
-        const __m256i wq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 2));
-        const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq + 32 * b));
-        const __m256i pairs =
-            _mm256_maddubs_epi16(_mm256_sign_epi8(wq, wq), _mm256_sign_epi8(x, wq));
-        const __m256i sums = _mm256_madd_epi16(pairs, ones);
-        uint16_t h;
-        std::memcpy(&h, block, 2);
-        const __m256 d = _mm256_set1_ps(_cvtsh_ss(h) * xd[b]);  // F16C: exact, as half_to_float
-        return _mm256_mul_ps(_mm256_cvtepi32_ps(sums), d);
-    };
+    const uint8_t* end = w + m_rows * row_bytes;
     const int64_t blocks = k / 32;
-    for (int64_t m = 0; m < m_rows; ++m) {
-        const uint8_t* row = w + m * row_bytes;
-        __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();  // even, odd blocks
+    // Block b of `count` rows at once (row s from rows[s]), its activations loaded once.
+    const auto block_products = [&](const uint8_t* const* rows, int count, int64_t b,
+                                    __m256* products) {
+        const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq + 32 * b));
+        for (int s = 0; s < count; ++s) {
+            const uint8_t* block = rows[s] + kQ8BlockBytes * b;
+            const __m256i wq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 2));
+            const __m256i pairs =
+                _mm256_maddubs_epi16(_mm256_sign_epi8(wq, wq), _mm256_sign_epi8(x, wq));
+            const __m256i sums = _mm256_madd_epi16(pairs, ones);
+            uint16_t h;
+            std::memcpy(&h, block, 2);
+            const __m256 d = _mm256_set1_ps(_cvtsh_ss(h) * xd[b]);  // F16C: exact, as half_to_float
+            products[s] = _mm256_mul_ps(_mm256_cvtepi32_ps(sums), d);
+        }
+    };
+    // `count` rows, each into its own even- and odd-block accumulators.
+    const auto dot_rows = [&](const uint8_t* const* rows, int count, float* sums) {
+        __m256 acc0[kFloatStreams], acc1[kFloatStreams], products[kFloatStreams];
+        for (int s = 0; s < count; ++s) acc0[s] = acc1[s] = _mm256_setzero_ps();
         int64_t b = 0;
         for (; b + 2 <= blocks; b += 2) {
-            prefetch_near(row + kQ8BlockBytes * b, w + m_rows * row_bytes);
-            acc0 = _mm256_add_ps(acc0, block_product(row + kQ8BlockBytes * b, b));
-            acc1 = _mm256_add_ps(acc1, block_product(row + kQ8BlockBytes * (b + 1), b + 1));
+            for (int s = 0; s < count; ++s) prefetch_near(rows[s] + kQ8BlockBytes * b, end);
+            block_products(rows, count, b, products);
+            for (int s = 0; s < count; ++s) acc0[s] = _mm256_add_ps(acc0[s], products[s]);
+            block_products(rows, count, b + 1, products);
+            for (int s = 0; s < count; ++s) acc1[s] = _mm256_add_ps(acc1[s], products[s]);
         }
-        if (b < blocks) acc0 = _mm256_add_ps(acc0, block_product(row + kQ8BlockBytes * b, b));
-        const __m256 a = _mm256_add_ps(acc0, acc1);
-        __m128 s =
-            _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));  // a_j + a_j+4
-        s = _mm_add_ps(s, _mm_movehl_ps(s, s));  // (a0+a4)+(a2+a6), (a1+a5)+(a3+a7)
-        out[m] = _mm_cvtss_f32(_mm_add_ss(s, _mm_shuffle_ps(s, s, 1)));
-    }
+        if (b < blocks) {
+            block_products(rows, count, b, products);
+            for (int s = 0; s < count; ++s) acc0[s] = _mm256_add_ps(acc0[s], products[s]);
+        }
+        for (int s = 0; s < count; ++s) {
+            const __m256 a = _mm256_add_ps(acc0[s], acc1[s]);
+            __m128 h =
+                _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));  // a_j + a_j+4
+            h = _mm_add_ps(h, _mm_movehl_ps(h, h));  // (a0+a4)+(a2+a6), (a1+a5)+(a3+a7)
+            sums[s] = _mm_cvtss_f32(_mm_add_ss(h, _mm_shuffle_ps(h, h, 1)));
+        }
+    };
+    far_streams(
+        m_rows,
+        [&](int64_t first, int64_t stride) {
+            const uint8_t* rows[kFloatStreams];
+            float sums[kFloatStreams];
+            for (int s = 0; s < kFloatStreams; ++s) rows[s] = w + (first + s * stride) * row_bytes;
+            dot_rows(rows, kFloatStreams, sums);
+            for (int s = 0; s < kFloatStreams; ++s) out[first + s * stride] = sums[s];
+        },
+        [&](int64_t m) {
+            const uint8_t* row = w + m * row_bytes;
+            dot_rows(&row, 1, out + m);
+        });
 }
 
 void axpy_q8_0(float* y, float a, const uint8_t* blocks, int64_t n) {

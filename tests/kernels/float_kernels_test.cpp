@@ -76,54 +76,57 @@ TEST(FloatKernels, EverySetMatchesTheScalarOrderBitForBit) {
             ref.to_f16(a.data(), h2.data(), n);
             EXPECT_EQ(h1, h2);
         }
-        // GEMV over every stored format, odd row counts; the float formats also with a tail.
-        const int64_t rows = 37;
-        for (int64_t cols : {512, 100})
-            for (FloatWeightFormat f :
-                 {FloatWeightFormat::f32, FloatWeightFormat::f16, FloatWeightFormat::bf16,
-                  FloatWeightFormat::q8_0, FloatWeightFormat::q4_k, FloatWeightFormat::q6_k}) {
-                if (cols % 256 != 0 &&
-                    !(f == FloatWeightFormat::f32 || f == FloatWeightFormat::f16 ||
-                      f == FloatWeightFormat::bf16)) {
-                    continue;  // block formats: whole blocks only
-                }
-                SCOPED_TRACE(cols);
-                const auto x = random_floats(cols, 3);
-                const int64_t row_bytes = float_row_bytes(f, cols);
-                std::vector<uint8_t> w(static_cast<size_t>(rows * row_bytes));
-                std::mt19937 rng(5);
-                for (auto& byte : w) byte = static_cast<uint8_t>(rng());
-                if (f == FloatWeightFormat::f16 || f == FloatWeightFormat::bf16 ||
-                    f == FloatWeightFormat::f32) {
-                    const auto v = random_floats(rows * cols, 4);
-                    for (int64_t i = 0; i < rows * cols; ++i) {
-                        if (f == FloatWeightFormat::f32)
-                            std::memcpy(w.data() + 4 * i, &v[static_cast<size_t>(i)], 4);
-                        const uint16_t h = f == FloatWeightFormat::f16
-                                               ? float_to_half(v[static_cast<size_t>(i)])
-                                               : float_to_bf16(v[static_cast<size_t>(i)]);
-                        if (f != FloatWeightFormat::f32) std::memcpy(w.data() + 2 * i, &h, 2);
+        // GEMV over every stored format, row counts below, at and past a multiple of the GEMVs'
+        // streams (rows are read as up to 4 far-apart streams); the float formats also with a
+        // tail.
+        for (int64_t rows : {1, 3, 8, 37})
+            for (int64_t cols : {512, 100})
+                for (FloatWeightFormat f :
+                     {FloatWeightFormat::f32, FloatWeightFormat::f16, FloatWeightFormat::bf16,
+                      FloatWeightFormat::q8_0, FloatWeightFormat::q4_k, FloatWeightFormat::q6_k}) {
+                    if (cols % 256 != 0 &&
+                        !(f == FloatWeightFormat::f32 || f == FloatWeightFormat::f16 ||
+                          f == FloatWeightFormat::bf16)) {
+                        continue;  // block formats: whole blocks only
                     }
-                } else {  // block scales must be finite: set every block's fp16 scale fields
-                    const int64_t block = f == FloatWeightFormat::q8_0   ? 34
-                                          : f == FloatWeightFormat::q4_k ? 144
-                                                                         : 210;
-                    const int64_t d_at = f == FloatWeightFormat::q6_k ? 208 : 0;
-                    for (int64_t b = 0; b < rows * row_bytes / block; ++b) {
-                        const uint16_t d = float_to_half(0.01f);
-                        std::memcpy(w.data() + b * block + d_at, &d, 2);
-                        if (f == FloatWeightFormat::q4_k)
-                            std::memcpy(w.data() + b * block + 2, &d, 2);
+                    SCOPED_TRACE(cols);
+                    const auto x = random_floats(cols, 3);
+                    const int64_t row_bytes = float_row_bytes(f, cols);
+                    std::vector<uint8_t> w(static_cast<size_t>(rows * row_bytes));
+                    std::mt19937 rng(5);
+                    for (auto& byte : w) byte = static_cast<uint8_t>(rng());
+                    if (f == FloatWeightFormat::f16 || f == FloatWeightFormat::bf16 ||
+                        f == FloatWeightFormat::f32) {
+                        const auto v = random_floats(rows * cols, 4);
+                        for (int64_t i = 0; i < rows * cols; ++i) {
+                            if (f == FloatWeightFormat::f32)
+                                std::memcpy(w.data() + 4 * i, &v[static_cast<size_t>(i)], 4);
+                            const uint16_t h = f == FloatWeightFormat::f16
+                                                   ? float_to_half(v[static_cast<size_t>(i)])
+                                                   : float_to_bf16(v[static_cast<size_t>(i)]);
+                            if (f != FloatWeightFormat::f32) std::memcpy(w.data() + 2 * i, &h, 2);
+                        }
+                    } else {  // block scales must be finite: set every block's fp16 scale fields
+                        const int64_t block = f == FloatWeightFormat::q8_0   ? 34
+                                              : f == FloatWeightFormat::q4_k ? 144
+                                                                             : 210;
+                        const int64_t d_at = f == FloatWeightFormat::q6_k ? 208 : 0;
+                        for (int64_t b = 0; b < rows * row_bytes / block; ++b) {
+                            const uint16_t d = float_to_half(0.01f);
+                            std::memcpy(w.data() + b * block + d_at, &d, 2);
+                            if (f == FloatWeightFormat::q4_k)
+                                std::memcpy(w.data() + b * block + 2, &d, 2);
+                        }
+                    }
+                    std::vector<float> o1(rows), o2(rows);
+                    k.gemv(f, w.data(), row_bytes, rows, cols, x.data(), o1.data());
+                    ref.gemv(f, w.data(), row_bytes, rows, cols, x.data(), o2.data());
+                    for (int64_t r = 0; r < rows; ++r) {
+                        EXPECT_TRUE(
+                            same_bits(o1[static_cast<size_t>(r)], o2[static_cast<size_t>(r)]))
+                            << "format " << static_cast<int>(f) << " row " << r;
                     }
                 }
-                std::vector<float> o1(rows), o2(rows);
-                k.gemv(f, w.data(), row_bytes, rows, cols, x.data(), o1.data());
-                ref.gemv(f, w.data(), row_bytes, rows, cols, x.data(), o2.data());
-                for (int64_t r = 0; r < rows; ++r) {
-                    EXPECT_TRUE(same_bits(o1[static_cast<size_t>(r)], o2[static_cast<size_t>(r)]))
-                        << "format " << static_cast<int>(f) << " row " << r;
-                }
-            }
     }
 }
 
