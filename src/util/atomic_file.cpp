@@ -22,9 +22,33 @@ namespace {
     throw Error(ErrorCode::io, cat("cannot ", what, " ", path.string(), ": ", std::strerror(err)));
 }
 
+// The file that writing to `path` would write: symbolic links followed (also a dangling last
+// one, whose target is then created), so the rename replaces the file a link points to and
+// never the link itself.
+std::filesystem::path resolve_links(std::filesystem::path path) {
+    constexpr int kMaxLinks = 40;  // as the kernel's ELOOP limit
+    for (int i = 0; i < kMaxLinks; ++i) {
+        struct stat st {};
+        if (::lstat(path.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) return path;
+        std::filesystem::path link = std::filesystem::read_symlink(path);
+        path = link.is_absolute() ? link : path.parent_path() / link;
+    }
+    io_error("follow the links of", path, ELOOP);
+}
+
 }  // namespace
 
-AtomicFile::AtomicFile(const std::filesystem::path& target) : target_(target) {
+AtomicFile::AtomicFile(const std::filesystem::path& requested) : target_(resolve_links(requested)) {
+    const std::filesystem::path& target = target_;
+    // Only a regular file is replaced: renaming over a device, a FIFO or a socket would put a
+    // plain file in its place (and a directory cannot be renamed over).
+    struct stat existing {};
+    const bool exists = ::stat(target.c_str(), &existing) == 0;
+    if (exists && !S_ISREG(existing.st_mode)) {
+        throw Error(ErrorCode::io,
+                    cat("cannot write ", requested.string(), ": ",
+                        S_ISDIR(existing.st_mode) ? "it is a directory" : "not a regular file"));
+    }
     const std::filesystem::path directory =
         target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
     std::string temp_name = ".";  // hidden, beside the target (built piecewise: GCC 12 -Wrestrict)
@@ -36,7 +60,7 @@ AtomicFile::AtomicFile(const std::filesystem::path& target) : target_(target) {
     fd_ = ::mkstemp(name.data());
     if (fd_ < 0) io_error("create a temporary file for", target, errno);
     temp_ = name.data();
-    ::fchmod(fd_, 0644);
+    ::fchmod(fd_, exists ? existing.st_mode & 07777 : 0644);  // a replaced file keeps its mode
 }
 
 AtomicFile::~AtomicFile() {

@@ -13,6 +13,8 @@ namespace tern {
 // over the target. Destroying an uncommitted AtomicFile removes the temporary file.
 class AtomicFile {
 public:
+    // `target` may be a symbolic link: the file it points to is replaced (the link stays). A
+    // target that exists and is not a regular file is refused.
     explicit AtomicFile(const std::filesystem::path& target);  // throws Error(io)
     ~AtomicFile();
     AtomicFile(const AtomicFile&) = delete;

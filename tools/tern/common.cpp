@@ -5,8 +5,12 @@
 
 #include <unistd.h>
 
+#include <cerrno>
+
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <random>
@@ -16,6 +20,23 @@
 namespace tern::cli {
 
 namespace {
+
+// `text` with the escapes \n, \r, \t, \\, \' and \" replaced by the characters they name
+// (llama.cpp's reading of stop strings); any other backslash is kept as it is.
+std::string unescape(const std::string& text) {
+    std::string out;
+    for (size_t i = 0; i < text.size(); ++i) {
+        const char next = i + 1 < text.size() ? text[i + 1] : '\0';
+        const char* named = std::strchr("nrt\\'\"", next);
+        if (text[i] != '\\' || next == '\0' || named == nullptr) {
+            out += text[i];
+            continue;
+        }
+        out += next == 'n' ? '\n' : next == 'r' ? '\r' : next == 't' ? '\t' : next;
+        ++i;
+    }
+    return out;
+}
 
 std::filesystem::path executable_directory() {
     std::error_code error;
@@ -29,7 +50,15 @@ std::filesystem::path resolve_model_path(const std::string& flag) {
     if (!flag.empty()) return flag;
     std::vector<std::filesystem::path> candidates;
     if (const char* env = std::getenv("TERN_MODEL"); env != nullptr && *env != '\0') {
-        candidates.emplace_back(env);
+        // Set, it is what the user asked for: its absence is an error, not a reason to fall back.
+        std::error_code error;
+        if (!std::filesystem::is_regular_file(env, error)) {
+            throw Error(ErrorCode::io,
+                        std::string("no -m given and TERN_MODEL=") + env +
+                            (std::filesystem::exists(env, error) ? " is not a regular file"
+                                                                 : " does not exist"));
+        }
+        return std::filesystem::path(env).lexically_normal();
     }
     const auto exe_dir = executable_directory();
     if (!exe_dir.empty())
@@ -97,10 +126,19 @@ bool stderr_is_terminal() {
 }
 
 std::string read_text_file(const std::string& path) {
+    std::error_code error;
+    if (std::filesystem::is_directory(path, error))
+        throw Error(ErrorCode::io, "cannot read " + path + ": it is a directory");
+    errno = 0;
     std::ifstream in(path, std::ios::binary);
-    if (!in) throw Error(ErrorCode::io, "cannot read " + path);
+    if (!in) {
+        throw Error(
+            ErrorCode::io,
+            "cannot read " + path + (errno != 0 ? std::string(": ") + std::strerror(errno) : ""));
+    }
     std::ostringstream text;
     text << in.rdbuf();
+    if (in.bad()) throw Error(ErrorCode::io, "cannot read " + path + ": read error");
     return text.str();
 }
 
@@ -148,7 +186,10 @@ void add_generation_flags(CLI::App& sub, GenerationFlags& f, bool seed_short) {
     sub.add_option(seed_short ? "-s,--seed" : "--seed", f.seed, "Random seed (-1: random)")
         ->capture_default_str();
     sub.add_option("--kv", f.kv, "KV cache type: f16, q8 or f32")->capture_default_str();
-    sub.add_option("--stop", f.stop, "Stop when the output contains this text (repeatable)");
+    sub.add_option("--stop", f.stop,
+                   "Stop when the output contains this text (repeatable; the escapes \\n, \\r, "
+                   "\\t, \\\\, \\' and \\\" are read as in llama.cpp)")
+        ->transform([](std::string text) { return unescape(text); }, "", "escapes");
     sub.add_option("--lm-head", f.lm_head, kLmHeadHelp)->capture_default_str();
     sub.add_flag("-v,--verbose", f.verbose, "Print model, session and loader details to stderr");
 }

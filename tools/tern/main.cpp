@@ -3,7 +3,26 @@
 
 #include <tern/error.h>
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <iostream>
+
+namespace {
+
+// A command's exit status, made 1 if what it wrote to stdout did not all get there (a full disk,
+// a closed descriptor): output cut short must not look like success.
+int checked_stdout(int status) {
+    errno = 0;
+    std::cout.flush();
+    const bool failed = !std::cout.good() || std::fflush(stdout) != 0 || std::ferror(stdout);
+    if (!failed) return status;
+    std::cerr << "tern: error: cannot write to standard output"
+              << (errno != 0 ? std::string(": ") + std::strerror(errno) : std::string()) << "\n";
+    return status == 0 ? 1 : status;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
     CLI::App app{"tern: run ternary (BitNet b1.58) language models fast on ordinary CPUs"};
@@ -38,7 +57,7 @@ int main(int argc, char** argv) {
     }
     try {
         for (const auto& command : commands) {
-            if (command.app->parsed()) return command.run();
+            if (command.app->parsed()) return checked_stdout(command.run());
         }
     } catch (const tern::Error& e) {
         std::cerr << "tern: error: " << e.what() << "\n";
