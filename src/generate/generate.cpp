@@ -11,12 +11,16 @@ namespace tern {
 
 void check_prompt_fits(const Session& session, std::span<const Token> prompt) {
     if (prompt.empty()) throw Error(ErrorCode::invalid_argument, "the prompt has no tokens");
-    if (session.position() + static_cast<int64_t>(prompt.size()) > session.context_size()) {
+    const int64_t context = session.context_size(), room = context - session.position();
+    if (static_cast<int64_t>(prompt.size()) > room) {
+        // Raising -c helps only below the model's trained length.
+        const int64_t trained = session.model().config().n_ctx_train;
         throw Error(ErrorCode::context_full,
-                    cat("the prompt has ", prompt.size(), " tokens but the context holds ",
-                        session.context_size() - session.position(),
-                        " more (raise it with -c, up to the model's ",
-                        session.model().config().n_ctx_train, ")"));
+                    cat("the prompt has ", prompt.size(), " tokens but the context has room for ",
+                        room, room < context ? cat(" more of its ", context) : std::string(),
+                        context < trained
+                            ? cat(" (raise it with -c, up to the model's trained ", trained, ")")
+                            : std::string(" (shorten the prompt)")));
     }
     session.check(prompt);  // the token ids
 }
