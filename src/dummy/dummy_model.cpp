@@ -178,6 +178,10 @@ void validate(const DummyModelSpec& s) {
     if (s.n_head % s.n_head_kv != 0)
         fail(cat("--kv-heads ", s.n_head_kv, " must divide --heads ", s.n_head));
     if ((s.n_embd / s.n_head) % 2 != 0) fail("the head size (embd / heads) must be even for RoPE");
+    if (!(std::isfinite(s.rope_freq_base) && s.rope_freq_base > 0.0f)) {
+        fail(cat("--rope-base must be a positive finite number, got ", s.rope_freq_base));
+    }
+    if (s.n_vocab < 0) fail(cat("--vocab-size must be positive, got ", s.n_vocab));
     switch (s.weight_type) {
         case TensorType::tq1_0:
         case TensorType::tq2_0:

@@ -18,7 +18,9 @@
 namespace tern {
 
 MappedFile::MappedFile(const std::filesystem::path& path) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer before the
+    // regular-file check below could refuse it (no effect on regular files).
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         throw Error(ErrorCode::io, cat("cannot open ", path.string(), ": ", std::strerror(errno)));
     }

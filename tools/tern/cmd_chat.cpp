@@ -101,6 +101,7 @@ int chat(const ChatFlags& f) {
                     model->name().c_str(), std::string(chat_template_name(chat_template)).c_str());
     }
     if (f.gen.verbose) std::cerr << "template: " << chat_template_name(chat_template) << "\n";
+    int status = 0;  // 1 once a message could not be sent
     while (const auto message = read_message(interactive)) {
         if (message->empty()) continue;
         if (*message == "/exit" || *message == "/quit") break;
@@ -134,6 +135,14 @@ int chat(const ChatFlags& f) {
             });
         } catch (const Error& e) {
             g_generating = false;
+            if (e.code() == ErrorCode::tokenizer) {
+                // A message that cannot be tokenised (invalid UTF-8) changes nothing: say so and
+                // go on with the next one; a script still sees a failure in the exit status.
+                std::fflush(stdout);
+                std::cerr << "tern: error: message not sent: " << e.what() << "\n";
+                status = 1;
+                continue;
+            }
             if (e.code() != ErrorCode::context_full) throw;
             std::printf("(the context is full: %s; /reset to start over)\n", e.what());
             continue;
@@ -154,7 +163,7 @@ int chat(const ChatFlags& f) {
         }
         std::fflush(stdout);
     }
-    return 0;
+    return status;
 }
 
 }  // namespace

@@ -46,6 +46,15 @@ int dummy(const DummyFlags& f) {
     DummyModelSpec spec = f.preset.empty() ? DummyModelSpec{} : dummy_preset(f.preset);
     if (!f.arch.empty()) spec.arch = parse_arch(f.arch);
     spec.weight_type = parse_type(f.type);
+    if (f.vocab_size && *f.vocab_size <= 0) {
+        throw Error(ErrorCode::invalid_argument,
+                    "--vocab-size must be positive, got " + std::to_string(*f.vocab_size));
+    }
+    if (f.vocab_size && !f.vocab.empty()) {
+        throw Error(ErrorCode::invalid_argument,
+                    "--vocab-size and --vocab cannot both be given (the vocabulary file sets the "
+                    "size)");
+    }
     if (f.vocab_size) spec.n_vocab = *f.vocab_size;
     if (f.embd) spec.n_embd = *f.embd;
     if (f.layers) spec.n_layer = *f.layers;

@@ -29,6 +29,11 @@ int perplexity(const PerplexityFlags& f) {
         throw Error(ErrorCode::invalid_argument,
                     "-c must be at least 8 tokens, got " + std::to_string(f.ctx));
     if (f.batch < 1) throw Error(ErrorCode::invalid_argument, "-b must be at least 1");
+    if (f.chunks == 0 || f.chunks < -1) {
+        throw Error(
+            ErrorCode::invalid_argument,
+            "--chunks must be -1 (all) or a positive count, got " + std::to_string(f.chunks));
+    }
     const int threads = resolve_threads(f.threads);
     const std::string text = read_text_file(f.file);
     auto model = load_model(resolve_model_path(f.model), threads, false, parse_lm_head(f.lm_head));
