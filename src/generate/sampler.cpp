@@ -60,6 +60,16 @@ LogitsNeeded Sampler::logits_needed() const {
 
 Token Sampler::sample(std::span<const float> logits) {
     if (logits.empty()) throw Error(ErrorCode::invalid_argument, "cannot sample from empty logits");
+    // A NaN logit (NaN or infinite weights in the file) would make the sorts below undefined
+    // and the choice arbitrary: stop with the reason instead. One branch-free pass (~10 us for
+    // 128k logits); a screened output layer's uncomputed logits are -inf, which is fine.
+    bool has_nan = false;
+    for (float v : logits) has_nan |= v != v;
+    if (has_nan) {
+        throw Error(ErrorCode::model,
+                    "the model computed NaN logits (its weights or norms may hold NaN or "
+                    "infinite values)");
+    }
     const float* values = logits.data();
     const bool penalise = penalises();
     if (penalise) {

@@ -16,6 +16,25 @@ TEST(Sampler, GreedyTakesTheHighestLogitLowestIdOnTies) {
     EXPECT_EQ(s.sample(logits), 1);
 }
 
+TEST(Sampler, NanLogitsAreAnErrorAndMinusInfinityIsNot) {
+    std::vector<float> logits = {0.5f, -INFINITY, 2.0f, -INFINITY};  // a screened layer's output
+    for (float temperature : {0.0f, 0.8f}) {
+        Sampler s({.temperature = temperature, .min_p = 0.5f, .seed = 1});
+        EXPECT_EQ(s.sample(logits), 2);
+    }
+    logits[3] = NAN;
+    for (float temperature : {0.0f, 0.8f}) {
+        Sampler s({.temperature = temperature, .seed = 1});
+        try {
+            s.sample(logits);
+            ADD_FAILURE() << "a NaN logit was sampled from";
+        } catch (const Error& e) {
+            EXPECT_EQ(e.code(), ErrorCode::model);
+            EXPECT_NE(std::string(e.what()).find("NaN logits"), std::string::npos) << e.what();
+        }
+    }
+}
+
 TEST(Sampler, SameSeedSameChoices) {
     std::vector<float> logits(1000);
     for (size_t i = 0; i < logits.size(); ++i) logits[i] = std::sin(static_cast<float>(i)) * 3.0f;

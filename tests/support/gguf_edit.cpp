@@ -120,6 +120,20 @@ void write_bad_models(const std::filesystem::path& dir) {
         poke<uint64_t>(b, r.dims + 8, d0);
     });
 
+    {
+        // An F16 embedding (tied output layer) of NaNs: the loader does not scan 16-bit weights
+        // (a 2B-4T file's are 0.66 GB), so the model loads and computes NaN logits.
+        const GgufFile file = GgufFile::open(valid);
+        for (const TensorView& tensor : file.tensors()) {
+            if (tensor.name != "token_embd.weight" || tensor.type != TensorType::f16) continue;
+            variant("nan_embedding.gguf", [&](auto& b) {
+                const size_t at = file.data_offset() + tensor.offset;
+                for (size_t i = 0; i < tensor.data.size() / 2; ++i)
+                    poke<uint16_t>(b, at + 2 * i, 0x7e00);  // F16 quiet NaN
+            });
+        }
+    }
+
     GgufEdit unknown_arch;
     unknown_arch.extra = [](GgufWriter& w) { w.set_string("general.architecture", "mamba"); };
     rewrite_gguf(valid, dir / "unknown_arch.gguf", unknown_arch);

@@ -33,6 +33,7 @@ struct BenchFlags {
     int repetitions = 5;
     std::string output = "md";
     std::string save;
+    bool save_given = false;
     std::string kv = "f16";
     std::string lm_head = "file";
     bool no_bandwidth = false;
@@ -152,6 +153,15 @@ int bench(const BenchFlags& f) {
     for (int64_t n : f.n_depth) {
         if (n < 0) throw Error(ErrorCode::invalid_argument, "-d values must be >= 0");
     }
+    const auto positive = [](int64_t n) { return n > 0; };
+    if (std::none_of(f.n_prompt.begin(), f.n_prompt.end(), positive) &&
+        std::none_of(f.n_gen.begin(), f.n_gen.end(), positive)) {
+        throw Error(ErrorCode::invalid_argument,
+                    "nothing to measure: every -p and -n value is 0 (give a prompt length with -p "
+                    "or a generation length with -n)");
+    }
+    if (f.save_given && f.save.empty())
+        throw Error(ErrorCode::invalid_argument, "--save needs a file name, got ''");
     std::vector<int> thread_counts;
     for (int t : f.threads.empty() ? std::vector<int>{physical_cores()} : f.threads) {
         if (t < 1)
@@ -175,8 +185,7 @@ int bench(const BenchFlags& f) {
                      physical_cores(), kernel_set_name().c_str());
     }
     std::vector<Record> records;
-    const bool any_tg =
-        std::any_of(f.n_gen.begin(), f.n_gen.end(), [](int64_t n) { return n > 0; });
+    const bool any_tg = std::any_of(f.n_gen.begin(), f.n_gen.end(), positive);
     for (int threads : thread_counts) {
         // One probe per thread count, its buffer and threads kept for every measurement.
         std::unique_ptr<ReadBandwidthProbe> probe;
@@ -343,7 +352,8 @@ Command add_bench_command(CLI::App& app) {
         ->capture_default_str();
     sub->add_option("-o,--output", flags->output, "md, json (llama-bench field names) or csv")
         ->capture_default_str();
-    sub->add_option("--save", flags->save, "Also write the output to this file (atomically)");
+    sub->add_option("--save", flags->save, "Also write the output to this file (atomically)")
+        ->each([flags](const std::string&) { flags->save_given = true; });
     sub->add_option("--kv", flags->kv, "KV cache type: f16, q8 or f32")->capture_default_str();
     sub->add_option("--lm-head", flags->lm_head, kLmHeadHelp)->capture_default_str();
     sub->add_flag("--no-bandwidth", flags->no_bandwidth, "Skip the memory bandwidth probe");

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <iostream>
+#include <limits>
 #include <optional>
 
 namespace tern::cli {
@@ -104,7 +105,9 @@ Command add_dummy_command(CLI::App& app) {
     sub->add_option("--ff", flags->ff, "Feed-forward width");
     sub->add_option("--ctx", flags->ctx, "Training context length");
     sub->add_option("--rope-base", flags->rope_base, "RoPE frequency base");
-    sub->add_option("--seed", flags->seed, "Random seed")->capture_default_str();
+    sub->add_option("--seed", flags->seed, "Random seed")
+        ->check(whole_number_in(0, std::numeric_limits<int64_t>::max()))
+        ->capture_default_str();
     sub->add_flag("--separate-output", flags->separate_output,
                   "Write output.weight instead of tying it");
     sub->footer(

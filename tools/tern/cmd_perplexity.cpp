@@ -82,6 +82,12 @@ int perplexity(const PerplexityFlags& f) {
                 for (int64_t v = 0; v < n_vocab; ++v)
                     sum += std::exp(static_cast<double>(row[v]) - max);
                 const double loss = std::log(sum) + max - row[chunk[static_cast<size_t>(pos + 1)]];
+                if (std::isnan(loss)) {
+                    throw Error(ErrorCode::model,
+                                "the model computed NaN logits at position " + std::to_string(pos) +
+                                    " of chunk " + std::to_string(c + 1) +
+                                    " (its weights or norms may hold NaN or infinite values)");
+                }
                 nll += loss;
                 nll2 += loss * loss;
                 ++count;

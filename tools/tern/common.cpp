@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -45,6 +46,22 @@ std::filesystem::path executable_directory() {
 }
 
 }  // namespace
+
+CLI::Validator whole_number_in(int64_t min, int64_t max) {
+    return CLI::Validator(
+        [min, max](std::string& text) -> std::string {
+            const std::string range = std::to_string(min) + " to " + std::to_string(max);
+            errno = 0;
+            char* end = nullptr;
+            const long long value = std::strtoll(text.c_str(), &end, 10);
+            if (text.empty() || end != text.c_str() + text.size())
+                return "must be a whole number from " + range + ", got '" + text + "'";
+            if (errno == ERANGE || value < min || value > max)
+                return "must be from " + range + ", got " + text;
+            return {};
+        },
+        "INT", "whole_number_in");
+}
 
 std::filesystem::path resolve_model_path(const std::string& flag) {
     if (!flag.empty()) return flag;
@@ -184,6 +201,7 @@ void add_generation_flags(CLI::App& sub, GenerationFlags& f, bool seed_short) {
                    "Subtract this once per seen token (0: off)")
         ->capture_default_str();
     sub.add_option(seed_short ? "-s,--seed" : "--seed", f.seed, "Random seed (-1: random)")
+        ->check(whole_number_in(-1, std::numeric_limits<int64_t>::max()))
         ->capture_default_str();
     sub.add_option("--kv", f.kv, "KV cache type: f16, q8 or f32")->capture_default_str();
     sub.add_option("--stop", f.stop,

@@ -64,6 +64,10 @@ private:
     bool drawn_ = false;
 };
 
+// A validator for whole-number flags: the text must be a decimal integer in [min, max]. CLI11
+// alone saturates an out-of-range value (--seed 99999999999999999999999 ran with seed 2^63-1).
+CLI::Validator whole_number_in(int64_t min, int64_t max);
+
 // Sampling and session flags shared by run and chat.
 struct GenerationFlags {
     std::string model;

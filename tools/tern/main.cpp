@@ -1,4 +1,4 @@
-// tern: the command-line entry point; dispatches to the run, inspect and dummy subcommands.
+// tern: the command-line entry point; dispatches to the subcommands (run, chat, bench, ...).
 #include "common.h"
 
 #include <tern/error.h>
@@ -27,6 +27,7 @@ int checked_stdout(int status) {
 int main(int argc, char** argv) {
     CLI::App app{"tern: run ternary (BitNet b1.58) language models fast on ordinary CPUs"};
     app.require_subcommand(1);
+    app.set_version_flag("--version", std::string("tern ") + TERN_VERSION);
     app.footer(
         "Examples:\n"
         "  tern run -p \"Once upon a time\" -n 64\n"
@@ -43,11 +44,28 @@ int main(int argc, char** argv) {
         tern::cli::add_chat_command(app),       tern::cli::add_bench_command(app),
         tern::cli::add_perplexity_command(app),
     };
+    // A first word that is not a flag must name a command ("A subcommand is required" hid the
+    // misspelling).
+    if (argc > 1 && argv[1][0] != '-') {
+        std::string names;
+        bool known = false;
+        for (const auto& command : commands) {
+            names += (names.empty() ? "" : ", ") + command.app->get_name();
+            known = known || command.app->get_name() == argv[1];
+        }
+        if (!known) {
+            std::cerr << "tern: error: unknown command '" << argv[1] << "' (commands: " << names
+                      << "; see 'tern --help')\n";
+            return 2;
+        }
+    }
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
         return app.exit(e);
     } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
         std::string message = e.what();
