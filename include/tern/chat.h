@@ -41,6 +41,10 @@ ChatTemplate detect_chat_template(const Model& model);
 std::vector<Token> render_chat(ChatTemplate t, const Tokenizer& tokenizer,
                                std::span<const ChatMessage> messages, bool add_generation_prompt);
 
+// The template's markup tokens (such as "<|start_header_id|>") that the vocabulary lacks, in
+// the order first used: render_chat sends them as plain text.
+std::vector<std::string> chat_markup_missing(ChatTemplate t, const Tokenizer& tokenizer);
+
 // A conversation over a session. Each turn renders the whole conversation, keeps the KV cache
 // for the tokens it already holds, and evaluates only the new ones.
 class Conversation {

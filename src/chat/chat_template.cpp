@@ -4,6 +4,7 @@
 #include <tern/chat.h>
 #include <tern/error.h>
 
+#include <algorithm>
 #include <cctype>
 
 namespace tern {
@@ -67,12 +68,16 @@ std::string capitalised(std::string_view role) {
 // Collects markup and text, merging adjacent text so it is tokenized as one piece.
 class Renderer {
 public:
-    explicit Renderer(const Tokenizer& tokenizer) : tokenizer_(tokenizer) {}
+    // `missing`, when given, collects the markup the vocabulary has no token for.
+    explicit Renderer(const Tokenizer& tokenizer, std::vector<std::string>* missing = nullptr)
+        : tokenizer_(tokenizer), missing_(missing) {}
 
     void special(std::string_view text) {
         const Token id = tokenizer_.special_token(text);
         if (id < 0) {
             text_ += text;  // the vocabulary has no such token: render it as text
+            if (missing_ && std::find(missing_->begin(), missing_->end(), text) == missing_->end())
+                missing_->emplace_back(text);
             return;
         }
         flush();
@@ -97,15 +102,15 @@ private:
         text_.clear();
     }
     const Tokenizer& tokenizer_;
+    std::vector<std::string>* missing_;
     std::vector<Token> tokens_;
     std::string text_;
 };
 
-}  // namespace
-
-std::vector<Token> render_chat(ChatTemplate t, const Tokenizer& tokenizer,
-                               std::span<const ChatMessage> messages, bool add_generation_prompt) {
-    Renderer r(tokenizer);
+std::vector<Token> render(ChatTemplate t, const Tokenizer& tokenizer,
+                          std::span<const ChatMessage> messages, bool add_generation_prompt,
+                          std::vector<std::string>* missing) {
+    Renderer r(tokenizer, missing);
     switch (t) {
         case ChatTemplate::bitnet:
             r.special("<|begin_of_text|>");
@@ -169,6 +174,20 @@ std::vector<Token> render_chat(ChatTemplate t, const Tokenizer& tokenizer,
             break;
     }
     return r.finish();
+}
+
+}  // namespace
+
+std::vector<Token> render_chat(ChatTemplate t, const Tokenizer& tokenizer,
+                               std::span<const ChatMessage> messages, bool add_generation_prompt) {
+    return render(t, tokenizer, messages, add_generation_prompt, nullptr);
+}
+
+std::vector<std::string> chat_markup_missing(ChatTemplate t, const Tokenizer& tokenizer) {
+    const ChatMessage every_role[] = {{"system", "s"}, {"user", "u"}, {"assistant", "a"}};
+    std::vector<std::string> missing;
+    render(t, tokenizer, every_role, true, &missing);
+    return missing;
 }
 
 }  // namespace tern

@@ -126,6 +126,13 @@ TEST_F(ChatTemplates, Falcon3AndPlain) {
               join({{kBegin}, bytes("User: U\nAssistant:")}));
 }
 
+TEST_F(ChatTemplates, MissingMarkupIsListed) {
+    EXPECT_EQ(chat_markup_missing(ChatTemplate::falcon3, *tokenizer_),
+              (std::vector<std::string>{"<|system|>", "<|user|>"}));
+    EXPECT_TRUE(chat_markup_missing(ChatTemplate::bitnet, *tokenizer_).empty());
+    EXPECT_TRUE(chat_markup_missing(ChatTemplate::plain, *tokenizer_).empty());
+}
+
 TEST(ChatTemplateLlama2, UsesBosAndEosAroundTurns) {
     TempDir dir;
     write_dummy_model(tiny_spec(), dir / "m.gguf");

@@ -102,6 +102,17 @@ int chat(const ChatFlags& f) {
                             generation_lm_head(f.gen.lm_head, sampling));
     model->tokenizer();  // a clear error now if the file has no usable tokenizer
     const ChatTemplate chat_template = forced ? *forced : detect_chat_template(*model);
+    if (forced) {
+        std::string missing;
+        for (const std::string& markup : chat_markup_missing(chat_template, model->tokenizer()))
+            missing += (missing.empty() ? "" : ", ") + markup;
+        if (!missing.empty()) {
+            std::cerr << "tern: warning: --template " << f.chat_template
+                      << ": this model's vocabulary has no token for " << missing
+                      << "; that markup goes in as plain text\n";
+        }
+    }
+    warn_beyond_trained_context(*model, options.n_ctx);
     Session session(model, options);
     check_system_prompt_fits(chat_template, model->tokenizer(), f.system, session.context_size());
     Sampler sampler(sampling);

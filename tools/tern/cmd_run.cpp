@@ -36,6 +36,7 @@ int run(const RunFlags& f) {
     const std::vector<Token> tokens =
         tokenizer.encode(prompt, !f.no_bos && tokenizer.add_bos_by_default(), f.parse_special);
 
+    warn_beyond_trained_context(*model, options.n_ctx);
     Session session(model, options);
     Sampler sampler(sampling);
     if (f.gen.verbose) {

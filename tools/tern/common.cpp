@@ -232,6 +232,13 @@ SamplerParams sampler_params(const GenerationFlags& f) {
     return p;
 }
 
+void warn_beyond_trained_context(const Model& model, int64_t ctx) {
+    const int64_t trained = model.config().n_ctx_train;
+    if (trained <= 0 || ctx <= trained) return;
+    std::cerr << "tern: warning: -c " << ctx << " is beyond the " << trained
+              << " tokens the model was trained for; text past them may degrade\n";
+}
+
 SessionOptions session_options(const GenerationFlags& f, int threads) {
     SessionOptions options;
     if (f.kv == "f16")

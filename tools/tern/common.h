@@ -94,6 +94,9 @@ void add_generation_flags(CLI::App& app, GenerationFlags& flags, bool seed_short
 // Validated sampler parameters (a random seed when -1).
 SamplerParams sampler_params(const GenerationFlags& flags);
 SessionOptions session_options(const GenerationFlags& flags, int threads);
+// A warning on stderr when -c asks for more positions than the model was trained for (as
+// llama.cpp warns): allowed, but text past the trained length may degrade.
+void warn_beyond_trained_context(const Model& model, int64_t ctx);
 
 // A registered subcommand: its CLI11 node and what to run when it was chosen.
 struct Command {
