@@ -55,8 +55,10 @@ public:
     GenerationStats reply(std::string_view user_message, Sampler& sampler,
                           const GenerationParams& params, const TokenCallback& on_token);
 
-    void set_system_prompt(std::string text);  // takes effect from the next turn
-    void reset();                              // forgets the conversation and the cache
+    // Takes effect from the next turn. Throws (and changes nothing) on invalid UTF-8 or a prompt
+    // that leaves no room in the session's context.
+    void set_system_prompt(std::string text);
+    void reset();  // forgets the conversation and the cache
     const std::vector<ChatMessage>& messages() const { return messages_; }
     int64_t cached_tokens() const { return static_cast<int64_t>(cached_.size()); }
 

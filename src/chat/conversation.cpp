@@ -2,9 +2,25 @@
 #include <tern/chat.h>
 #include <tern/error.h>
 
+#include "tokenizer/utf8.h"
+#include "util/strings.h"
+
 #include <algorithm>
 
 namespace tern {
+
+namespace {
+
+// Invalid UTF-8 named by its place in what the user typed (the tokenizer would count in the
+// rendered conversation).
+void check_utf8(std::string_view what, std::string_view text) {
+    if (const auto bad = first_invalid_utf8(text)) {
+        throw Error(ErrorCode::tokenizer,
+                    cat(what, " is not valid UTF-8 (byte ", *bad, " of ", text.size(), ")"));
+    }
+}
+
+}  // namespace
 
 Conversation::Conversation(Session& session, ChatTemplate chat_template, std::string system_prompt)
     : session_(session), template_(chat_template) {
@@ -13,6 +29,19 @@ Conversation::Conversation(Session& session, ChatTemplate chat_template, std::st
 }
 
 void Conversation::set_system_prompt(std::string text) {
+    if (!text.empty()) {
+        check_utf8("the system prompt", text);
+        // A system prompt that leaves no room would make every message fail: refuse it now.
+        const ChatMessage opening[] = {{"system", text}, {"user", ""}};
+        const auto n = static_cast<int64_t>(
+            render_chat(template_, session_.model().tokenizer(), opening, true).size());
+        if (n >= session_.context_size()) {
+            throw Error(ErrorCode::context_full,
+                        cat("the system prompt takes ", n,
+                            " tokens with the chat markup, but the context holds ",
+                            session_.context_size(), " (raise it with -c or shorten the prompt)"));
+        }
+    }
     if (!messages_.empty() && messages_.front().role == "system")
         messages_.erase(messages_.begin());
     if (!text.empty()) messages_.insert(messages_.begin(), {"system", std::move(text)});
@@ -28,6 +57,7 @@ void Conversation::reset() {
 
 GenerationStats Conversation::reply(std::string_view user_message, Sampler& sampler,
                                     const GenerationParams& params, const TokenCallback& on_token) {
+    check_utf8("the message", user_message);
     const Tokenizer& tokenizer = session_.model().tokenizer();
     std::vector<ChatMessage> next = messages_;
     next.push_back({"user", std::string(user_message)});

@@ -10,7 +10,7 @@ stderr=$(cat "$stderr_file"); rm -f "$stderr_file"
 fail=0
 [ "$status" -eq 1 ] || { echo "FAIL: exit status $status, expected 1"; fail=1; }
 [ "$(printf '%s' "$stderr" | grep -c '')" -eq 1 ] || { echo "FAIL: stderr is not one line"; fail=1; }
-printf '%s' "$stderr" | grep -q "message not sent: text is not valid UTF-8" ||
+printf '%s' "$stderr" | grep -q "message not sent: the message is not valid UTF-8 (byte 3 of 11)" ||
     { echo "FAIL: no 'message not sent' error"; fail=1; }
 [ -n "$stdout" ] || { echo "FAIL: the second message got no answer"; fail=1; }
 echo "stderr: $stderr"

@@ -70,21 +70,6 @@ std::optional<std::string> read_message(bool interactive) {
     }
 }
 
-// Throws when a conversation with this system prompt and an empty first message would not fit
-// the context: every message would be refused, so say it once, up front.
-void check_system_prompt_fits(ChatTemplate chat_template, const Tokenizer& tokenizer,
-                              const std::string& system, int64_t context) {
-    if (system.empty()) return;
-    const ChatMessage opening[] = {{"system", system}, {"user", ""}};
-    const auto tokens = render_chat(chat_template, tokenizer, opening, true);
-    const auto n = static_cast<int64_t>(tokens.size());
-    if (n < context) return;
-    throw Error(ErrorCode::context_full,
-                "the system prompt takes " + std::to_string(n) +
-                    " tokens with the chat markup, but the context holds " +
-                    std::to_string(context) + " (raise it with -c or shorten the prompt)");
-}
-
 int chat(const ChatFlags& f) {
     const SamplerParams sampling = sampler_params(f.gen);
     const int threads = resolve_threads(f.gen.threads);
@@ -114,7 +99,6 @@ int chat(const ChatFlags& f) {
     }
     warn_beyond_trained_context(*model, options.n_ctx);
     Session session(model, options);
-    check_system_prompt_fits(chat_template, model->tokenizer(), f.system, session.context_size());
     Sampler sampler(sampling);
     Conversation conversation(session, chat_template, f.system);
     GenerationParams params;
@@ -144,14 +128,12 @@ int chat(const ChatFlags& f) {
         if (message->rfind("/system", 0) == 0) {
             const std::string system = message->size() > 8 ? message->substr(8) : "";
             try {
-                check_system_prompt_fits(chat_template, model->tokenizer(), system,
-                                         session.context_size());
+                conversation.set_system_prompt(system);
             } catch (const Error& e) {
                 std::printf("(system prompt not set: %s)\n", e.what());
                 status = 1;
                 continue;
             }
-            conversation.set_system_prompt(system);
             conversation.reset();
             std::puts("(system prompt set; conversation reset)");
             continue;
