@@ -9,19 +9,6 @@
 
 namespace tern {
 
-namespace {
-
-// Invalid UTF-8 named by its place in what the user typed (the tokenizer would count in the
-// rendered conversation).
-void check_utf8(std::string_view what, std::string_view text) {
-    if (const auto bad = first_invalid_utf8(text)) {
-        throw Error(ErrorCode::tokenizer,
-                    cat(what, " is not valid UTF-8 (byte ", *bad, " of ", text.size(), ")"));
-    }
-}
-
-}  // namespace
-
 Conversation::Conversation(Session& session, ChatTemplate chat_template, std::string system_prompt)
     : session_(session), template_(chat_template) {
     set_system_prompt(std::move(system_prompt));
@@ -57,6 +44,8 @@ void Conversation::reset() {
 
 GenerationStats Conversation::reply(std::string_view user_message, Sampler& sampler,
                                     const GenerationParams& params, const TokenCallback& on_token) {
+    // Invalid UTF-8 named by its place in what the user typed (the tokenizer would count in the
+    // rendered conversation).
     check_utf8("the message", user_message);
     const Tokenizer& tokenizer = session_.model().tokenizer();
     std::vector<ChatMessage> next = messages_;

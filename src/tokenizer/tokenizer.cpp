@@ -199,10 +199,7 @@ const std::string& Tokenizer::description() const {
 
 std::vector<Token> Tokenizer::encode(std::string_view text, bool add_bos,
                                      bool parse_special) const {
-    if (const auto bad = first_invalid_utf8(text)) {
-        throw Error(ErrorCode::tokenizer,
-                    cat("text is not valid UTF-8 (byte ", *bad, " of ", text.size(), ")"));
-    }
+    check_utf8("text", text);
     std::vector<Token> tokens;
     if (add_bos && impl_->vocab.bos >= 0) tokens.push_back(impl_->vocab.bos);
     if (!parse_special) {

@@ -1,6 +1,9 @@
 // UTF-8 validation, encoding and the streaming decoder that never splits a character.
 #include "tokenizer/utf8.h"
 
+#include "util/strings.h"
+
+#include <tern/error.h>
 #include <tern/tokenizer.h>
 
 namespace tern {
@@ -41,6 +44,13 @@ std::optional<size_t> first_invalid_utf8(std::string_view text) {
         at += static_cast<size_t>(length);
     }
     return std::nullopt;
+}
+
+void check_utf8(std::string_view what, std::string_view text) {
+    if (const auto bad = first_invalid_utf8(text)) {
+        throw Error(ErrorCode::tokenizer,
+                    cat(what, " is not valid UTF-8 (byte ", *bad, " of ", text.size(), ")"));
+    }
 }
 
 void append_utf8(std::string& out, uint32_t cp) {

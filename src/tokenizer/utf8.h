@@ -17,6 +17,9 @@ int utf8_sequence_length(std::string_view text, size_t at);
 // Offset of the first byte that is not part of valid UTF-8, or nullopt if all of `text` is valid.
 std::optional<size_t> first_invalid_utf8(std::string_view text);
 
+// Throws a tokenizer Error "`what` is not valid UTF-8 (byte N of M)" unless all of `text` is valid.
+void check_utf8(std::string_view what, std::string_view text);
+
 // Appends the UTF-8 encoding of `code_point` (must be <= U+10FFFF and not a surrogate).
 void append_utf8(std::string& out, uint32_t code_point);
 
