@@ -120,6 +120,12 @@ public:
     // A no-op for parse()d images.
     void release_pages(const TensorView& tensor) const;
 
+    // Copies the n bytes at `at` (inside a tensor's data) into dst by reading the file rather
+    // than the mapping, so the pages stay out of the resident set (for the few rows a token reads
+    // of a big matrix used in place). Plain memcpy for parse()d images. False if the read
+    // fails; dst is then unspecified and the caller can read the mapping instead.
+    bool copy_out(const uint8_t* at, size_t n, void* dst) const noexcept;
+
     struct Impl;  // private to the implementation
 
 private:

@@ -3,6 +3,7 @@
 
 #include "util/strings.h"
 
+#include <cstring>
 #include <limits>
 
 #include <sys/mman.h>
@@ -121,6 +122,18 @@ void GgufFile::release_pages(const TensorView& tensor) const {
     const auto end =
         (reinterpret_cast<uintptr_t>(tensor.data.data()) + tensor.data.size()) / page * page;
     if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+}
+
+bool GgufFile::copy_out(const uint8_t* at, size_t n, void* dst) const noexcept {
+    if (!impl_->mapping) {
+        std::memcpy(dst, at, n);
+        return true;
+    }
+    const std::span<const uint8_t> bytes = impl_->mapping->bytes();
+    const auto from = reinterpret_cast<uintptr_t>(at),
+               base = reinterpret_cast<uintptr_t>(bytes.data());
+    if (from < base) return false;
+    return impl_->mapping->copy_out(static_cast<size_t>(from - base), n, dst);
 }
 
 const TensorView* GgufFile::find_tensor(std::string_view name) const {

@@ -32,6 +32,7 @@ ForwardPass::ForwardPass(const Model::Impl& model, int64_t n_ctx, int64_t max_ba
     gate_.resize(b * ff);
     up_.resize(b * ff);
     proj_.resize(b * embd);
+    embedding_row_.resize(static_cast<size_t>(model.weights.token_embd.row_bytes));
     attention_scratch_.reserve(threads, c_.n_head / c_.n_head_kv, n_ctx);
 }
 
@@ -49,7 +50,7 @@ void ForwardPass::per_token(int64_t n, ThreadPool& pool, const Body& body) {
 void ForwardPass::embed(const Token* tokens, int64_t n) {
     const FloatMatrix& e = model_.weights.token_embd;
     for (int64_t t = 0; t < n; ++t) {
-        kernels::dequantize_row(e.format, e.data + tokens[t] * e.row_bytes, e.cols,
+        kernels::dequantize_row(e.format, read_row(e, tokens[t], embedding_row_.data()), e.cols,
                                 hidden_.data() + t * c_.n_embd);
     }
 }

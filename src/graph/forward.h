@@ -56,6 +56,7 @@ private:
     LinearScratch linear_scratch_;
     AttentionScratch attention_scratch_;
     ScreenScratch screen_scratch_;
+    std::vector<uint8_t> embedding_row_;  // [token_embd.row_bytes] a row read from the file
 };
 
 }  // namespace tern

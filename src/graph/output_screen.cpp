@@ -132,19 +132,25 @@ int64_t screen_and_compute(const LinearWeight& output, const OutputScreen& scree
 
     std::fill(logits, logits + rows, -std::numeric_limits<float>::infinity());
     const kernels::FloatKernels& fk = *active_kernels().floats;
-    const auto compute = [&](int64_t begin, int64_t end) {
+    // Each thread copies its candidate rows out of the file into its slot of row_copies
+    // (read_row), 64-byte aligned.
+    const auto slot_bytes = static_cast<size_t>((exact.row_bytes + 63) / 64 * 64);
+    ss.row_copies.resize(static_cast<size_t>(pool.size()) * slot_bytes + 64);
+    const auto aligned = (reinterpret_cast<uintptr_t>(ss.row_copies.data()) + 63) / 64 * 64;
+    const auto compute = [&](int thread, int64_t begin, int64_t end) {
+        uint8_t* copy =
+            reinterpret_cast<uint8_t*>(aligned) + static_cast<size_t>(thread) * slot_bytes;
         for (int64_t i = begin; i < end; ++i) {
             const int64_t r = ss.candidates[static_cast<size_t>(i)];
             float value;
-            fk.gemv(exact.format, exact.data + r * exact.row_bytes, exact.row_bytes, 1, k, x,
-                    &value);
+            fk.gemv(exact.format, read_row(exact, r, copy), exact.row_bytes, 1, k, x, &value);
             logits[r] = output.output_scale == 1.0f ? value : value * output.output_scale;
         }
     };
     if (n_candidates < kSerialCandidates) {
-        compute(0, n_candidates);
+        compute(0, 0, n_candidates);
     } else {
-        pool.parallel_for(n_candidates, 16, compute);
+        pool.parallel_for_dynamic(n_candidates, 16, compute);
     }
     return n_candidates;
 }
@@ -156,11 +162,8 @@ int64_t screened_logits(const LinearWeight& output, const OutputScreen& screen, 
                         LinearScratch& scratch, ScreenScratch& ss, ThreadPool& pool) {
     const int64_t computed =
         screen_and_compute(output, screen, x, needed, logits, qx, scratch, ss, pool);
-    ss.rows_since_release += computed;
-    if (screen.release_rows && ss.rows_since_release >= screen.release_after_rows) {
-        screen.release_rows();
-        ss.rows_since_release = 0;
-    }
+    // Every row was read in place from the file's mapping: drop its pages again.
+    if (computed == output.dense.rows && screen.release_pages) screen.release_pages();
     return computed;
 }
 

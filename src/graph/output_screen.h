@@ -37,7 +37,7 @@ struct ScreenScratch {
     std::vector<double> lower_heap;   // the `top` highest lower bounds (a min-heap)
     std::vector<int64_t> candidates;  // rows computed exactly
     std::vector<uint8_t> penalised;   // [rows] 1 for the caller's penalised tokens
-    int64_t rows_since_release = 0;  // rows read from the file's layer (OutputScreen::release_rows)
+    std::vector<uint8_t> row_copies;  // [threads][row_bytes] candidate rows read from the file
 };
 
 // Writes one token's logits (x: the normed final hidden state, output.cols() floats) for a

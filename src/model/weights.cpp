@@ -73,6 +73,7 @@ public:
         m.format = float_format(tensor);
         m.data = tensor.data.data();
         m.row_bytes = kernels::float_row_bytes(m.format, m.cols);
+        m.file = &file_;
         return m;
     }
 
@@ -98,6 +99,7 @@ public:
                            });
         file_.release_pages(tensor);  // the pages straddling chunk boundaries
         m.data = copy.get();
+        m.file = nullptr;
         return m;
     }
 
@@ -350,6 +352,13 @@ OutputScreen build_output_screen(const FloatMatrix& layer, kernels::WeightArena&
     return screen;
 }
 
+const uint8_t* read_row(const FloatMatrix& m, int64_t r, uint8_t* scratch) {
+    const uint8_t* in_place = m.data + r * m.row_bytes;
+    if (m.file == nullptr) return in_place;
+    return m.file->copy_out(in_place, static_cast<size_t>(m.row_bytes), scratch) ? scratch
+                                                                                 : in_place;
+}
+
 ModelWeights load_weights(const GgufFile& file, const ModelConfig& c, ThreadPool& pool,
                           const ModelLoadOptions& options) {
     const auto& log = options.log;
@@ -403,14 +412,14 @@ ModelWeights load_weights(const GgufFile& file, const ModelConfig& c, ThreadPool
             file.release_pages(output_tensor);  // the pages straddling two threads' rows
             log_output_copy(log, "requantized to", w.output.dense, start);
         } else if (screen) {
-            // The screen reads a token's few candidate rows of the file's layer where they lie
-            // in the mapping (like the embedding's rows): once the copy is built, the layer's
-            // pages are released, and only the rows generation touches come back.
+            // The screen reads a token's few candidate rows of the file's layer by copying them
+            // out of the file (read_row, like the embedding's rows): once the screen is built,
+            // the layer's pages are released and stay out of the resident set.
             w.screen = build_output_screen(source, w.arena, pool, release_rows);
             file.release_pages(output_tensor);  // the pages straddling two threads' rows
-            w.screen.release_rows = [&file, tensor = output_tensor] { file.release_pages(tensor); };
-            w.screen.release_after_rows =
-                std::max<int64_t>(1, kScreenReleaseBytes / source.row_bytes);
+            w.screen.release_pages = [&file, tensor = output_tensor] {
+                file.release_pages(tensor);
+            };
             log_output_copy(log, "screened by a", w.screen.q8, start);
         } else {
             w.output.dense = loader.resident(output_tensor);

@@ -39,7 +39,17 @@ struct FloatMatrix {
     kernels::FloatWeightFormat format = kernels::FloatWeightFormat::f32;
     const uint8_t* data = nullptr;
     int64_t row_bytes = 0;
+    // Set where `data` is a view of this file's mapping (the embedding, a screened output layer):
+    // read_row then copies a row out of the file instead of touching the mapping.
+    const GgufFile* file = nullptr;
 };
+
+// Row r of m (m.row_bytes): in place where m is resident; where it is a view of the file, copied
+// into `scratch` (m.row_bytes, any alignment) by reading the file, so the few rows a token reads
+// of the embedding or a screened output layer stay out of the resident set (each fault on the
+// mapping would map the 64 KiB around the row: 2B-4T's random-weight model took back 415-481 MiB
+// of its screened layer that way). Reads the mapping if the file read fails.
+const uint8_t* read_row(const FloatMatrix& m, int64_t r, uint8_t* scratch);
 
 // One linear layer y = W x (no bias). BitLinear layers quantise x per token to int8 first.
 struct LinearWeight {
@@ -68,22 +78,11 @@ struct OutputScreen {
     FloatMatrix q8;
     std::vector<float> error_norm;  // [rows]
     std::vector<float> norm;        // [rows]
-    // Where the screened layer is read in place from the file's mapping: drops its pages from
-    // the resident set (the rows read next come back from the page cache), called by a session
-    // once it has read release_after_rows rows since the last call, so the rows a long
-    // generation touches (all of them, for a random-weight model's flat logits) do not all stay
-    // resident (kScreenReleaseBytes). Empty when nothing needs releasing.
-    std::function<void()> release_rows;
-    int64_t release_after_rows = 0;
+    // Where the screened layer is a view of the file: drops its pages from the resident set,
+    // called after a token whose logits were all computed in place (the screen's fallback; the
+    // candidate rows are read by copy, read_row, and never map). Empty otherwise.
+    std::function<void()> release_pages;
 };
-
-// Bytes of rows of the file's output layer a screening session reads before it releases the
-// layer's pages (OutputScreen::release_rows). Linux maps the 64 KiB around a faulting page of a
-// file mapping, so the resident part can reach a few times this: about 270 MiB for the
-// random-weight 2B-4T, whose ~1,350 rows a token are scattered. Releasing more often cost more
-// than the faults it saved: once a token (1,536 rows) made that model's generation 15-30 %
-// slower on the development machine, where a fault costs several microseconds.
-constexpr int64_t kScreenReleaseBytes = int64_t{64} << 20;
 
 struct ModelWeights {
     // The bytes of every matrix prepared at load (packed ternary, copied or requantized float),

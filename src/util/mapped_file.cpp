@@ -45,15 +45,32 @@ MappedFile::MappedFile(const std::filesystem::path& path) {
         data_ = static_cast<const uint8_t*>(mapping);
         register_mapping(data_, size_, path.string());
     }
-    ::close(fd);
+    fd_ = fd;
 }
 
 MappedFile::MappedFile(MappedFile&& other) noexcept
-    : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}
+    : data_(std::exchange(other.data_, nullptr)),
+      size_(std::exchange(other.size_, 0)),
+      fd_(std::exchange(other.fd_, -1)) {}
 
 MappedFile::~MappedFile() {
     unregister_mapping(data_);
     if (data_ != nullptr) ::munmap(const_cast<uint8_t*>(data_), size_);
+    if (fd_ >= 0) ::close(fd_);
+}
+
+bool MappedFile::copy_out(size_t offset, size_t n, void* dst) const noexcept {
+    if (fd_ < 0 || offset > size_ || n > size_ - offset) return false;
+    auto* out = static_cast<uint8_t*>(dst);
+    while (n > 0) {
+        const ssize_t got = ::pread(fd_, out, n, static_cast<off_t>(offset));
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) return false;  // an error, or the file shrank under us
+        out += got;
+        offset += static_cast<size_t>(got);
+        n -= static_cast<size_t>(got);
+    }
+    return true;
 }
 
 }  // namespace tern

@@ -1,4 +1,5 @@
-// A read-only memory mapping of a whole file, owned RAII-style.
+// A read-only memory mapping of a whole file, owned RAII-style, with the file kept open to copy
+// parts out by read() instead of through the mapping.
 #pragma once
 
 #include <cstdint>
@@ -18,9 +19,15 @@ public:
 
     std::span<const uint8_t> bytes() const { return {data_, size_}; }
 
+    // Copies the n bytes at `offset` into dst with pread, so (unlike reading the mapping) the
+    // file's pages do not join the process's resident set: they are read from the page cache.
+    // False if the range is outside the file or the read fails (dst then unspecified).
+    bool copy_out(size_t offset, size_t n, void* dst) const noexcept;
+
 private:
     const uint8_t* data_ = nullptr;
     size_t size_ = 0;
+    int fd_ = -1;  // the mapped file, open for copy_out
 };
 
 }  // namespace tern

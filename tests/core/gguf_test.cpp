@@ -8,6 +8,10 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <stdexcept>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 namespace tern::test {
 namespace {
@@ -120,6 +124,51 @@ TEST(GgufRoundTrip, EveryValueTypeAndTensorsSurvive) {
     EXPECT_EQ(i2s->data.size(), 512u / 4 + 32);
     EXPECT_EQ(i2s->offset % 64, 0u);
     EXPECT_EQ((i2s->data.data() - t->data.data()) % 64, 0);
+}
+
+// Whether the page holding `at` is mapped into this process (bit 63 of its /proc/self/pagemap
+// entry), as opposed to only sitting in the page cache.
+bool page_mapped(const uint8_t* at) {
+    const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+    const int fd = ::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw std::runtime_error("cannot open /proc/self/pagemap");
+    uint64_t entry = 0;
+    const auto offset = static_cast<off_t>(reinterpret_cast<uintptr_t>(at) / page * 8);
+    const ssize_t got = ::pread(fd, &entry, sizeof entry, offset);
+    ::close(fd);
+    if (got != sizeof entry) throw std::runtime_error("cannot read /proc/self/pagemap");
+    return (entry >> 63) != 0;
+}
+
+// copy_out gives a tensor's bytes by reading the file: equal to the mapping's, without mapping
+// the pages (what keeps a screened output layer's candidate rows out of the resident set); a
+// range outside the file is refused.
+TEST(GgufFile, CopyOutReadsTheFileWithoutMappingIt) {
+    TempDir dir;
+    GgufWriter w(64);
+    const int64_t ne[] = {256 * 1024};  // 1 MiB of F32
+    std::vector<uint8_t> bytes(256 * 1024 * 4);
+    for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<uint8_t>(i * 7 + i / 4096);
+    w.add_tensor("t", TensorType::f32, ne, bytes);
+    w.write(dir / "x.gguf");
+    const GgufFile f = GgufFile::open(dir / "x.gguf");
+    const TensorView* t = f.find_tensor("t");
+    ASSERT_NE(t, nullptr);
+    f.release_pages(*t);
+    std::vector<uint8_t> copy(8192);
+    const uint8_t* middle = t->data.data() + 512 * 1024;
+    ASSERT_TRUE(f.copy_out(middle, copy.size(), copy.data()));
+    EXPECT_EQ(std::memcmp(copy.data(), bytes.data() + 512 * 1024, copy.size()), 0);
+    EXPECT_FALSE(page_mapped(middle));
+    EXPECT_FALSE(page_mapped(middle + 4096));
+    volatile uint8_t touched = *middle;  // reading the mapping maps the page (the control)
+    (void)touched;
+    EXPECT_TRUE(page_mapped(middle));
+
+    const uint8_t* end = t->data.data() - f.data_offset() - t->offset + f.file_size();
+    EXPECT_TRUE(f.copy_out(end - 16, 16, copy.data()));
+    EXPECT_FALSE(f.copy_out(end - 16, 17, copy.data()));    // one byte past the file's end
+    EXPECT_FALSE(f.copy_out(copy.data(), 1, copy.data()));  // not in the file at all
 }
 
 TEST(GgufRoundTrip, CopiedValuesAreIdentical) {
