@@ -91,7 +91,8 @@ int64_t tile_grain(kernels::TernaryLayout layout) {
 
 // One token through ternary matrices of one layout that read the same activations: the threads
 // split the matrices' row tiles taken together, so each reads one memory stream through all of
-// them, split up front in proportion to the threads' recent speeds, with no join in between. Target
+// them, split up front in proportion to the threads' recent speeds (a thread that runs out takes
+// over the back of a slower one's range: parallel_for_balanced), with no join in between. Target
 // i owns tiles [first_tile[i], first_tile[i + 1]) and its integer sums start at acc + first_row[i].
 void ternary_one_token(std::span<const LinearTarget> targets, QuantizedActivations& qx,
                        LinearScratch& scratch, ThreadPool& pool) {

@@ -22,13 +22,45 @@ namespace {
 // How far parallel_for_balanced moves the shares towards the last run's speeds.
 constexpr double kBalanceStep = 0.2;
 
+// A balanced range's word: [front, back) in grains.
+uint64_t pack_range(int64_t front, int64_t back) {
+    return static_cast<uint64_t>(front) | (static_cast<uint64_t>(back) << 32);
+}
+int64_t range_front(uint64_t word) {
+    return static_cast<int64_t>(word & 0xffffffffu);
+}
+int64_t range_back(uint64_t word) {
+    return static_cast<int64_t>(word >> 32);
+}
+
+// Takes a piece of `range` (false if it is empty): from the front, a quarter of what is left
+// (at least one grain), for its owner; from the back, half, for a thread that has run out.
+bool take_piece(std::atomic<uint64_t>& range, bool from_back, int64_t& begin, int64_t& end) {
+    uint64_t word = range.load(std::memory_order_acquire);
+    for (;;) {
+        const int64_t front = range_front(word), back = range_back(word);
+        if (front >= back) return false;
+        const int64_t left = back - front;
+        const uint64_t rest = from_back ? pack_range(front, back - (left + 1) / 2)
+                                        : pack_range(front + std::max<int64_t>(1, left / 4), back);
+        if (range.compare_exchange_weak(word, rest, std::memory_order_acq_rel,
+                                        std::memory_order_acquire)) {
+            begin = from_back ? range_back(rest) : front;
+            end = from_back ? back : range_front(rest);
+            return true;
+        }
+    }
+}
+
 }  // namespace
 
 ThreadPool::ThreadPool(int n_threads)
     : n_threads_(std::max(1, n_threads)),
       share_(static_cast<size_t>(n_threads_), 1.0 / n_threads_),
       seconds_(static_cast<size_t>(n_threads_)),
-      bounds_(static_cast<size_t>(n_threads_) + 1) {
+      bounds_(static_cast<size_t>(n_threads_) + 1),
+      ran_(static_cast<size_t>(n_threads_)),
+      ranges_(std::make_unique<Range[]>(static_cast<size_t>(n_threads_))) {
     workers_.reserve(static_cast<size_t>(n_threads_ - 1));
     for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, i] { worker(i); });
 }
@@ -110,6 +142,8 @@ void ThreadPool::parallel_for_balanced(int64_t n, int64_t grain,
         body(0, n);
         return;
     }
+    // Ranges count grains in 32 bits: coarser grains for an n beyond that (any split is fine).
+    while ((n + grain - 1) / grain >= (int64_t{1} << 31)) grain *= 2;
     const int64_t units = (n + grain - 1) / grain;
     double cumulative = 0;
     for (int i = 0; i < n_threads_; ++i) {
@@ -119,10 +153,33 @@ void ThreadPool::parallel_for_balanced(int64_t n, int64_t grain,
     }
     bounds_[n_threads_] = units;
     const auto start = std::chrono::steady_clock::now();
-    run([&](int thread, int) {
-        const int64_t begin = std::min(n, bounds_[thread] * grain),
-                      end = std::min(n, bounds_[thread + 1] * grain);
-        if (begin < end) body(begin, end);
+    for (int i = 0; i < n_threads_; ++i)
+        ranges_[static_cast<size_t>(i)].word.store(pack_range(bounds_[i], bounds_[i + 1]),
+                                                   std::memory_order_relaxed);
+    run([&](int thread, int threads) {
+        std::atomic<uint64_t>& mine = ranges_[static_cast<size_t>(thread)].word;
+        int64_t ran = 0, begin = 0, end = 0;
+        for (;;) {
+            while (take_piece(mine, false, begin, end)) {
+                body(begin * grain, std::min(n, end * grain));
+                ran += end - begin;
+            }
+            // Out of work: the back half of the fullest range becomes this thread's.
+            int victim = -1;
+            int64_t most = 0;
+            for (int i = 0; i < threads; ++i) {
+                const uint64_t word =
+                    ranges_[static_cast<size_t>(i)].word.load(std::memory_order_relaxed);
+                if (range_back(word) - range_front(word) > most) {
+                    most = range_back(word) - range_front(word);
+                    victim = i;
+                }
+            }
+            if (victim < 0) break;
+            if (take_piece(ranges_[static_cast<size_t>(victim)].word, true, begin, end))
+                mine.store(pack_range(begin, end), std::memory_order_release);
+        }
+        ran_[static_cast<size_t>(thread)] = ran;
         seconds_[static_cast<size_t>(thread)] =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     });
@@ -132,7 +189,7 @@ void ThreadPool::parallel_for_balanced(int64_t n, int64_t grain,
     double total = 0;
     for (int i = 0; i < n_threads_; ++i) {
         double& seconds = seconds_[static_cast<size_t>(i)];
-        const int64_t mine = bounds_[i + 1] - bounds_[i];
+        const int64_t mine = ran_[static_cast<size_t>(i)];
         if (mine <= 0 || seconds <= 0) return;          // no measure of this thread's speed
         seconds = static_cast<double>(mine) / seconds;  // now its speed
         total += seconds;

@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <utility>
@@ -61,12 +62,15 @@ public:
     void parallel_for_dynamic(int64_t n, int64_t grain,
                               FunctionRef<void(int thread, int64_t begin, int64_t end)> body);
 
-    // Like parallel_for (one contiguous chunk per thread, so each reads one stream), but the
-    // chunks are sized by how fast each thread went in the pool's earlier balanced runs: a
+    // Like parallel_for (one contiguous range per thread, so each reads one stream), but the
+    // ranges are sized by how fast each thread went in the pool's earlier balanced runs: a
     // thread slowed by a neighbour on its core gets a smaller share until it speeds up again.
-    // For one token's ternary matmuls, whose threads otherwise wait 10-20 us per call on this
-    // machine for the slower one. A body that computes each element the same way in any chunk
-    // gives results independent of the split.
+    // The owner runs its range front to back in shrinking pieces (a quarter of what is left at
+    // a time); a thread that runs out takes the back half of what is left of the fullest range
+    // and runs it the same way, so a slow spell within one call is evened out too. For one
+    // token's ternary matmuls, whose threads otherwise wait 10-20 us per call on this machine
+    // for the slower one. A body that computes each element the same way in any piece gives
+    // results independent of the split.
     void parallel_for_balanced(int64_t n, int64_t grain, FunctionRef<void(int64_t, int64_t)> body);
 
     // The chunk [begin, end) of [0, n) that parallel_for hands to `thread` of `threads`.
@@ -84,9 +88,16 @@ private:
     std::atomic<int> pending_{0};
     std::atomic<bool> stopping_{false};
     // parallel_for_balanced: each thread's share of the work (summing to 1), the seconds each
-    // took in the current run, and the current run's chunk boundaries in grains.
+    // took in the current run and the grains it ran, the current run's first boundaries in
+    // grains, and each thread's range still to run, [front, back) in grains packed in one word
+    // (front in the low 32 bits) on its own cache line: the owner advances front, a thread that
+    // has run out lowers back.
+    struct alignas(64) Range {
+        std::atomic<uint64_t> word{0};
+    };
     std::vector<double> share_, seconds_;
-    std::vector<int64_t> bounds_;
+    std::vector<int64_t> bounds_, ran_;
+    std::unique_ptr<Range[]> ranges_;
 };
 
 }  // namespace tern
