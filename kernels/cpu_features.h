@@ -9,7 +9,8 @@ struct CpuFeatures {
     bool f16c = false;
     bool avx_vnni = false;
     bool avx512f = false;      // with the OS saving ZMM state
-    bool avx512_vnni = false;  // 512-bit VPDPBUSD
+    bool avx512vl = false;     // AVX-512 instructions on 128/256-bit vectors
+    bool avx512_vnni = false;  // VPDPBUSD in EVEX form (512-bit, and 256-bit with VL)
     bool neon = false;
     bool dotprod = false;  // Armv8.2 SDOT/UDOT
 };

@@ -35,6 +35,11 @@ AlignedBuffer AlignedBuffer::allocate(size_t size) {
     return buffer;
 }
 
+uint8_t* thread_scratch(ScratchSlot slot, size_t bytes) {
+    thread_local AlignedBuffer buffers[static_cast<int>(ScratchSlot::count)];
+    return buffers[static_cast<int>(slot)].grow(bytes);
+}
+
 AlignedBuffer AlignedBuffer::view(uint8_t* bytes, size_t size) {
     AlignedBuffer buffer;
     buffer.data = {bytes, [](void*) {}};

@@ -34,6 +34,13 @@ struct AlignedBuffer {
 // against 21 GB/s for its FFN matrices on 2 MiB pages (1 thread, same run). Only each slab's
 // last, partly used 2 MiB page holds bytes no matrix uses. The views stay valid while the arena
 // lives, moves included.
+// Per-thread scratch that only grows (its contents lost when it does), one buffer per slot.
+// Defined here, in baseline code, for kernels compiled for one ISA: their own thread_local
+// buffers would instantiate inline library code (destructors, vector growth) in their object,
+// and the linker may pick that copy, built with the ISA's instructions, for every caller.
+enum class ScratchSlot { decoded_tile, tile_sums, dequantized_row, count };
+uint8_t* thread_scratch(ScratchSlot slot, size_t bytes);
+
 class WeightArena {
 public:
     static constexpr size_t kSlabBytes = size_t{256} << 20;

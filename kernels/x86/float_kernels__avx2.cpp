@@ -4,6 +4,7 @@
 #include "kernels/x86/float_kernels__avx2.h"
 #include "kernels/float_kernels.h"
 #include "kernels/fp16.h"
+#include "kernels/weight_memory.h"
 #include "kernels/x86/canonical_sum__avx2.h"
 #include "kernels/x86/row_streams.h"
 #include "kernels/x86/stream_prefetch.h"
@@ -11,7 +12,6 @@
 #include <immintrin.h>
 
 #include <cstring>
-#include <vector>
 
 namespace tern::kernels {
 
@@ -248,11 +248,11 @@ void gemv(FloatWeightFormat format, const uint8_t* w, int64_t row_bytes, int64_t
             out[m] = dot_f32(x, reinterpret_cast<const float*>(w + m * row_bytes), k);
         return;
     }
-    thread_local std::vector<float> row;
-    row.resize(static_cast<size_t>(k));
+    auto* row = reinterpret_cast<float*>(
+        thread_scratch(ScratchSlot::dequantized_row, static_cast<size_t>(k) * sizeof(float)));
     for (int64_t m = 0; m < m_rows; ++m) {
-        dequantize_row(format, w + m * row_bytes, k, row.data());
-        out[m] = dot_f32(x, row.data(), k);
+        dequantize_row(format, w + m * row_bytes, k, row);
+        out[m] = dot_f32(x, row, k);
     }
 }
 

@@ -2,10 +2,9 @@
 // tile's four rows against three tokens, 12 accumulators). Compiled with -mavxvnni; chosen only
 // when the CPU has it.
 #include "kernels/x86/i2_gemm__avxvnni.h"
+#include "kernels/x86/i2_gemm_vnni256.h"
 #include "kernels/x86/i2_unpack__avx2.h"
 #include "kernels/x86/stream_prefetch.h"
-
-#include <algorithm>
 
 namespace tern::kernels {
 
@@ -17,64 +16,18 @@ namespace {
 // pair (GEMV) or a tile (GEMM). GCC 12 compiles the intrinsic with a register copy of the
 // accumulator around every call and spills loop constants to the stack: the GEMV ran at 19 GB/s
 // against 26 GB/s for this form on the same machine. The inline assembly ties the accumulator to
-// its register.
-inline __m256i dpbusd(__m256i acc, __m256i codes, __m256i activations) {
+// its register; {vex} asks for the AVX-VNNI encoding (the assembler's default is AVX-512's).
+struct VexDot {
+    static inline __m256i dpbusd(__m256i acc, __m256i codes, __m256i activations) {
 #if defined(__GNUC__) && !defined(__clang__)
-    asm("%{vex%} vpdpbusd %2, %1, %0" : "+x"(acc) : "x"(codes), "xm"(activations));
-    return acc;
+        asm("%{vex%} vpdpbusd %2, %1, %0" : "+x"(acc) : "x"(codes), "xm"(activations));
+        return acc;
 #else
-    return _mm256_dpbusd_avx_epi32(acc, codes, activations);
+        return _mm256_dpbusd_avx_epi32(acc, codes, activations);
 #endif
-}
+    }
+};
 
-// The four rows of one tile against T tokens: per 32-column slice each row's codes are decoded
-// once and multiplied into 4 x T independent accumulators, so VPDPBUSD (latency 4-5 cycles)
-// never waits on its own previous result and the activation loads are shared by four rows.
-template <int S, int T>
-inline void slice(const uint8_t* blocks, int64_t pair_bytes, const int8_t* const* qb,
-                  __m256i (&acc)[kI2RowTile][T]) {
-    const __m256i mask = _mm256_set1_epi8(3);
-    __m256i a[T];
-    for (int j = 0; j < T; ++j)
-        a[j] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qb[j] + 32 * S));
-    for (int r = 0; r < kI2RowTile; ++r) {
-        const __m256i x = _mm256_load_si256(
-            reinterpret_cast<const __m256i*>(blocks + i2_row_offset(pair_bytes, r)));
-        const __m256i codes = _mm256_and_si256(_mm256_srli_epi16(x, 6 - 2 * S), mask);
-        for (int j = 0; j < T; ++j) acc[r][j] = dpbusd(acc[r][j], codes, a[j]);
-    }
-}
-
-template <int T>
-void tile_tokens(const MatmulArgs& args, int64_t tile, int64_t t0) {
-    const PackedTernary& w = *args.w;
-    const int8_t* q[T];
-    __m256i acc[kI2RowTile][T];
-    for (int j = 0; j < T; ++j) {
-        q[j] = args.a->token_q(t0 + j);
-        for (int r = 0; r < kI2RowTile; ++r) acc[r][j] = _mm256_setzero_si256();
-    }
-    // Row r's block b at row0 + b * kI2BlockStride + i2_row_offset(pair_bytes, r): the tile's two
-    // pairs, each one stream.
-    const uint8_t* row0 = i2_block(w, tile * kI2RowTile, 0);
-    const int64_t pair_bytes = i2_pair_bytes(w);
-    for (int64_t b = args.unit_begin; b < args.unit_end; ++b) {
-        const uint8_t* blocks = row0 + b * kI2BlockStride;
-        const int8_t* qb[T];
-        for (int j = 0; j < T; ++j) qb[j] = q[j] + b * kI2ColBlock;
-        slice<0>(blocks, pair_bytes, qb, acc);
-        slice<1>(blocks, pair_bytes, qb, acc);
-        slice<2>(blocks, pair_bytes, qb, acc);
-        slice<3>(blocks, pair_bytes, qb, acc);
-    }
-    const int64_t first = tile * kI2RowTile;
-    const int64_t n = std::min<int64_t>(kI2RowTile, w.rows - first);
-    for (int j = 0; j < T; ++j) {
-        const int32_t offset = i2_code_offset(args, t0 + j);
-        int32_t* out = args.out + (t0 + j) * args.out_stride + first;
-        for (int64_t r = 0; r < n; ++r) out[r] = hsum_epi32(acc[r][j]) - offset;
-    }
-}
 }  // namespace
 
 void i2_gemv_1x128__avxvnni(const MatmulArgs& args) {
@@ -112,8 +65,8 @@ void i2_gemv_1x128__avxvnni(const MatmulArgs& args) {
                 for (int s = 0; s < 4; ++s) {
                     const __m256i as =
                         _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + 32 * s));
-                    acc[0][s] = dpbusd(acc[0][s], _mm256_and_si256(x0, masks[s]), as);
-                    acc[1][s] = dpbusd(acc[1][s], _mm256_and_si256(x1, masks[s]), as);
+                    acc[0][s] = VexDot::dpbusd(acc[0][s], _mm256_and_si256(x0, masks[s]), as);
+                    acc[1][s] = VexDot::dpbusd(acc[1][s], _mm256_and_si256(x1, masks[s]), as);
                 }
             }
             for (int r = 0; r < kI2PairRows && row + r < row_end; ++r) {
@@ -127,12 +80,7 @@ void i2_gemv_1x128__avxvnni(const MatmulArgs& args) {
 }
 
 void i2_gemm_4x32x3__avxvnni(const MatmulArgs& args) {
-    for (int64_t tile = args.tile_begin; tile < args.tile_end; ++tile) {
-        int64_t t = args.token_begin;
-        for (; t + 3 <= args.token_end; t += 3) tile_tokens<3>(args, tile, t);
-        if (args.token_end - t == 2) tile_tokens<2>(args, tile, t);
-        if (args.token_end - t == 1) tile_tokens<1>(args, tile, t);
-    }
+    vnni256::i2_gemm_4x32x3<VexDot>(args);
 }
 
 }  // namespace tern::kernels

@@ -6,6 +6,7 @@
 #include "kernels/x86/float_kernels__avx2.h"
 #include "kernels/x86/float_kernels__avx512.h"
 #include "kernels/x86/i2_gemm__avx2.h"
+#include "kernels/x86/i2_gemm__avx512.h"
 #include "kernels/x86/i2_gemm__avxvnni.h"
 #include "kernels/x86/i2_gemv__avx512.h"
 #include "kernels/x86/tl3_gemm__avx2.h"
@@ -35,6 +36,7 @@ CpuFeatures detect() {
     if (__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) {
         f.avx2 = ymm_state && ((ebx >> 5) & 1);
         f.avx512f = zmm_state && ((ebx >> 16) & 1);
+        f.avx512vl = f.avx512f && ((ebx >> 31) & 1);
         f.avx512_vnni = f.avx512f && ((ecx >> 11) & 1);
     }
     if (__get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx)) f.avx_vnni = ymm_state && ((eax >> 4) & 1);
@@ -78,13 +80,15 @@ const KernelSet& avxvnni_set() {
     return set;
 }
 
-// AVX-VNNI plus 512-bit GEMVs (i2 and F16/BF16) for one token (Zen 5, Sapphire Rapids and
-// later); prompts keep the AVX-VNNI GEMM.
+// AVX-512 VNNI (Zen 4, Zen 5, Ice Lake, Sapphire Rapids and later): 512-bit GEMVs (i2 and
+// F16/BF16) for one token, and for prompts the 256-bit VNNI GEMM in its EVEX encoding, so CPUs
+// with AVX-512 VNNI but without AVX-VNNI (Zen 4, Ice Lake, Tiger Lake) run it too.
 const KernelSet& avx512_set() {
     static const KernelSet set = [] {
         KernelSet s = avxvnni_set();
         s.isa = "avx512";
         s.i2_gemv = {i2_gemv_1x128__avx512, "i2_gemv_1x128__avx512"};
+        s.i2_gemm = {i2_gemm_4x32x3__avx512vl, "i2_gemm_4x32x3__avx512vl"};
         static const FloatKernels floats = [] {
             FloatKernels f = avx2_float_kernels();
             f.isa = "avx512";
@@ -113,7 +117,7 @@ bool platform_supports(const KernelSet& set) {
     if (std::strcmp(set.isa, "avx2") == 0) return f.avx2 && f.fma && f.f16c;
     if (std::strcmp(set.isa, "avxvnni") == 0) return f.avx2 && f.fma && f.f16c && f.avx_vnni;
     if (std::strcmp(set.isa, "avx512") == 0)
-        return f.avx2 && f.fma && f.f16c && f.avx_vnni && f.avx512_vnni;
+        return f.avx2 && f.fma && f.f16c && f.avx512vl && f.avx512_vnni;
     return false;
 }
 

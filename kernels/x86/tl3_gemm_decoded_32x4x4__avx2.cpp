@@ -126,9 +126,6 @@ void half_chunk(const uint8_t* quads, int64_t q0, int64_t q1, int half, const in
     }
 }
 
-// Per-thread scratch that only grows: a decoded tile and its int32 sums per token.
-thread_local AlignedBuffer decoded_tile, tile_sums;
-
 }  // namespace
 
 void tl3_gemm_decoded_32x4x4__avx2(const MatmulArgs& args) {
@@ -142,9 +139,10 @@ void tl3_gemm_decoded_32x4x4__avx2(const MatmulArgs& args) {
     // writes only its own tokens.
     const int64_t block_begin = args.token_begin / 4, block_end = (args.token_end + 3) / 4;
     const int64_t blocks = block_end - block_begin;
-    uint8_t* quads = decoded_tile.grow(static_cast<size_t>(w.col_units * kOctetQuads * kQuadBytes));
-    auto* sums = reinterpret_cast<int32_t*>(
-        tile_sums.grow(static_cast<size_t>(blocks * 4 * 32) * sizeof(int32_t)));
+    uint8_t* quads = thread_scratch(ScratchSlot::decoded_tile,
+                                    static_cast<size_t>(w.col_units * kOctetQuads * kQuadBytes));
+    auto* sums = reinterpret_cast<int32_t*>(thread_scratch(
+        ScratchSlot::tile_sums, static_cast<size_t>(blocks * 4 * 32) * sizeof(int32_t)));
     for (int64_t tile = args.tile_begin; tile < args.tile_end; ++tile) {
         decode_tile(w, tile, quads);
         std::fill(sums, sums + blocks * 4 * 32, 0);

@@ -9,7 +9,7 @@ prompt=1,17,300,42,99,7,512,3,250,11 decode=5,9,33
 runs=0
 for kv in f16 q8 f32; do
     TERN_ISA=scalar TERN_KERNEL=ref "$logits" "$model" "$work/base.f32" $prompt $decode --threads 1 --kv $kv
-    for isa in scalar avx2 avxvnni neon; do
+    for isa in scalar avx2 avxvnni avx512 neon; do
         for kernel in ref mad lut; do
             for threads in 1 2 3; do
                 if TERN_ISA=$isa TERN_KERNEL=$kernel "$logits" "$model" "$work/x.f32" $prompt $decode --threads $threads --kv $kv 2>/dev/null; then

@@ -336,10 +336,10 @@ TEST(Dispatch, EveryUsableSetIsTestedAndScalarComesLast) {
     EXPECT_STREQ(sets.back()->isa, "scalar");
 #if defined(__x86_64__)
     if (cpu_features().avx2 && cpu_features().fma && cpu_features().f16c) {
-        const bool vnni = cpu_features().avx_vnni;
-        EXPECT_STREQ(sets.front()->isa, vnni && cpu_features().avx512_vnni ? "avx512"
-                                        : vnni                             ? "avxvnni"
-                                                                           : "avx2");
+        const CpuFeatures& f = cpu_features();
+        EXPECT_STREQ(sets.front()->isa, f.avx512_vnni && f.avx512vl ? "avx512"
+                                        : f.avx_vnni                ? "avxvnni"
+                                                                    : "avx2");
     }
 #elif defined(__aarch64__)
     EXPECT_STREQ(sets.front()->isa, "neon");
