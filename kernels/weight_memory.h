@@ -1,5 +1,5 @@
 // Memory for weights and other large buffers: 64-byte aligned buffers on transparent huge pages,
-// and an arena that packs many weight matrices into a few large huge-page slabs.
+// an arena that packs many weight matrices into a few large huge-page slabs, per-thread scratch.
 #pragma once
 
 #include <cstddef>
@@ -27,13 +27,6 @@ struct AlignedBuffer {
     }
 };
 
-// Hands out 64-byte aligned views into slabs of at least 256 MiB on transparent huge pages, one
-// after another in the order asked for, so a model's weights lie in the order a token reads them
-// and small matrices share huge pages. On 4 KiB pages (a TLB miss every 4 KiB, doubly costly
-// under virtualisation) 2B-4T's attention projections, each under 2 MiB, streamed at 8 GB/s
-// against 21 GB/s for its FFN matrices on 2 MiB pages (1 thread, same run). Only each slab's
-// last, partly used 2 MiB page holds bytes no matrix uses. The views stay valid while the arena
-// lives, moves included.
 // Per-thread scratch that only grows (its contents lost when it does), one buffer per slot.
 // Defined here, in baseline code, for kernels compiled for one ISA: their own thread_local
 // buffers would instantiate inline library code (destructors, vector growth) in their object,
@@ -41,6 +34,13 @@ struct AlignedBuffer {
 enum class ScratchSlot { decoded_tile, tile_sums, dequantized_row, count };
 uint8_t* thread_scratch(ScratchSlot slot, size_t bytes);
 
+// Hands out 64-byte aligned views into slabs of at least 256 MiB on transparent huge pages, one
+// after another in the order asked for, so a model's weights lie in the order a token reads them
+// and small matrices share huge pages. On 4 KiB pages (a TLB miss every 4 KiB, doubly costly
+// under virtualisation) 2B-4T's attention projections, each under 2 MiB, streamed at 8 GB/s
+// against 21 GB/s for its FFN matrices on 2 MiB pages (1 thread, same run). Only each slab's
+// last, partly used 2 MiB page holds bytes no matrix uses. The views stay valid while the arena
+// lives, moves included.
 class WeightArena {
 public:
     static constexpr size_t kSlabBytes = size_t{256} << 20;
