@@ -199,8 +199,11 @@ TEST(ThreadPool, BalancedParallelForPiecesAscendOnEachThread) {
 }
 
 // A thread slowed within one run hands the rest of its range to the others in that run: the
-// worker sleeps 20 us per element, the caller 2, from an even split; the caller ends up running
-// most of the elements (about 10/11 at those paces), not just its half.
+// worker sleeps 200 us per element, the caller 20, from an even split; the caller ends up running
+// most of the elements (about 10/11 at those paces), not just its half. The paces are long
+// against a sleep's own overshoot (~50 us of timer slack per piece, ~20 pieces a range): at 2 and
+// 20 us that overshoot was most of the caller's time, and with another process on the cores the
+// caller fell under the bound (579 of 1000).
 TEST(ThreadPool, BalancedParallelForTakesOverASlowThreadsRangeWithinARun) {
     ThreadPool pool(2);
     constexpr int64_t kN = 1000;
@@ -210,7 +213,7 @@ TEST(ThreadPool, BalancedParallelForTakesOverASlowThreadsRangeWithinARun) {
         const bool on_caller = std::this_thread::get_id() == caller;
         if (on_caller) caller_elements += end - begin;
         std::this_thread::sleep_for(
-            std::chrono::microseconds((end - begin) * (on_caller ? 2 : 20)));
+            std::chrono::microseconds((end - begin) * (on_caller ? 20 : 200)));
     });
     EXPECT_GT(caller_elements.load(), kN * 13 / 20);
 }
