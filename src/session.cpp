@@ -146,6 +146,9 @@ const Model& Session::model() const {
 int Session::n_threads() const {
     return impl_->pool.size();
 }
+ThreadFallbacks Session::thread_fallbacks() const {
+    return {impl_->pool.calls(), impl_->pool.reduced_calls()};
+}
 uint64_t Session::kv_cache_bytes() const {
     return impl_->forward.cache().bytes();
 }

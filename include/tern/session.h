@@ -24,6 +24,14 @@ struct LogitsNeeded {
     std::span<const Token> penalised;
 };
 
+// The session's parallel calls (matmuls, attention, ... split across its threads) and those of
+// them that ran on fewer threads because some kept being preempted mid-call (another process
+// busy on the cores): then fewer threads are faster than waiting for them.
+struct ThreadFallbacks {
+    int64_t calls = 0;
+    int64_t reduced_calls = 0;
+};
+
 struct SessionOptions {
     int64_t n_ctx = 0;  // context size in tokens; 0 = the model's, capped at 4096
     int64_t n_batch =
@@ -67,6 +75,7 @@ public:
     void truncate(int64_t n);      // keep only the first n tokens (n <= position)
     const Model& model() const;
     int n_threads() const;
+    ThreadFallbacks thread_fallbacks() const;
     uint64_t kv_cache_bytes() const;  // memory reserved for the KV cache
 
 private:

@@ -54,13 +54,14 @@ bool take_piece(std::atomic<uint64_t>& range, bool from_back, int64_t& begin, in
 
 }  // namespace
 
-ThreadPool::ThreadPool(int n_threads)
-    : n_threads_(std::max(1, n_threads)),
+ThreadPool::ThreadPool(int n_threads, bool fall_back_when_preempted)
+    : n_threads_(std::clamp(n_threads, 1, kMaxThreads)),
       share_(static_cast<size_t>(n_threads_), 1.0 / n_threads_),
       seconds_(static_cast<size_t>(n_threads_)),
       bounds_(static_cast<size_t>(n_threads_) + 1),
       ran_(static_cast<size_t>(n_threads_)),
-      ranges_(std::make_unique<Range[]>(static_cast<size_t>(n_threads_))) {
+      ranges_(std::make_unique<Range[]>(static_cast<size_t>(n_threads_))),
+      guarded_(fall_back_when_preempted) {
     workers_.reserve(static_cast<size_t>(n_threads_ - 1));
     for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, i] { worker(i); });
 }
@@ -69,28 +70,54 @@ ThreadPool::~ThreadPool() {
     {
         std::lock_guard<std::mutex> lock(mutex_);
         stopping_.store(true, std::memory_order_relaxed);
-        generation_.fetch_add(1, std::memory_order_release);
+        generation_.fetch_add(uint64_t{1} << kThreadBits, std::memory_order_release);
     }
     wake_.notify_all();
     for (auto& thread : workers_) thread.join();
 }
 
+int ThreadPool::threads_for_call() {
+    if (n_threads_ == 1) return 1;
+    ++calls_;
+    if (!guarded_) return n_threads_;
+    const int threads = guard_.threads(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_).count());
+    if (threads < n_threads_) ++reduced_calls_;
+    return threads;
+}
+
 void ThreadPool::run(FunctionRef<void(int, int)> job) {
-    if (n_threads_ == 1) {
+    const int threads = threads_for_call();
+    if (threads == 1) {
         job(0, 1);
         return;
     }
-    // job_ and pending_ are published by the release increment of generation_ (workers read
-    // them after an acquire load that sees it); the mutex only orders it with sleeping workers.
+    run_on(threads, job);
+}
+
+void ThreadPool::run_on(int threads, FunctionRef<void(int, int)> job) {
+    const auto start = std::chrono::steady_clock::now();
+    // job_ and pending_ are published by the release store of generation_ (workers read them
+    // after an acquire load that sees it); the mutex only orders it with sleeping workers.
+    // Workers numbered `threads` and up skip this job and never read job_.
     job_ = &job;
-    pending_.store(n_threads_ - 1, std::memory_order_relaxed);
+    pending_.store(threads - 1, std::memory_order_relaxed);
     {
         std::lock_guard<std::mutex> lock(mutex_);
-        generation_.fetch_add(1, std::memory_order_release);
+        const uint64_t count = generation_.load(std::memory_order_relaxed) >> kThreadBits;
+        generation_.store(((count + 1) << kThreadBits) | static_cast<uint64_t>(threads),
+                          std::memory_order_release);
     }
     wake_.notify_all();
-    job(0, n_threads_);
+    job(0, threads);
+    const auto done = std::chrono::steady_clock::now();
     while (pending_.load(std::memory_order_acquire) != 0) TERN_CPU_RELAX();
+    if (guarded_) {
+        const auto joined = std::chrono::steady_clock::now();
+        using Seconds = std::chrono::duration<double>;
+        guard_.record(Seconds(done - start).count(), Seconds(joined - done).count(),
+                      Seconds(joined - epoch_).count());
+    }
 }
 
 void ThreadPool::worker(int index) {
@@ -109,7 +136,9 @@ void ThreadPool::worker(int index) {
         }
         seen = generation_.load(std::memory_order_acquire);
         if (stopping_.load(std::memory_order_acquire)) return;
-        (*job_)(index, n_threads_);
+        const int threads = static_cast<int>(seen & ((uint64_t{1} << kThreadBits) - 1));
+        if (index >= threads) continue;  // a job for fewer threads
+        (*job_)(index, threads);
         pending_.fetch_sub(1, std::memory_order_acq_rel);
     }
 }
@@ -124,11 +153,12 @@ std::pair<int64_t, int64_t> ThreadPool::chunk(int64_t n, int64_t grain, int thre
 
 void ThreadPool::parallel_for(int64_t n, int64_t grain, FunctionRef<void(int64_t, int64_t)> body) {
     if (n <= 0) return;
-    if (n_threads_ == 1 || n <= grain) {  // one unit: the same single chunk, without the dispatch
+    const int threads_used = n <= grain ? 1 : threads_for_call();
+    if (threads_used == 1) {  // one unit: the same single chunk, without the dispatch
         body(0, n);
         return;
     }
-    run([&](int thread, int threads) {
+    run_on(threads_used, [&](int thread, int threads) {
         const auto [begin, end] = chunk(n, grain, thread, threads);
         if (begin < end) body(begin, end);
     });
@@ -138,25 +168,28 @@ void ThreadPool::parallel_for_balanced(int64_t n, int64_t grain,
                                        FunctionRef<void(int64_t, int64_t)> body) {
     if (n <= 0) return;
     grain = std::max<int64_t>(1, grain);
-    if (n_threads_ == 1 || n <= grain) {
+    const int threads_used = n <= grain ? 1 : threads_for_call();
+    if (threads_used == 1) {
         body(0, n);
         return;
     }
     // Ranges count grains in 32 bits: coarser grains for an n beyond that (any split is fine).
     while ((n + grain - 1) / grain >= (int64_t{1} << 31)) grain *= 2;
     const int64_t units = (n + grain - 1) / grain;
+    // The learnt shares on every thread; an even split while the guard holds some back.
+    const bool all = threads_used == n_threads_;
     double cumulative = 0;
-    for (int i = 0; i < n_threads_; ++i) {
+    for (int i = 0; i < threads_used; ++i) {
         bounds_[i] =
             std::min<int64_t>(units, std::llround(cumulative * static_cast<double>(units)));
-        cumulative += share_[static_cast<size_t>(i)];
+        cumulative += all ? share_[static_cast<size_t>(i)] : 1.0 / threads_used;
     }
-    bounds_[n_threads_] = units;
+    bounds_[threads_used] = units;
     const auto start = std::chrono::steady_clock::now();
-    for (int i = 0; i < n_threads_; ++i)
+    for (int i = 0; i < threads_used; ++i)
         ranges_[static_cast<size_t>(i)].word.store(pack_range(bounds_[i], bounds_[i + 1]),
                                                    std::memory_order_relaxed);
-    run([&](int thread, int threads) {
+    run_on(threads_used, [&](int thread, int threads) {
         std::atomic<uint64_t>& mine = ranges_[static_cast<size_t>(thread)].word;
         int64_t ran = 0, begin = 0, end = 0;
         for (;;) {
@@ -186,6 +219,7 @@ void ThreadPool::parallel_for_balanced(int64_t n, int64_t grain,
     // Each thread's speed in this run (units per second) sets its target share; the shares move
     // a fifth of the way there per run, so one preempted run does not swing them, and stay
     // within [1/4, 7/4] of an even share.
+    if (!all) return;
     double total = 0;
     for (int i = 0; i < n_threads_; ++i) {
         double& seconds = seconds_[static_cast<size_t>(i)];
@@ -209,12 +243,13 @@ void ThreadPool::parallel_for_dynamic(int64_t n, int64_t grain,
                                       FunctionRef<void(int, int64_t, int64_t)> body) {
     if (n <= 0) return;
     grain = std::max<int64_t>(1, grain);
-    if (n_threads_ == 1 || n <= grain) {
+    const int threads_used = n <= grain ? 1 : threads_for_call();
+    if (threads_used == 1) {
         body(0, 0, n);
         return;
     }
     std::atomic<int64_t> next{0};
-    run([&](int thread, int) {
+    run_on(threads_used, [&](int thread, int) {
         for (;;) {
             const int64_t begin = next.fetch_add(grain, std::memory_order_relaxed);
             if (begin >= n) return;

@@ -1,7 +1,10 @@
 // A fixed set of worker threads that run one job on every thread at once (fork-join).
 #pragma once
 
+#include "util/preemption_guard.h"
+
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -35,16 +38,22 @@ private:
 
 class ThreadPool {
 public:
-    // `n_threads` threads in all, counting the caller of run(); at least 1.
-    explicit ThreadPool(int n_threads);
+    // `n_threads` threads in all, counting the caller of run(); at least 1, at most kMaxThreads.
+    // With `fall_back_when_preempted`, a pool whose workers keep being preempted mid-job runs its
+    // jobs on fewer threads for a while (PreemptionGuard); tests of the split turn it off.
+    explicit ThreadPool(int n_threads, bool fall_back_when_preempted = true);
     ~ThreadPool();
     ThreadPool(const ThreadPool&) = delete;
     ThreadPool& operator=(const ThreadPool&) = delete;
 
+    static constexpr int kMaxThreads = 1024;
+
     int size() const { return n_threads_; }
 
     // Calls job(thread_index, n_threads) once on every thread (the caller is thread 0) and returns
-    // when all have finished. Jobs must not throw. Not re-entrant.
+    // when all have finished; while the guard holds threads back (see the constructor), on
+    // threads 0 to n_threads - 1 of fewer (job(0, 1) on the caller alone). Jobs must not throw.
+    // Not re-entrant.
     void run(FunctionRef<void(int thread, int n_threads)> job);
 
     // Splits [0, n) into contiguous chunks, one per thread, aligned to `grain` (except the end),
@@ -73,17 +82,29 @@ public:
     // results independent of the split.
     void parallel_for_balanced(int64_t n, int64_t grain, FunctionRef<void(int64_t, int64_t)> body);
 
+    // Calls (run, parallel_for* with more than one grain) on a pool of several threads, and
+    // those of them that ran on fewer threads because some kept being preempted.
+    int64_t calls() const { return calls_; }
+    int64_t reduced_calls() const { return reduced_calls_; }
+
     // The chunk [begin, end) of [0, n) that parallel_for hands to `thread` of `threads`.
     static std::pair<int64_t, int64_t> chunk(int64_t n, int64_t grain, int thread, int threads);
 
 private:
     void worker(int index);
+    // The threads for this call: all, or fewer during a spell of the guard (counted).
+    int threads_for_call();
+    // run() on threads 0 to threads - 1 (threads > 1), timing the join for the guard.
+    void run_on(int threads, FunctionRef<void(int, int)> job);
 
     int n_threads_;
     std::vector<std::thread> workers_;
     std::mutex mutex_;
     std::condition_variable wake_;
     const FunctionRef<void(int, int)>* job_ = nullptr;
+    // The job's number above kThreadBits, the threads it runs on below: workers numbered that
+    // many and up skip it.
+    static constexpr int kThreadBits = 16;
     std::atomic<uint64_t> generation_{0};
     std::atomic<int> pending_{0};
     std::atomic<bool> stopping_{false};
@@ -98,6 +119,12 @@ private:
     std::vector<double> share_, seconds_;
     std::vector<int64_t> bounds_, ran_;
     std::unique_ptr<Range[]> ranges_;
+    // The preemption guard (when on), its clock's zero, and the counts of calls() and
+    // reduced_calls().
+    bool guarded_;
+    PreemptionGuard guard_{n_threads_};
+    std::chrono::steady_clock::time_point epoch_ = std::chrono::steady_clock::now();
+    int64_t calls_ = 0, reduced_calls_ = 0;
 };
 
 }  // namespace tern

@@ -1,6 +1,7 @@
 // The fork-join pool: every thread runs a job once, parallel_for covers [0, n) exactly once in
 // grain-aligned chunks that depend only on n, grain and the thread count; the dynamic and
-// balanced forms give a slow thread less.
+// balanced forms give a slow thread less; a worker that keeps stalling the joins is left out of
+// the calls for a while.
 #include "util/thread_pool.h"
 
 #include <gtest/gtest.h>
@@ -17,6 +18,10 @@ namespace tern {
 namespace {
 
 using Chunks = std::set<std::pair<int64_t, int64_t>>;
+
+// Pools for the tests of how work is split, with the preemption guard off: with more threads than
+// the machine has cores (or beside other tests) the guard would rightly use fewer.
+constexpr bool kSplitOnly = false;
 
 // The chunks `for_each_chunk(body)` hands to body(begin, end), after checking that together
 // they cover every element of [0, n) exactly once.
@@ -36,7 +41,7 @@ Chunks chunks_covering_once(int64_t n, const ForEachChunk& for_each_chunk) {
 
 TEST(ThreadPool, RunCallsEveryThreadIndexOnce) {
     for (int threads : {1, 2, 3, 5}) {
-        ThreadPool pool(threads);
+        ThreadPool pool(threads, kSplitOnly);
         for (int round = 0; round < 50; ++round) {
             // Now and then the workers have stopped spinning and sleep when the job comes.
             if (round % 10 == 9) std::this_thread::sleep_for(std::chrono::milliseconds(30));
@@ -52,7 +57,7 @@ TEST(ThreadPool, RunCallsEveryThreadIndexOnce) {
 
 TEST(ThreadPool, ParallelForCoversEveryElementOnceInGrainAlignedChunks) {
     for (int threads : {1, 2, 3, 4}) {
-        ThreadPool pool(threads);
+        ThreadPool pool(threads, kSplitOnly);
         for (int64_t n : {1, 2, 7, 63, 64, 65, 100, 1000, 4097}) {
             for (int64_t grain : {1, 4, 64, 5000}) {
                 SCOPED_TRACE(testing::Message()
@@ -95,7 +100,7 @@ TEST(ThreadPool, ASingleUnitRunsOnTheCaller) {
 
 TEST(ThreadPool, DynamicParallelForCoversEveryGrainChunkOnce) {
     for (int threads : {1, 2, 3}) {
-        ThreadPool pool(threads);
+        ThreadPool pool(threads, kSplitOnly);
         for (int64_t n : {1, 7, 64, 65, 1000}) {
             for (int64_t grain : {1, 4, 64, 5000}) {
                 SCOPED_TRACE(testing::Message()
@@ -148,7 +153,7 @@ TEST(ThreadPool, DynamicParallelForGivesASlowThreadFewerChunks) {
 
 TEST(ThreadPool, BalancedParallelForCoversEveryElementOnceInGrainAlignedPieces) {
     for (int threads : {1, 2, 3}) {
-        ThreadPool pool(threads);
+        ThreadPool pool(threads, kSplitOnly);
         for (int64_t n : {1, 7, 64, 65, 1000}) {
             for (int64_t grain : {1, 4, 64, 5000}) {
                 SCOPED_TRACE(testing::Message()
@@ -170,7 +175,7 @@ TEST(ThreadPool, BalancedParallelForCoversEveryElementOnceInGrainAlignedPieces) 
 // Each thread runs its range front to back: the pieces a thread gets ascend, and a piece a
 // thread takes from another's range (the back half of what is left) ascends from there too.
 TEST(ThreadPool, BalancedParallelForPiecesAscendOnEachThread) {
-    ThreadPool pool(3);
+    ThreadPool pool(3, kSplitOnly);
     for (int round = 0; round < 20; ++round) {
         std::mutex mutex;
         std::vector<std::pair<std::thread::id, std::pair<int64_t, int64_t>>> order;
@@ -205,7 +210,7 @@ TEST(ThreadPool, BalancedParallelForPiecesAscendOnEachThread) {
 // 20 us that overshoot was most of the caller's time, and with another process on the cores the
 // caller fell under the bound (579 of 1000).
 TEST(ThreadPool, BalancedParallelForTakesOverASlowThreadsRangeWithinARun) {
-    ThreadPool pool(2);
+    ThreadPool pool(2, kSplitOnly);
     constexpr int64_t kN = 1000;
     const std::thread::id caller = std::this_thread::get_id();
     std::atomic<int64_t> caller_elements{0};
@@ -221,8 +226,8 @@ TEST(ThreadPool, BalancedParallelForTakesOverASlowThreadsRangeWithinARun) {
 TEST(ThreadPool, BalancedParallelForShrinksASlowThreadsShareAndRestoresIt) {
     // The worker takes 20 us per element, the caller 2: within a few runs the worker's range
     // (where its first piece starts) is well under the even half; once both run at the same pace
-    // it grows back.
-    ThreadPool pool(2);
+    // it grows back. (A worker 10x slower is what the preemption guard is for, so it is off.)
+    ThreadPool pool(2, kSplitOnly);
     constexpr int64_t kN = 1000;
     const std::thread::id caller = std::this_thread::get_id();
     std::atomic<int64_t> worker_start{-1};
@@ -243,6 +248,82 @@ TEST(ThreadPool, BalancedParallelForShrinksASlowThreadsShareAndRestoresIt) {
     for (int round = 0; round < 40; ++round) run_once(10, 10);
     EXPECT_GT(kN - worker_start.load(), kN * 3 / 10);
     EXPECT_LT(kN - worker_start.load(), kN * 7 / 10);
+}
+
+// A worker that stops for 3 ms in every run (as when the OS gives its core to another process)
+// makes the caller wait at each join: within a window of such runs the calls go to the caller
+// alone (job(0, 1), parallel_for's body once over everything), and after the first spell
+// (0.1 s) every thread is tried again. With the guard off they never do.
+TEST(ThreadPool, AWorkerThatKeepsStallingTheJoinsSendsCallsToTheCallerForASpell) {
+    const auto stalling_job = [](int thread, int) {
+        if (thread != 0) std::this_thread::sleep_for(std::chrono::milliseconds(3));
+    };
+    ThreadPool unguarded(2, kSplitOnly);
+    for (int run = 0; run < 15; ++run) unguarded.run(stalling_job);
+    EXPECT_EQ(unguarded.reduced_calls(), 0);
+    EXPECT_EQ(unguarded.calls(), 15);
+
+    ThreadPool pool(2);
+    int runs = 0, threads_seen = 2;
+    while (threads_seen == 2 && runs < 100) {
+        pool.run([&](int thread, int threads) {
+            if (thread == 0) threads_seen = threads;
+            stalling_job(thread, threads);
+        });
+        ++runs;
+    }
+    // A 20 ms window of ~3 ms runs closes on the 7th (sooner when sleeps overshoot); the 8th
+    // call is the first the caller runs alone.
+    EXPECT_EQ(threads_seen, 1);
+    EXPECT_LE(runs, 8);
+    EXPECT_EQ(pool.reduced_calls(), 1);
+    const Chunks chunks =
+        chunks_covering_once(100, [&](const auto& body) { pool.parallel_for(100, 1, body); });
+    EXPECT_EQ(chunks, Chunks({{0, 100}}));
+    EXPECT_EQ(pool.reduced_calls(), 2);
+    EXPECT_EQ(pool.calls(), runs + 1);
+
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));  // past the spell
+    std::atomic<int> ran{0};
+    pool.run([&](int, int threads) {
+        EXPECT_EQ(threads, 2);
+        ran.fetch_add(1);
+    });
+    EXPECT_EQ(ran.load(), 2);
+    EXPECT_EQ(pool.reduced_calls(), 2);
+}
+
+// A pool of 3 whose thread 2 keeps stalling goes down to 2 threads: run() calls threads 0 and 1,
+// parallel_for hands out chunk(n, grain, t, 2), and the balanced form still covers every element
+// once (evenly split while a thread is held back).
+TEST(ThreadPool, CallsOnFewerThreadsSplitTheWorkAmongThem) {
+    ThreadPool pool(3);
+    int runs = 0, threads_seen = 3;
+    while (threads_seen == 3 && runs < 100) {
+        pool.run([&](int thread, int threads) {
+            if (thread == 0) threads_seen = threads;
+            if (thread == 2) std::this_thread::sleep_for(std::chrono::milliseconds(3));
+        });
+        ++runs;
+    }
+    ASSERT_EQ(threads_seen, 2);
+    std::vector<std::atomic<int>> calls(3);
+    pool.run([&](int thread, int threads) {
+        EXPECT_EQ(threads, 2);
+        calls[static_cast<size_t>(thread)].fetch_add(1);
+    });
+    EXPECT_EQ(calls[0].load(), 1);
+    EXPECT_EQ(calls[1].load(), 1);
+    EXPECT_EQ(calls[2].load(), 0);
+    const Chunks chunks =
+        chunks_covering_once(1000, [&](const auto& body) { pool.parallel_for(1000, 8, body); });
+    EXPECT_EQ(chunks, Chunks({ThreadPool::chunk(1000, 8, 0, 2), ThreadPool::chunk(1000, 8, 1, 2)}));
+    for (int round = 0; round < 5; ++round) {
+        const Chunks pieces = chunks_covering_once(
+            1000, [&](const auto& body) { pool.parallel_for_balanced(1000, 8, body); });
+        for (const auto& [begin, end] : pieces) EXPECT_EQ(begin % 8, 0);
+    }
+    EXPECT_EQ(pool.reduced_calls(), 8);  // the run that saw 2 threads, then 1 + 1 + 5
 }
 
 }  // namespace

@@ -237,6 +237,15 @@ int bench(const BenchFlags& f) {
                     r.roof_samples.push_back(100.0 * read_gbps.back() / r.bandwidth_samples.back());
             }
             summarise(r);
+            if (const ThreadFallbacks fb = session.thread_fallbacks(); fb.reduced_calls > 0) {
+                std::fprintf(stderr,
+                             "note: %d threads, %s: %lld of %lld parallel calls ran on fewer "
+                             "threads, because some kept being preempted (another process busy "
+                             "on the cores)\n",
+                             threads, test_name(r).c_str(),
+                             static_cast<long long>(fb.reduced_calls),
+                             static_cast<long long>(fb.calls));
+            }
             if (tg) {
                 r.weight_gbps = median(read_gbps);
                 r.screened_rows = median(r.screened_rows_samples);
