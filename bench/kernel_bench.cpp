@@ -216,6 +216,94 @@ void BM_output(benchmark::State& state, const char* model, int64_t rows, int64_t
     state.SetLabel(std::string(float_format_name(format)) + (int8 ? " x int8" : ""));
 }
 
+// ---- one token's ternary calls ---------------------------------------------------------------
+
+// A token's ternary matmuls in the model's order, each layer's matrices in their own place in one
+// arena (as loaded): Q, K, V as one job, O, gate + up as one job, down, for every layer. Reads as
+// many bytes as the model's ternary weights, so it shows what the per-call ramp and joins cost
+// against the single-shape figures above.
+struct TokenSequence {
+    WeightArena arena;
+    std::vector<std::vector<PackedTernary>> jobs;  // per job, the matrices sharing its input
+    ActivationBatch acts_k, acts_ff;               // inputs of width k and of width ff
+    uint64_t bytes = 0;
+};
+
+TokenSequence& token_sequence(const char* model, int64_t layers, int64_t embd, int64_t kv,
+                              int64_t ff) {
+    static std::map<std::string, std::unique_ptr<TokenSequence>> cache;
+    auto& slot = cache[model];
+    if (slot) return *slot;
+    slot = std::make_unique<TokenSequence>();
+    TokenSequence& s = *slot;
+    std::mt19937 rng(2);
+    std::uniform_int_distribution<int> trit(-1, 1), act(-127, 127);
+    auto matrix = [&](int64_t m, int64_t k) {
+        PackedTernary w = allocate_packed(TernaryLayout::i2, m, k, &s.arena);
+        std::vector<int8_t> trits(static_cast<size_t>(w.row_tiles * layout_row_tile(w.layout) * k));
+        for (auto& t : trits) t = static_cast<int8_t>(trit(rng));
+        pack_row_tiles(w, 0, w.row_tiles, trits.data());
+        s.bytes += w.bytes();
+        return w;
+    };
+    for (int64_t l = 0; l < layers; ++l) {
+        std::vector<PackedTernary> qkv, o, gate_up, down;
+        qkv.push_back(matrix(embd, embd));
+        qkv.push_back(matrix(kv, embd));
+        qkv.push_back(matrix(kv, embd));
+        o.push_back(matrix(embd, embd));
+        gate_up.push_back(matrix(ff, embd));
+        gate_up.push_back(matrix(ff, embd));
+        down.push_back(matrix(embd, ff));
+        s.jobs.push_back(std::move(qkv));
+        s.jobs.push_back(std::move(o));
+        s.jobs.push_back(std::move(gate_up));
+        s.jobs.push_back(std::move(down));
+    }
+    for (auto [batch, k] : {std::pair{&s.acts_k, embd}, std::pair{&s.acts_ff, ff}}) {
+        resize_batch(*batch, 1, k);
+        auto* q = const_cast<int8_t*>(batch->token_q(0));
+        for (int64_t c = 0; c < k; ++c) q[c] = static_cast<int8_t>(act(rng));
+        finish_token(*batch, 0);
+    }
+    return s;
+}
+
+void BM_token_sequence(benchmark::State& state, const char* model, int64_t layers, int64_t embd,
+                       int64_t kv, int64_t ff, int threads) {
+    const KernelSet& set = best_set();
+    TokenSequence& s = token_sequence(model, layers, embd, kv, ff);
+    ThreadPool pool(threads);
+    std::vector<int32_t> out(static_cast<size_t>(2 * ff + 2 * embd));
+    for (auto _ : state) {
+        for (const auto& job : s.jobs) {
+            const ActivationBatch& a = job[0].cols == embd ? s.acts_k : s.acts_ff;
+            int64_t first_tile[4] = {0, 0, 0, 0}, first_row[4] = {0, 0, 0, 0};
+            for (size_t i = 0; i < job.size(); ++i) {
+                first_tile[i + 1] = first_tile[i] + job[i].row_tiles;
+                first_row[i + 1] = first_row[i] + job[i].rows;
+            }
+            pool.parallel_for_balanced(
+                first_tile[job.size()], std::max<int64_t>(1, 64 / layout_row_tile(job[0].layout)),
+                [&](int64_t begin, int64_t end) {
+                    for (size_t i = 0; i < job.size(); ++i) {
+                        const int64_t lo = std::max(begin, first_tile[i]),
+                                      hi = std::min(end, first_tile[i + 1]);
+                        if (lo < hi)
+                            set.i2_gemv.fn({&job[i], lo - first_tile[i], hi - first_tile[i], 0,
+                                            job[i].col_units, &a, 0, 1, out.data() + first_row[i],
+                                            job[i].rows});
+                    }
+                });
+        }
+        benchmark::DoNotOptimize(out.data());
+    }
+    state.counters["weight_GB/s"] = benchmark::Counter(
+        static_cast<double>(state.iterations()) * static_cast<double>(s.bytes) / 1e9,
+        benchmark::Counter::kIsRate);
+    state.SetLabel(set.i2_gemv.name);
+}
+
 // Reported after the runs: achieved weight GB/s of each GEMV as a share of the measured roof.
 class RoofReporter : public benchmark::ConsoleReporter {
 public:
@@ -277,6 +365,22 @@ void register_all() {
                         ->MinTime(0.2);
                 }
             }
+        }
+    }
+    struct TokenModel {
+        const char* model;
+        int64_t layers, embd, kv, ff;
+    };
+    for (const TokenModel& m :
+         {TokenModel{"2b4t", 30, 2560, 640, 6912}, TokenModel{"0.7b", 24, 1536, 1536, 4096}}) {
+        for (int threads : {1, 2}) {
+            const std::string name =
+                std::string("token/") + m.model + "/ternary/N:1/threads:" + std::to_string(threads);
+            benchmark::RegisterBenchmark(name.c_str(), BM_token_sequence, m.model, m.layers, m.embd,
+                                         m.kv, m.ff, threads)
+                ->UseRealTime()
+                ->Unit(benchmark::kMillisecond)
+                ->MinTime(0.5);
         }
     }
 }
