@@ -121,24 +121,27 @@ void ThreadPool::run_on(int threads, FunctionRef<void(int, int)> job) {
 }
 
 void ThreadPool::worker(int index) {
-    uint64_t seen = 0;
+    constexpr uint64_t kThreadMask = (uint64_t{1} << kThreadBits) - 1;
+    uint64_t seen = 0;  // the word of the last job this thread ran
+    // A job this thread takes part in (jobs for fewer threads pass it by, asleep), or the end.
+    const auto called = [&] {
+        const uint64_t word = generation_.load(std::memory_order_acquire);
+        return (word != seen && static_cast<int>(word & kThreadMask) > index) ||
+               stopping_.load(std::memory_order_acquire);
+    };
     for (;;) {
         // Spin a little: back-to-back jobs (one per layer op) arrive within microseconds, and a
         // job seen while spinning starts without touching the mutex (taking it while run() still
         // held it would put this thread to sleep in the kernel).
-        for (int spin = 0; spin < 20000 && generation_.load(std::memory_order_acquire) == seen;
-             ++spin) {
-            TERN_CPU_RELAX();
-        }
-        if (generation_.load(std::memory_order_acquire) == seen) {
+        for (int spin = 0; spin < 20000 && !called(); ++spin) TERN_CPU_RELAX();
+        if (!called()) {
             std::unique_lock<std::mutex> lock(mutex_);
-            wake_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen; });
+            wake_.wait(lock, called);
         }
-        seen = generation_.load(std::memory_order_acquire);
         if (stopping_.load(std::memory_order_acquire)) return;
-        const int threads = static_cast<int>(seen & ((uint64_t{1} << kThreadBits) - 1));
-        if (index >= threads) continue;  // a job for fewer threads
-        (*job_)(index, threads);
+        // The job that called this thread: the caller publishes no other until it has finished.
+        seen = generation_.load(std::memory_order_acquire);
+        (*job_)(index, static_cast<int>(seen & kThreadMask));
         pending_.fetch_sub(1, std::memory_order_acq_rel);
     }
 }

@@ -103,7 +103,7 @@ private:
     std::condition_variable wake_;
     const FunctionRef<void(int, int)>* job_ = nullptr;
     // The job's number above kThreadBits, the threads it runs on below: workers numbered that
-    // many and up skip it.
+    // many and up sleep through it.
     static constexpr int kThreadBits = 16;
     std::atomic<uint64_t> generation_{0};
     std::atomic<int> pending_{0};
