@@ -184,8 +184,11 @@ def main():
             roof = (f"{r['weight_gbps']:.1f} of {r['bandwidth_gbps']:.1f} ({r['roof_percent']:.0f} %, "
                     f"{min(r['roof_samples']):.0f}–{max(r['roof_samples']):.0f})")
         peer = PEERS.get((r["model_key"], r["test"], r["n_threads"]), "") if r["lm_head"] == "file" else ""
+        # Calls the pool ran on fewer threads because other processes kept preempting its workers.
+        reduced = (f" ({r['reduced_calls']} of {r['parallel_calls']} calls on fewer threads)"
+                   if r.get("reduced_calls") else "")
         lines.append(f"| {r['model_key']} | {r['label'].split(' ', 1)[1]} | {r['n_threads']} | {r['test']} | "
-                     f"{r['median_ts']:.2f} | {r['avg_ts']:.2f} ± {r['stddev_ts']:.2f} | {roof} | {peer} |")
+                     f"{r['median_ts']:.2f}{reduced} | {r['avg_ts']:.2f} ± {r['stddev_ts']:.2f} | {roof} | {peer} |")
     lines.append("")
     for key, e in extras.items():
         loads = e.get("load_seconds") or []

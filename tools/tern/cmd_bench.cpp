@@ -52,6 +52,9 @@ struct Record {
     // repetition (its average over the steps), and their median.
     std::vector<double> screened_rows_samples;
     double screened_rows = 0;
+    // The session's parallel calls (warm-up and repetitions) and those the pool ran on fewer
+    // threads because some kept being preempted (ThreadFallbacks).
+    int64_t parallel_calls = 0, reduced_calls = 0;
 };
 
 // The test as llama-bench names it: "pp128", "tg32", "tg32 @ d4000".
@@ -237,7 +240,10 @@ int bench(const BenchFlags& f) {
                     r.roof_samples.push_back(100.0 * read_gbps.back() / r.bandwidth_samples.back());
             }
             summarise(r);
-            if (const ThreadFallbacks fb = session.thread_fallbacks(); fb.reduced_calls > 0) {
+            const ThreadFallbacks fb = session.thread_fallbacks();
+            r.parallel_calls = fb.calls;
+            r.reduced_calls = fb.reduced_calls;
+            if (fb.reduced_calls > 0) {
                 std::fprintf(stderr,
                              "note: %d threads, %s: %lld of %lld parallel calls ran on fewer "
                              "threads, because some kept being preempted (another process busy "
@@ -316,7 +322,9 @@ int bench(const BenchFlags& f) {
                             {"bandwidth_samples", r.bandwidth_samples},
                             {"roof_percent", r.roof_percent},
                             {"roof_samples", r.roof_samples},
-                            {"screened_rows", r.screened_rows}});
+                            {"screened_rows", r.screened_rows},
+                            {"parallel_calls", r.parallel_calls},
+                            {"reduced_calls", r.reduced_calls}});
         }
         out << list.dump(2) << "\n";
     } else {
