@@ -5,6 +5,7 @@
 //
 // GEMV weights stream from DRAM: each benchmark cycles through enough copies of the matrix
 // (>= 512 MiB) that no cache holds them, as in real decoding where every layer is read once.
+#include "graph/linear.h"
 #include "kernels/dispatch.h"
 #include "kernels/float_kernels.h"
 #include "kernels/float_rows.h"
@@ -23,6 +24,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <map>
 #include <memory>
 #include <random>
@@ -218,14 +220,17 @@ void BM_output(benchmark::State& state, const char* model, int64_t rows, int64_t
 
 // ---- one token's ternary calls ---------------------------------------------------------------
 
-// A token's ternary matmuls in the model's order, each layer's matrices in their own place in one
+// A token's ternary matmuls in the model's order, through the graph's own linear_forward_shared
+// (the fused jobs and their balanced split), each layer's matrices in their own place in one
 // arena (as loaded): Q, K, V as one job, O, gate + up as one job, down, for every layer. Reads as
 // many bytes as the model's ternary weights, so it shows what the per-call ramp and joins cost
-// against the single-shape figures above.
+// against the single-shape figures above. The inputs are quantised once, outside the timing.
 struct TokenSequence {
     WeightArena arena;
-    std::vector<std::vector<PackedTernary>> jobs;  // per job, the matrices sharing its input
-    ActivationBatch acts_k, acts_ff;               // inputs of width k and of width ff
+    std::deque<LinearWeight> weights;             // Q, K, V, O, gate, up, down of every layer
+    std::vector<std::vector<LinearTarget>> jobs;  // per job, the linears sharing its input
+    std::vector<float> x_embd, x_ff, out;         // inputs of width embd / ff; a job's outputs
+    QuantizedActivations q_embd, q_ff;            // the inputs quantised
     uint64_t bytes = 0;
 };
 
@@ -237,71 +242,57 @@ TokenSequence& token_sequence(const char* model, int64_t layers, int64_t embd, i
     slot = std::make_unique<TokenSequence>();
     TokenSequence& s = *slot;
     std::mt19937 rng(2);
-    std::uniform_int_distribution<int> trit(-1, 1), act(-127, 127);
-    auto matrix = [&](int64_t m, int64_t k) {
-        PackedTernary w = allocate_packed(TernaryLayout::i2, m, k, &s.arena);
-        std::vector<int8_t> trits(static_cast<size_t>(w.row_tiles * layout_row_tile(w.layout) * k));
+    std::uniform_int_distribution<int> trit(-1, 1);
+    std::uniform_real_distribution<float> value(-1.0f, 1.0f);
+    s.out.resize(static_cast<size_t>(2 * std::max(ff, embd + kv)));
+    // A BitLinear of m x k random trits (one per-tensor scale), its output at `offset` in out.
+    const auto linear = [&](int64_t m, int64_t k, int64_t offset) {
+        LinearWeight& w = s.weights.emplace_back();
+        w.ternary = w.quantize_input = true;
+        w.ternary_matrix.packed = allocate_packed(TernaryLayout::i2, m, k, &s.arena);
+        kernels::PackedTernary& p = w.ternary_matrix.packed;
+        std::vector<int8_t> trits(static_cast<size_t>(p.row_tiles * layout_row_tile(p.layout) * k));
         for (auto& t : trits) t = static_cast<int8_t>(trit(rng));
-        pack_row_tiles(w, 0, w.row_tiles, trits.data());
-        s.bytes += w.bytes();
-        return w;
+        pack_row_tiles(p, 0, p.row_tiles, trits.data());
+        w.ternary_matrix.group_size = k;
+        w.ternary_matrix.scales = {1.0f};
+        s.bytes += p.bytes();
+        return LinearTarget{&w, s.out.data() + offset};
     };
     for (int64_t l = 0; l < layers; ++l) {
-        std::vector<PackedTernary> qkv, o, gate_up, down;
-        qkv.push_back(matrix(embd, embd));
-        qkv.push_back(matrix(kv, embd));
-        qkv.push_back(matrix(kv, embd));
-        o.push_back(matrix(embd, embd));
-        gate_up.push_back(matrix(ff, embd));
-        gate_up.push_back(matrix(ff, embd));
-        down.push_back(matrix(embd, ff));
-        s.jobs.push_back(std::move(qkv));
-        s.jobs.push_back(std::move(o));
-        s.jobs.push_back(std::move(gate_up));
-        s.jobs.push_back(std::move(down));
+        s.jobs.push_back(
+            {linear(embd, embd, 0), linear(kv, embd, embd), linear(kv, embd, embd + kv)});
+        s.jobs.push_back({linear(embd, embd, 0)});
+        s.jobs.push_back({linear(ff, embd, 0), linear(ff, embd, ff)});
+        s.jobs.push_back({linear(embd, ff, 0)});
     }
-    for (auto [batch, k] : {std::pair{&s.acts_k, embd}, std::pair{&s.acts_ff, ff}}) {
-        resize_batch(*batch, 1, k);
-        auto* q = const_cast<int8_t*>(batch->token_q(0));
-        for (int64_t c = 0; c < k; ++c) q[c] = static_cast<int8_t>(act(rng));
-        finish_token(*batch, 0);
+    ThreadPool one(1);
+    for (auto [x, q, k] :
+         {std::tuple{&s.x_embd, &s.q_embd, embd}, std::tuple{&s.x_ff, &s.q_ff, ff}}) {
+        x->resize(static_cast<size_t>(k));
+        for (float& v : *x) v = value(rng);
+        q->quantize(x->data(), 1, k, one);
     }
     return s;
 }
 
 void BM_token_sequence(benchmark::State& state, const char* model, int64_t layers, int64_t embd,
                        int64_t kv, int64_t ff, int threads) {
-    const KernelSet& set = best_set();
     TokenSequence& s = token_sequence(model, layers, embd, kv, ff);
     ThreadPool pool(threads);
-    std::vector<int32_t> out(static_cast<size_t>(2 * ff + 2 * embd));
+    LinearScratch scratch;
     for (auto _ : state) {
         for (const auto& job : s.jobs) {
-            const ActivationBatch& a = job[0].cols == embd ? s.acts_k : s.acts_ff;
-            int64_t first_tile[4] = {0, 0, 0, 0}, first_row[4] = {0, 0, 0, 0};
-            for (size_t i = 0; i < job.size(); ++i) {
-                first_tile[i + 1] = first_tile[i] + job[i].row_tiles;
-                first_row[i + 1] = first_row[i] + job[i].rows;
-            }
-            pool.parallel_for_balanced(
-                first_tile[job.size()], std::max<int64_t>(1, 64 / layout_row_tile(job[0].layout)),
-                [&](int64_t begin, int64_t end) {
-                    for (size_t i = 0; i < job.size(); ++i) {
-                        const int64_t lo = std::max(begin, first_tile[i]),
-                                      hi = std::min(end, first_tile[i + 1]);
-                        if (lo < hi)
-                            set.i2_gemv.fn({&job[i], lo - first_tile[i], hi - first_tile[i], 0,
-                                            job[i].col_units, &a, 0, 1, out.data() + first_row[i],
-                                            job[i].rows});
-                    }
-                });
+            const bool wide = job[0].w->cols() == ff;
+            linear_forward_shared(job, wide ? s.x_ff.data() : s.x_embd.data(),
+                                  wide ? s.q_ff : s.q_embd, 1, scratch, pool);
         }
-        benchmark::DoNotOptimize(out.data());
+        benchmark::DoNotOptimize(s.out.data());
     }
     state.counters["weight_GB/s"] = benchmark::Counter(
         static_cast<double>(state.iterations()) * static_cast<double>(s.bytes) / 1e9,
         benchmark::Counter::kIsRate);
-    state.SetLabel(set.i2_gemv.name);
+    state.SetLabel(best_set().i2_gemv.name);
 }
 
 // Reported after the runs: achieved weight GB/s of each GEMV as a share of the measured roof.
