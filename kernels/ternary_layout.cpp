@@ -150,14 +150,14 @@ bool i2s_is_i2_layout(int64_t rows, int64_t cols) {
     return cols % kI2ColBlock == 0 && rows % kI2RowTile == 0;
 }
 
-bool copy_i2s_pairs(PackedTernary& m, int64_t pair_begin, int64_t pair_end, const uint8_t* i2s) {
+bool copy_i2s_tiles(PackedTernary& m, int64_t tile_begin, int64_t tile_end, const uint8_t* i2s) {
     // A code is 3 when both of its bits are set: OR over x & (x >> 1) at the low bit of each pair
     // of bits, 8 bytes at a time as they are copied (the blocks are 32 bytes).
     uint64_t both = 0;
     const int64_t row_bytes = m.col_units * kI2BlockBytes;
-    for (int64_t pair = pair_begin; pair < pair_end; ++pair) {
+    for (int64_t tile = tile_begin; tile < tile_end; ++tile) {
         for (int64_t b = 0; b < m.col_units; ++b) {
-            for (int64_t row = pair * kI2PairRows; row < (pair + 1) * kI2PairRows; ++row) {
+            for (int64_t row = tile * kI2RowTile; row < (tile + 1) * kI2RowTile; ++row) {
                 const uint8_t* from = i2s + row * row_bytes + b * kI2BlockBytes;
                 uint8_t* to = m.data.get() + i2_block_offset(m, row, b);
                 for (int64_t i = 0; i < kI2BlockBytes; i += 8) {

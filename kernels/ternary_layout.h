@@ -10,14 +10,14 @@
 //      columns padded to a multiple of 128 with zero weights. A row's 128-column block is 32
 //      bytes holding the codes t+1 of columns b*128 + j + 32*q in byte j at bit shift 6 - 2q
 //      (q = 0..3), so one 32-byte load, three shifts and four masks give four vectors of 32
-//      consecutive codes (the I2_S block encoding). Rows are stored in pairs, their blocks
-//      interleaved: pair p = rows 2p and 2p+1 occupies blocks * 64 bytes from p * blocks * 64,
-//      with row 2p's block b at + b * 64 and row 2p+1's at + b * 64 + 32. A GEMV thus reads two
-//      rows as one sequential stream and loads each slice of activations once for both (the
-//      AVX-VNNI GEMV streamed 8-13 % faster from DRAM than one row at a time, and 40 % faster
-//      from cache, where its loads were the limit). An I2_S tensor with 128-multiple columns and
-//      a 4-multiple row count is moved in block by block. Kernels take rows four at a time (a
-//      "tile": two pairs).
+//      consecutive codes (the I2_S block encoding). Rows are stored in tiles of four, their
+//      blocks interleaved: tile t = rows 4t..4t+3 occupies blocks * 128 bytes from
+//      t * blocks * 128, with row 4t+r's block b at + b * 128 + r * 32. A GEMV thus reads a
+//      tile's four rows as one sequential stream and loads each slice of activations once for
+//      all four (the AVX-512 GEMV ran 1.4-1.7x faster from cache than with row pairs, where it
+//      had run out of loads, and as fast from DRAM; two pairs read as two streams lost 8 % end
+//      to end). An I2_S tensor with 128-multiple columns and a 4-multiple row count is moved in
+//      block by block.
 // tl3 (lookup-table kernels): columns padded to a multiple of 24 with zero weights and cut into
 //      groups of 3; a group's weights (w0, w1, w2) become v = 9 w0 + 3 w1 + w2 in [-13, 13],
 //      stored as index |v| (4 bits) and sign (v < 0). Rows in tiles of 32. For tile t and octet o
@@ -60,24 +60,19 @@ struct PackedTernary {
     uint64_t bytes() const { return data.size + neg_count.size() * sizeof(int32_t); }
 };
 
-constexpr int64_t kI2PairRows = 2;
-// Bytes from an i2 row's block b to its block b + 1 (the pair's two blocks b are in between).
-constexpr int64_t kI2BlockStride = kI2PairRows * kI2BlockBytes;
+// Bytes from an i2 row's block b to its block b + 1 (the tile's four blocks b lie in between).
+constexpr int64_t kI2BlockStride = kI2RowTile * kI2BlockBytes;
 
-// Bytes of one i2 row pair (and from one pair to the next).
-inline int64_t i2_pair_bytes(const PackedTernary& m) {
+// Bytes of one i2 row tile (and from one tile to the next).
+inline int64_t i2_tile_bytes(const PackedTernary& m) {
     return m.col_units * kI2BlockStride;
 }
 
-// Where row `row`'s blocks start relative to row 0's at the same block b, given the matrix's
-// i2_pair_bytes (kernels stepping through a tile's rows at one block fold this for constant rows).
-inline int64_t i2_row_offset(int64_t pair_bytes, int64_t row) {
-    return (row / kI2PairRows) * pair_bytes + (row % kI2PairRows) * kI2BlockBytes;
-}
-
-// Offset of i2 row `row`'s block `b` in the matrix's bytes.
+// Offset of i2 row `row`'s block `b` in the matrix's bytes: a kernel stepping through a tile's
+// rows at one block finds row r of the tile r * kI2BlockBytes after row 0.
 inline int64_t i2_block_offset(const PackedTernary& m, int64_t row, int64_t b) {
-    return i2_row_offset(i2_pair_bytes(m), row) + b * kI2BlockStride;
+    return (row / kI2RowTile) * i2_tile_bytes(m) + b * kI2BlockStride +
+           (row % kI2RowTile) * kI2BlockBytes;
 }
 
 // The 32 bytes of i2 row `row`, 128-column block `b`.
@@ -95,10 +90,10 @@ PackedTernary allocate_packed(TernaryLayout layout, int64_t rows, int64_t cols,
 // no padding rows): allocate_packed(i2, rows, cols) then holds exactly rows * cols / 4 bytes.
 bool i2s_is_i2_layout(int64_t rows, int64_t cols);
 
-// Copies the I2_S codes of row pairs [pair_begin, pair_end) of such a tensor (`i2s`: the
-// tensor's data, rows of m.col_units 32-byte blocks) into `m`, interleaving each pair's blocks;
-// false if any code is the invalid 3. Different pair ranges may be copied concurrently.
-bool copy_i2s_pairs(PackedTernary& m, int64_t pair_begin, int64_t pair_end, const uint8_t* i2s);
+// Copies the I2_S codes of row tiles [tile_begin, tile_end) of such a tensor (`i2s`: the
+// tensor's data, rows of m.col_units 32-byte blocks) into `m`, interleaving each tile's blocks;
+// false if any code is the invalid 3. Different tile ranges may be copied concurrently.
+bool copy_i2s_tiles(PackedTernary& m, int64_t tile_begin, int64_t tile_end, const uint8_t* i2s);
 
 // Packs rows [tile_begin * tile, tile_end * tile) of `m` (tile = the layout's row tile; 1 for
 // ref). `trits` holds those rows' weights, row-major with `cols` per row; rows past m.rows are

@@ -78,8 +78,8 @@ inline int32_t i2_code_offset(const MatmulArgs& args, int64_t t) {
 }
 
 // The i2 rows a one-token call covers (its tiles clipped to the matrix; empty when begin >= end)
-// and where its weight stream ends: the call's row pairs are contiguous, so its rows are one
-// stream (with a column range, one with gaps), prefetched no further than the last pair's last
+// and where its weight stream ends: the call's row tiles are contiguous, so its rows are one
+// stream (with a column range, one with gaps), prefetched no further than the last tile's last
 // block.
 struct I2GemvRows {
     int64_t begin, end;

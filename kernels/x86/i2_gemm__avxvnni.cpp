@@ -1,6 +1,6 @@
-// AVX-VNNI i2 kernels: GEMV (one row pair at a time, one sequential weight stream) and GEMM (a
-// tile's four rows against three tokens, 12 accumulators). Compiled with -mavxvnni; chosen only
-// when the CPU has it.
+// AVX-VNNI i2 kernels: GEMV (a tile's rows a pair at a time, each pair reading one of the tile's
+// two cache lines per block) and GEMM (a tile's four rows against three tokens, 12 accumulators).
+// Compiled with -mavxvnni; chosen only when the CPU has it.
 #include "kernels/x86/i2_gemm__avxvnni.h"
 #include "kernels/x86/i2_gemm_vnni256.h"
 #include "kernels/x86/i2_unpack__avx2.h"
@@ -44,20 +44,27 @@ void i2_gemv_1x128__avxvnni(const MatmulArgs& args) {
     for (int64_t t = args.token_begin; t < args.token_end; ++t) {
         const int8_t* q = args.a->token_q(t);
         const int32_t offset = i2_code_offset(args, t);
-        // Tiles start on even rows, so every pair lies within the rows padded to a tile; the
-        // second row of the last pair may be padding (zero weights) and is not written.
-        for (int64_t row = row_begin; row < row_end; row += kI2PairRows) {
+        // A tile's two pairs one after the other: pair h's block b is the 64 bytes at
+        // + b * kI2BlockStride + h * 64 of the tile, one cache line. The first pass prefetches
+        // both lines of each block, so the second reads its lines from L2 (the 16 registers hold
+        // one pair's eight accumulators, not two). The second row of the last pair may be
+        // padding (zero weights) and is not written.
+        for (int64_t row = row_begin; row < row_end; row += 2) {
+            const bool first_pair = row % kI2RowTile == 0;
             // acc[r][s]: row r of the pair, slice s. Each slice of activations is loaded once for
             // both rows; eight independent accumulators keep VPDPBUSD (latency 4-5 cycles, two
             // per cycle) from waiting on its own previous result.
-            __m256i acc[kI2PairRows][4];
+            __m256i acc[2][4];
             for (auto& r : acc)
                 for (auto& a : r) a = _mm256_setzero_si256();
             const uint8_t* pair = i2_block(w, row, 0);  // row's block b at + b * kI2BlockStride,
                                                         // the next row's 32 bytes later
             for (int64_t b = args.unit_begin; b < args.unit_end; ++b) {
                 const uint8_t* blocks = pair + b * kI2BlockStride;
-                prefetch_stream(blocks, stream_end);
+                if (first_pair) {
+                    prefetch_stream(blocks, stream_end);
+                    prefetch_stream(blocks + 64, stream_end);
+                }
                 const __m256i x0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(blocks));
                 const __m256i x1 =
                     _mm256_load_si256(reinterpret_cast<const __m256i*>(blocks + kI2BlockBytes));
@@ -69,7 +76,7 @@ void i2_gemv_1x128__avxvnni(const MatmulArgs& args) {
                     acc[1][s] = VexDot::dpbusd(acc[1][s], _mm256_and_si256(x1, masks[s]), as);
                 }
             }
-            for (int r = 0; r < kI2PairRows && row + r < row_end; ++r) {
+            for (int r = 0; r < 2 && row + r < row_end; ++r) {
                 __m256i sum = _mm256_setzero_si256();
                 for (int s = 0; s < 4; ++s)
                     sum = _mm256_add_epi32(sum, _mm256_srai_epi32(acc[r][s], 6 - 2 * s));

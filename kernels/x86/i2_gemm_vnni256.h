@@ -17,15 +17,14 @@ namespace tern::kernels::vnni256 {
 // once and multiplied into 4 x T independent accumulators, so VPDPBUSD (latency 4-5 cycles)
 // never waits on its own previous result and the activation loads are shared by four rows.
 template <class Dot, int S, int T>
-inline void slice(const uint8_t* blocks, int64_t pair_bytes, const int8_t* const* qb,
-                  __m256i (&acc)[kI2RowTile][T]) {
+inline void slice(const uint8_t* blocks, const int8_t* const* qb, __m256i (&acc)[kI2RowTile][T]) {
     const __m256i mask = _mm256_set1_epi8(3);
     __m256i a[T];
     for (int j = 0; j < T; ++j)
         a[j] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qb[j] + 32 * S));
     for (int r = 0; r < kI2RowTile; ++r) {
-        const __m256i x = _mm256_load_si256(
-            reinterpret_cast<const __m256i*>(blocks + i2_row_offset(pair_bytes, r)));
+        const __m256i x =
+            _mm256_load_si256(reinterpret_cast<const __m256i*>(blocks + r * kI2BlockBytes));
         const __m256i codes = _mm256_and_si256(_mm256_srli_epi16(x, 6 - 2 * S), mask);
         for (int j = 0; j < T; ++j) acc[r][j] = Dot::dpbusd(acc[r][j], codes, a[j]);
     }
@@ -40,18 +39,16 @@ void tile_tokens(const MatmulArgs& args, int64_t tile, int64_t t0) {
         q[j] = args.a->token_q(t0 + j);
         for (int r = 0; r < kI2RowTile; ++r) acc[r][j] = _mm256_setzero_si256();
     }
-    // Row r's block b at row0 + b * kI2BlockStride + i2_row_offset(pair_bytes, r): the tile's two
-    // pairs, each one stream.
+    // Row r's block b at row0 + b * kI2BlockStride + r * kI2BlockBytes: the tile is one stream.
     const uint8_t* row0 = i2_block(w, tile * kI2RowTile, 0);
-    const int64_t pair_bytes = i2_pair_bytes(w);
     for (int64_t b = args.unit_begin; b < args.unit_end; ++b) {
         const uint8_t* blocks = row0 + b * kI2BlockStride;
         const int8_t* qb[T];
         for (int j = 0; j < T; ++j) qb[j] = q[j] + b * kI2ColBlock;
-        slice<Dot, 0>(blocks, pair_bytes, qb, acc);
-        slice<Dot, 1>(blocks, pair_bytes, qb, acc);
-        slice<Dot, 2>(blocks, pair_bytes, qb, acc);
-        slice<Dot, 3>(blocks, pair_bytes, qb, acc);
+        slice<Dot, 0>(blocks, qb, acc);
+        slice<Dot, 1>(blocks, qb, acc);
+        slice<Dot, 2>(blocks, qb, acc);
+        slice<Dot, 3>(blocks, qb, acc);
     }
     const int64_t first = tile * kI2RowTile;
     const int64_t n = std::min<int64_t>(kI2RowTile, w.rows - first);

@@ -24,9 +24,8 @@ void i2_gemv_4x128__avx2(const MatmulArgs& args) {
             __m256i acc32[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(),
                                 _mm256_setzero_si256(), _mm256_setzero_si256()};
             const uint8_t* row0 = i2_block(w, tile * kI2RowTile, 0);
-            // Row r's block b at row0 + b * kI2BlockStride + i2_row_offset(pair_bytes, r): the
-            // tile's two pairs, each one stream.
-            const int64_t pair_bytes = i2_pair_bytes(w);
+            // Row r's block b at row0 + b * kI2BlockStride + r * kI2BlockBytes: the tile is one
+            // stream, two cache lines per block.
             for (int64_t b = args.unit_begin; b < args.unit_end;) {
                 const int64_t chunk_end = std::min(args.unit_end, b + kI2BlocksPerWiden);
                 __m256i acc16[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(),
@@ -34,9 +33,9 @@ void i2_gemv_4x128__avx2(const MatmulArgs& args) {
                 for (; b < chunk_end; ++b) {
                     const uint8_t* blocks = row0 + b * kI2BlockStride;
                     const int8_t* qb = q + b * kI2ColBlock;
-                    prefetch_pairs(blocks + kPrefetchBytes, pair_bytes);
+                    prefetch_lines(blocks + kPrefetchBytes);
                     for (int r = 0; r < 4; ++r) {
-                        const uint8_t* row_block = blocks + i2_row_offset(pair_bytes, r);
+                        const uint8_t* row_block = blocks + r * kI2BlockBytes;
                         acc16[r] = _mm256_add_epi16(acc16[r],
                                                     i2_block_dot(unpack_i2_block(row_block), qb));
                     }
@@ -44,18 +43,9 @@ void i2_gemv_4x128__avx2(const MatmulArgs& args) {
                 for (int r = 0; r < 4; ++r)
                     acc32[r] = _mm256_add_epi32(acc32[r], _mm256_madd_epi16(acc16[r], ones));
             }
-            // Horizontal sums of the 4 rows at once: lanes [r0 r1 r2 r3] after the adds.
-            const __m256i h01 = _mm256_hadd_epi32(acc32[0], acc32[1]);
-            const __m256i h23 = _mm256_hadd_epi32(acc32[2], acc32[3]);
-            const __m256i h = _mm256_hadd_epi32(h01, h23);
-            const __m128i sums = _mm_sub_epi32(
-                _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1)),
-                _mm_set1_epi32(offset));
-            alignas(16) int32_t rows_out[4];
-            _mm_store_si128(reinterpret_cast<__m128i*>(rows_out), sums);
             const int64_t first = tile * kI2RowTile;
-            const int64_t n = std::min<int64_t>(kI2RowTile, w.rows - first);
-            for (int64_t r = 0; r < n; ++r) args.out[t * args.out_stride + first + r] = rows_out[r];
+            store_tile_sums(acc32[0], acc32[1], acc32[2], acc32[3], offset,
+                            args.out + t * args.out_stride + first, w.rows - first);
         }
     }
 }

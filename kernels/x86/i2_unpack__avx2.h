@@ -30,10 +30,10 @@ inline __m256i i2_block_dot(const I2Codes& codes, const int8_t* q) {
     return _mm256_add_epi16(_mm256_add_epi16(p0, p1), _mm256_add_epi16(p2, p3));
 }
 
-// Prefetches (non-temporal) the cache line at `address` in each of a tile's two i2 row pairs.
-[[gnu::always_inline]] inline void prefetch_pairs(const uint8_t* address, int64_t pair_bytes) {
+// Prefetches (non-temporal) the two cache lines of an i2 tile's block (128 bytes) at `address`.
+[[gnu::always_inline]] inline void prefetch_lines(const uint8_t* address) {
     _mm_prefetch(reinterpret_cast<const char*>(address), _MM_HINT_NTA);
-    _mm_prefetch(reinterpret_cast<const char*>(address + pair_bytes), _MM_HINT_NTA);
+    _mm_prefetch(reinterpret_cast<const char*>(address + 64), _MM_HINT_NTA);
 }
 
 // Sum of the 8 int32 lanes.
@@ -42,6 +42,22 @@ inline int32_t hsum_epi32(__m256i v) {
     s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
     s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
     return _mm_cvtsi128_si32(s);
+}
+
+// A row tile's results: out[r] = (sum of the 8 lanes of row r's vector) - offset, for the tile's
+// first n rows (rows past the matrix's end are padding and not written). The three `hadd`s leave
+// lanes [r0 r1 r2 r3] in each half.
+[[gnu::always_inline]] inline void store_tile_sums(__m256i row0, __m256i row1, __m256i row2,
+                                                   __m256i row3, int32_t offset, int32_t* out,
+                                                   int64_t n) {
+    const __m256i h =
+        _mm256_hadd_epi32(_mm256_hadd_epi32(row0, row1), _mm256_hadd_epi32(row2, row3));
+    const __m128i sums =
+        _mm_sub_epi32(_mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1)),
+                      _mm_set1_epi32(offset));
+    alignas(16) int32_t tile_sums[4];
+    _mm_store_si128(reinterpret_cast<__m128i*>(tile_sums), sums);
+    for (int64_t r = 0; r < n && r < 4; ++r) out[r] = tile_sums[r];
 }
 
 // Blocks whose int16 partial sums may be added before widening: 8 * 2048 < 32767.

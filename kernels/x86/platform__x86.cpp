@@ -88,7 +88,7 @@ const KernelSet& avx512_set() {
     static const KernelSet set = [] {
         KernelSet s = avx2_set();
         s.isa = "avx512";
-        s.i2_gemv = {i2_gemv_1x128__avx512, "i2_gemv_1x128__avx512"};
+        s.i2_gemv = {i2_gemv_4x128__avx512, "i2_gemv_4x128__avx512"};
         s.i2_gemm = {i2_gemm_4x32x3__avx512vl, "i2_gemm_4x32x3__avx512vl"};
         s.prefer_mad = true;
         static const FloatKernels floats = [] {

@@ -70,7 +70,7 @@ void check_scale(const TensorView& tensor, float scale) {
 }
 
 // With the i2 layout, an I2_S tensor whose shape allows it (kernels::i2s_is_i2_layout) is moved
-// in block by block (each row pair's blocks interleaved), split across threads, and scanned for
+// in block by block (each row tile's blocks interleaved), split across threads, and scanned for
 // the invalid code 3 as it is copied. The copy is what makes it fast: the same bytes streamed
 // from the mapped file's page-cache pages ran 2B-4T generation at 9.7-12.0 tok/s against
 // 15.1-15.7 from this 2 MiB-page copy (1 thread, alternating runs), and the copy adds about 0.1 s
@@ -86,12 +86,12 @@ std::optional<TernaryMatrix> copy_i2s(const TensorView& tensor, const kernels::K
     TernaryMatrix m;
     m.packed = kernels::allocate_packed(kernels::TernaryLayout::i2, rows, cols, arena);
     m.group_size = cols;
-    // Pairs per task: about 1 MiB of codes.
+    // Tiles per task: about 1 MiB of codes.
     const int64_t grain =
-        std::max<int64_t>(1, (int64_t{1} << 20) / kernels::i2_pair_bytes(m.packed));
+        std::max<int64_t>(1, (int64_t{1} << 20) / kernels::i2_tile_bytes(m.packed));
     std::atomic<bool> valid{true};
-    pool.parallel_for(rows / kernels::kI2PairRows, grain, [&](int64_t begin, int64_t end) {
-        if (!kernels::copy_i2s_pairs(m.packed, begin, end, tensor.data.data())) valid = false;
+    pool.parallel_for(rows / kernels::kI2RowTile, grain, [&](int64_t begin, int64_t end) {
+        if (!kernels::copy_i2s_tiles(m.packed, begin, end, tensor.data.data())) valid = false;
     });
     if (!valid) invalid_code(tensor);
     return m;

@@ -53,7 +53,7 @@ TEST(TernaryRepack, I2sIsCopiedBlockByBlockIntoTheI2LayoutAndHoldsTheSameWeights
             const ForcedKernel forced(kernel);
             const TernaryMatrix m = repack_ternary(tensor, active_kernels(), pool);
             // With the i2 layout these shapes (128-multiple columns, 4-multiple rows) take the
-            // file's 32-byte blocks unchanged, each row pair's interleaved, in memory of the
+            // file's 32-byte blocks unchanged, each row tile's interleaved, in memory of the
             // matrix's own and no larger than the file's codes.
             const bool copied = std::string(kernel) == "mad";
             EXPECT_EQ(m.packed.layout == kernels::TernaryLayout::i2, copied);
@@ -68,10 +68,13 @@ TEST(TernaryRepack, I2sIsCopiedBlockByBlockIntoTheI2LayoutAndHoldsTheSameWeights
                             << "row " << r << " block " << b;
                     }
                 }
-                // Pairs interleave: row 1's block 0 follows row 0's block 0.
+                // Tiles of four rows interleave: rows 1-3's blocks 0 follow row 0's block 0, then
+                // row 0's block 1; the next tile starts after the first tile's 4 rows.
                 EXPECT_EQ(kernels::i2_block(m.packed, 1, 0), m.packed.data.get() + 32);
-                EXPECT_EQ(kernels::i2_block(m.packed, 0, 1), m.packed.data.get() + 64);
-                EXPECT_EQ(kernels::i2_block(m.packed, 2, 0), m.packed.data.get() + 2 * blocks * 32);
+                EXPECT_EQ(kernels::i2_block(m.packed, 3, 0), m.packed.data.get() + 96);
+                EXPECT_EQ(kernels::i2_block(m.packed, 0, 1), m.packed.data.get() + 128);
+                EXPECT_EQ(kernels::i2_block(m.packed, 2, 1), m.packed.data.get() + 192);
+                EXPECT_EQ(kernels::i2_block(m.packed, 4, 0), m.packed.data.get() + 4 * blocks * 32);
             }
             std::vector<int8_t> row(static_cast<size_t>(cols));
             for (int64_t r = 0; r < rows; ++r) {
