@@ -5,9 +5,9 @@
 
 namespace tern::kernels {
 
-// i2_gemm_4x32x3__avxvnni with the EVEX (AVX-512 VNNI + VL) encoding of the 256-bit VPDPBUSD,
-// for CPUs that have AVX-512 VNNI but not AVX-VNNI (Zen 4, Ice Lake, Tiger Lake, Cascade Lake).
-// The same instructions otherwise, so the same speed where both exist.
-void i2_gemm_4x32x3__avx512vl(const MatmulArgs& args);
+// A tile's four rows against six tokens at a time with 512-bit VPDPBUSD: a row pair per
+// register (the two rows' 32 bytes of a block side by side), each token's 32-column slice of
+// activations broadcast to both halves, 12 accumulators.
+void i2_gemm_4x32x6__avx512(const MatmulArgs& args);
 
 }  // namespace tern::kernels

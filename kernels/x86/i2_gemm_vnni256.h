@@ -1,7 +1,8 @@
-// The 256-bit VNNI i2 GEMM (a tile's four rows against three tokens, 12 accumulators), written
-// once for both encodings of VPDPBUSD: VEX (AVX-VNNI) and EVEX (AVX-512 VNNI + VL). Included only
-// by the file compiled for each; Dot, a type local to that file (so the instantiations stay in
-// it, never shared with code built for another ISA), supplies dpbusd(acc, u8 codes, s8).
+// The 256-bit VNNI i2 GEMM (a tile's four rows against three tokens, 12 accumulators), for the
+// AVX-VNNI set (VEX VPDPBUSD); until 2026-12-03 the AVX-512 set ran it too, in the EVEX encoding,
+// hence the Dot parameter. Included only by the file compiled for an ISA; Dot, a type local to
+// that file (so the instantiations stay in it, never shared with code built for another ISA),
+// supplies dpbusd(acc, u8 codes, s8).
 #pragma once
 
 #include "kernels/ternary_matmul.h"

@@ -4,6 +4,7 @@
 #include "kernels/x86/i2_gemv__avx512.h"
 #include "kernels/x86/i2_unpack__avx2.h"
 #include "kernels/x86/stream_prefetch.h"
+#include "kernels/x86/vnni__avx512.h"
 
 // GCC 12's AVX-512 intrinsics start from _mm512_undefined_*(), which it then reports as maybe
 // uninitialised (GCC bug 105593).
@@ -16,21 +17,8 @@ namespace tern::kernels {
 
 namespace {
 
-// acc += VPDPBUSD(codes as u8, activations as s8); inline assembly for GCC, which otherwise
-// copies the accumulator around every call (see the AVX-VNNI kernels).
-inline __m512i dpbusd(__m512i acc, __m512i codes, __m512i activations) {
-#if defined(__GNUC__) && !defined(__clang__)
-    asm("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(codes), "vm"(activations));
-    return acc;
-#else
-    return _mm512_dpbusd_epi32(acc, codes, activations);
-#endif
-}
-
-// 32 activations (one slice of a 128-column block) in both 256-bit halves.
-inline __m512i broadcast_slice(const int8_t* a) {
-    return _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a)));
-}
+using avx512::broadcast_slice;
+using avx512::dpbusd;
 
 // One row tile's blocks [b_begin, b_end) into acc[p][s]: slice s of pair p (rows 2p and 2p + 1
 // of the tile), 4^(3-s) times its dot product. Block b is 128 bytes at tile + b * kI2BlockStride,

@@ -81,15 +81,15 @@ const KernelSet& avxvnni_set() {
 }
 
 // AVX-512 VNNI (Zen 4, Zen 5, Ice Lake, Sapphire Rapids and later): 512-bit GEMVs (i2 and
-// F16/BF16) for one token, and for prompts the 256-bit VNNI GEMM in its EVEX encoding, so CPUs
-// with AVX-512 VNNI but without AVX-VNNI (Zen 4, Ice Lake, Tiger Lake) run it too. Built on the
+// F16/BF16) for one token, and for prompts the 512-bit VNNI GEMM, so CPUs with AVX-512 VNNI but
+// without AVX-VNNI (Zen 4, Ice Lake, Tiger Lake) have a VNNI GEMM too. Built on the
 // AVX2 set, not the AVX-VNNI one: nothing VEX-VNNI may reach a CPU that lacks it.
 const KernelSet& avx512_set() {
     static const KernelSet set = [] {
         KernelSet s = avx2_set();
         s.isa = "avx512";
         s.i2_gemv = {i2_gemv_4x128__avx512, "i2_gemv_4x128__avx512"};
-        s.i2_gemm = {i2_gemm_4x32x3__avx512vl, "i2_gemm_4x32x3__avx512vl"};
+        s.i2_gemm = {i2_gemm_4x32x6__avx512, "i2_gemm_4x32x6__avx512"};
         s.prefer_mad = true;
         static const FloatKernels floats = [] {
             FloatKernels f = avx2_float_kernels();
