@@ -164,7 +164,7 @@ void BM_ternary(benchmark::State& state, Shape shape, Strategy strategy, int64_t
 // any cache, so every call streams it from DRAM (huge pages, as in a loaded model); rows split
 // across threads in blocks of 64, as the graph does.
 void BM_output(benchmark::State& state, const char* model, int64_t rows, int64_t k,
-               FloatWeightFormat format, int threads) {
+               FloatWeightFormat format, const KernelSet* set, int threads) {
     static std::map<std::string, AlignedBuffer> cache;
     const std::string key = std::string(model) + std::to_string(static_cast<int>(format));
     const int64_t row_bytes = float_row_bytes(format, k);
@@ -191,7 +191,7 @@ void BM_output(benchmark::State& state, const char* model, int64_t rows, int64_t
         quantize_q8_activations(x.data(), k, xq.data(), xd.data());
     }
     const Q8KActivations xk{xq.data(), xd.data(), xsums.data()};
-    const FloatKernels& fk = *best_set().floats;
+    const FloatKernels& fk = *set->floats;
     ThreadPool pool(threads);
     for (auto _ : state) {
         pool.parallel_for(rows, 64, [&](int64_t b, int64_t e) {
@@ -215,7 +215,7 @@ void BM_output(benchmark::State& state, const char* model, int64_t rows, int64_t
         static_cast<double>(state.iterations()) * static_cast<double>(rows * k) / 1e9,
         benchmark::Counter::kIsRate);
     const bool int8 = k_quant || format == FloatWeightFormat::q8_0;
-    state.SetLabel(std::string(float_format_name(format)) + (int8 ? " x int8" : ""));
+    state.SetLabel(std::string(float_format_name(format)) + (int8 ? " x int8, " : ", ") + fk.isa);
 }
 
 // ---- one token's ternary calls ---------------------------------------------------------------
@@ -324,16 +324,21 @@ void register_all() {
         for (FloatWeightFormat format :
              {FloatWeightFormat::f16, FloatWeightFormat::bf16, FloatWeightFormat::q8_0,
               FloatWeightFormat::q6_k, FloatWeightFormat::q4_k}) {
-            for (int threads : {1, 2}) {
-                const std::string name = std::string("output/") + o.model + "/" +
-                                         std::to_string(o.rows) + "x" + std::to_string(o.k) +
-                                         "/N:1/" + float_format_name(format) +
-                                         "/threads:" + std::to_string(threads);
-                benchmark::RegisterBenchmark(name.c_str(), BM_output, o.model, o.rows, o.k, format,
-                                             threads)
-                    ->UseRealTime()
-                    ->Unit(benchmark::kMillisecond)
-                    ->MinTime(0.5);
+            // "_plain": the AVX2 set's kernel, where the best set (AVX-VNNI, AVX-512) has others.
+            for (const KernelSet* set : {&best_set(), plain_set()}) {
+                if (set == nullptr) continue;
+                for (int threads : {1, 2}) {
+                    const std::string name = std::string("output/") + o.model + "/" +
+                                             std::to_string(o.rows) + "x" + std::to_string(o.k) +
+                                             "/N:1/" + float_format_name(format) +
+                                             (set == &best_set() ? "" : "_plain") +
+                                             "/threads:" + std::to_string(threads);
+                    benchmark::RegisterBenchmark(name.c_str(), BM_output, o.model, o.rows, o.k,
+                                                 format, set, threads)
+                        ->UseRealTime()
+                        ->Unit(benchmark::kMillisecond)
+                        ->MinTime(0.5);
+                }
             }
         }
     }

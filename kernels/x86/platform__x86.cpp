@@ -95,6 +95,7 @@ const KernelSet& avx512_set() {
             FloatKernels f = avx2_float_kernels();
             f.isa = "avx512";
             f.gemv = float_gemv__avx512;
+            f.gemv_k_q8 = gemv_k_q8__avx512;
             return f;
         }();
         s.floats = &floats;
