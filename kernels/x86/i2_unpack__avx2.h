@@ -1,4 +1,6 @@
-// Shared AVX2 helpers of the i2 kernels: unpacking 32 bytes into four vectors of 2-bit codes.
+// Shared AVX2 helpers of the i2 (and k-quant) kernels: unpacking 32 bytes into four vectors of
+// 2-bit codes, horizontal sums. Always inlined: AVX-512 files include them too, and an out-of-line
+// copy built with AVX-512 flags must never be the one AVX2 code calls.
 #pragma once
 
 #include <immintrin.h>
@@ -12,7 +14,7 @@ struct I2Codes {
     __m256i c[4];
 };
 
-inline I2Codes unpack_i2_block(const uint8_t* bytes) {
+[[gnu::always_inline]] inline I2Codes unpack_i2_block(const uint8_t* bytes) {
     const __m256i mask = _mm256_set1_epi8(3);
     const __m256i x = _mm256_load_si256(reinterpret_cast<const __m256i*>(bytes));
     return {{_mm256_and_si256(_mm256_srli_epi16(x, 6), mask),
@@ -21,7 +23,7 @@ inline I2Codes unpack_i2_block(const uint8_t* bytes) {
 }
 
 // sum over 128 columns of code * q as 16 int16 lanes (each lane <= 4 * 512 in magnitude).
-inline __m256i i2_block_dot(const I2Codes& codes, const int8_t* q) {
+[[gnu::always_inline]] inline __m256i i2_block_dot(const I2Codes& codes, const int8_t* q) {
     const auto* a = reinterpret_cast<const __m256i*>(q);
     const __m256i p0 = _mm256_maddubs_epi16(codes.c[0], _mm256_loadu_si256(a));
     const __m256i p1 = _mm256_maddubs_epi16(codes.c[1], _mm256_loadu_si256(a + 1));
@@ -37,7 +39,7 @@ inline __m256i i2_block_dot(const I2Codes& codes, const int8_t* q) {
 }
 
 // Sum of the 8 int32 lanes.
-inline int32_t hsum_epi32(__m256i v) {
+[[gnu::always_inline]] inline int32_t hsum_epi32(__m256i v) {
     __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
     s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
     s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));

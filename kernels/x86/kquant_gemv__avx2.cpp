@@ -5,6 +5,8 @@
 #include "kernels/kquant.h"
 #include "kernels/x86/canonical_sum__avx2.h"
 #include "kernels/x86/float_kernels__avx2.h"
+#include "kernels/x86/i2_unpack__avx2.h"
+#include "kernels/x86/kquant_rows.h"
 #include "kernels/x86/stream_prefetch.h"
 
 #include <immintrin.h>
@@ -17,13 +19,6 @@ namespace {
 
 inline __m256i load32(const void* at) {
     return _mm256_loadu_si256(static_cast<const __m256i*>(at));
-}
-
-inline int32_t sum_lanes(__m256i v) {
-    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
-    return _mm_cvtsi128_si32(s);
 }
 
 // pshufb masks over 8 int16 per 128-bit half. q6_scale[i]: entry 2i in the low half and 2i + 1
@@ -94,7 +89,7 @@ inline int32_t q6_k_block_sum(const uint8_t* block, const int8_t* xq, const int1
             acc = _mm256_add_epi32(acc, _mm256_madd_epi16(pairs, scale));
         }
     }
-    return sum_lanes(acc);
+    return avx2::hsum_epi32(acc);
 }
 
 // S_b and M_b of one Q4_K block (kquant.h), exactly: maddubs of the 4-bit values with x (pair
@@ -120,9 +115,9 @@ inline void q4_k_block_sums(const uint8_t* block, const int8_t* xq, const int16_
             acc,
             _mm256_madd_epi16(pairs_hi, _mm256_shuffle_epi8(scales, mask(m.q4_scale[2 * p + 1]))));
     }
-    *s = sum_lanes(acc);
-    *min_sum =
-        sum_lanes(_mm256_madd_epi16(load32(sums), _mm256_shuffle_epi8(mins, mask(m.q4_min_pairs))));
+    *s = avx2::hsum_epi32(acc);
+    *min_sum = avx2::hsum_epi32(
+        _mm256_madd_epi16(load32(sums), _mm256_shuffle_epi8(mins, mask(m.q4_min_pairs))));
 }
 
 // Adds x[0..31] times the 32 weights decoded from `values` (int8 or uint8 per byte, as
@@ -211,31 +206,18 @@ void gemv_k_float__avx2(FloatWeightFormat format, const uint8_t* w, int64_t row_
 
 void gemv_k_q8__avx2(FloatWeightFormat format, const uint8_t* w, int64_t row_bytes, int64_t m_rows,
                      int64_t k, const Q8KActivations& x, float* out) {
-    const ShuffleMasks& m = masks();
-    const uint8_t* end = w + m_rows * row_bytes;
-    const int64_t blocks = k / kKQuantBlock;
-    for (int64_t r = 0; r < m_rows; ++r) {
-        const uint8_t* row = w + r * row_bytes;
-        float acc = 0.0f;
-        if (format == FloatWeightFormat::q6_k) {
-            for (int64_t b = 0; b < blocks; ++b) {
-                const uint8_t* block = row + kQ6KBlockBytes * b;
-                prefetch_block(block, kQ6KBlockBytes, end);
-                const int32_t s = q6_k_block_sum(block, x.q + kKQuantBlock * b, x.sums + 16 * b, m);
-                acc += static_cast<float>(s) * (load_half(block + 208) * x.d[b]);
-            }
-        } else {
-            for (int64_t b = 0; b < blocks; ++b) {
-                const uint8_t* block = row + kQ4KBlockBytes * b;
-                prefetch_block(block, kQ4KBlockBytes, end);
-                int32_t s, min_sum;
-                q4_k_block_sums(block, x.q + kKQuantBlock * b, x.sums + 16 * b, m, &s, &min_sum);
-                acc += static_cast<float>(s) * (load_half(block) * x.d[b]);
-                acc -= static_cast<float>(min_sum) * (load_half(block + 2) * x.d[b]);
-            }
+    // The block sums kquant_rows.h asks for.
+    struct BlockSums {
+        const ShuffleMasks& m;
+        int32_t q6(const uint8_t* block, const int8_t* xq, const int16_t* xsums) const {
+            return q6_k_block_sum(block, xq, xsums, m);
         }
-        out[r] = acc;
-    }
+        void q4(const uint8_t* block, const int8_t* xq, const int16_t* xsums, int32_t* s,
+                int32_t* min_sum) const {
+            q4_k_block_sums(block, xq, xsums, m, s, min_sum);
+        }
+    };
+    kquant_gemv(BlockSums{masks()}, format, w, row_bytes, m_rows, k, x, out);
 }
 
 }  // namespace tern::kernels

@@ -10,12 +10,9 @@
 #endif
 #include "kernels/kquant.h"
 #include "kernels/x86/float_kernels__avx512.h"
-#include "kernels/x86/row_streams.h"
-#include "kernels/x86/stream_prefetch.h"
+#include "kernels/x86/kquant_rows.h"
 
 #include <immintrin.h>
-
-#include <cstring>
 
 namespace tern::kernels {
 
@@ -136,77 +133,24 @@ struct GroupIndex {
     *min_sum = _mm_extract_epi32(totals, 1);
 }
 
-// One line prefetched per line of the block, kNearPrefetchBytes ahead (as the AVX2 GEMVs).
-[[gnu::always_inline]] inline void prefetch_block(const uint8_t* block, int64_t bytes,
-                                                  const void* end) {
-    for (int64_t at = 0; at < bytes; at += 64) prefetch_near(block + at, end);
-}
-
-// A block's fp16 scale as a float (F16C: exact, as half_to_float).
-[[gnu::always_inline]] inline float half_at(const uint8_t* at) {
-    uint16_t h;
-    std::memcpy(&h, at, 2);
-    return _cvtsh_ss(h);
-}
-
-// Rows rows[0..Count) against x, block by block, each into its own canonical float sum.
-template <FloatWeightFormat format, int Count>
-void dot_rows(const uint8_t* const* rows, int64_t blocks, const Q8KActivations& x,
-              const GroupIndex& index, const uint8_t* end, float* sums) {
-    constexpr bool q6 = format == FloatWeightFormat::q6_k;
-    constexpr int64_t block_bytes = q6 ? kQ6KBlockBytes : kQ4KBlockBytes;
-    float acc[Count];
-    for (int s = 0; s < Count; ++s) acc[s] = 0.0f;
-    for (int64_t b = 0; b < blocks; ++b) {
-        const int8_t* xq = x.q + kKQuantBlock * b;
-        const int16_t* xsums = x.sums + 16 * b;
-        for (int s = 0; s < Count; ++s) {
-            const uint8_t* block = rows[s] + block_bytes * b;
-            prefetch_block(block, block_bytes, end);
-            if constexpr (q6) {
-                const int32_t sum = q6_k_block_sum(block, xq, xsums, index);
-                acc[s] += static_cast<float>(sum) * (half_at(block + 208) * x.d[b]);
-            } else {
-                int32_t sum, min_sum;
-                q4_k_block_sums(block, xq, xsums, index, &sum, &min_sum);
-                acc[s] += static_cast<float>(sum) * (half_at(block) * x.d[b]);
-                acc[s] -= static_cast<float>(min_sum) * (half_at(block + 2) * x.d[b]);
-            }
-        }
+// The block sums kquant_rows.h asks for.
+struct BlockSums {
+    GroupIndex index;
+    int32_t q6(const uint8_t* block, const int8_t* xq, const int16_t* xsums) const {
+        return q6_k_block_sum(block, xq, xsums, index);
     }
-    for (int s = 0; s < Count; ++s) sums[s] = acc[s];
-}
-
-template <FloatWeightFormat format>
-void gemv_rows(const uint8_t* w, int64_t row_bytes, int64_t m_rows, int64_t k,
-               const Q8KActivations& x, float* out) {
-    static const GroupIndex index;
-    const uint8_t* end = w + m_rows * row_bytes;
-    const int64_t blocks = k / kKQuantBlock;
-    far_streams(
-        m_rows,
-        [&](int64_t first, int64_t stride) {
-            const uint8_t* rows[kFloatStreams];
-            float sums[kFloatStreams];
-            for (int s = 0; s < kFloatStreams; ++s) rows[s] = w + (first + s * stride) * row_bytes;
-            dot_rows<format, kFloatStreams>(rows, blocks, x, index, end, sums);
-            for (int s = 0; s < kFloatStreams; ++s) out[first + s * stride] = sums[s];
-        },
-        [&](int64_t m) {
-            const uint8_t* row = w + m * row_bytes;
-            dot_rows<format, 1>(&row, blocks, x, index, end, out + m);
-        });
-}
+    void q4(const uint8_t* block, const int8_t* xq, const int16_t* xsums, int32_t* s,
+            int32_t* m) const {
+        q4_k_block_sums(block, xq, xsums, index, s, m);
+    }
+};
 
 }  // namespace
 
 void gemv_k_q8__avx512(FloatWeightFormat format, const uint8_t* w, int64_t row_bytes,
                        int64_t m_rows, int64_t k, const Q8KActivations& x, float* out) {
-    if (format == FloatWeightFormat::q6_k) {
-        gemv_rows<FloatWeightFormat::q6_k>(w, row_bytes, m_rows, k, x, out);
-    } else {
-        gemv_rows<FloatWeightFormat::q4_k>(w, row_bytes, m_rows, k, x, out);
-    }
+    static const BlockSums sums;
+    kquant_gemv(sums, format, w, row_bytes, m_rows, k, x, out);
 }
 
 }  // namespace tern::kernels
