@@ -233,6 +233,7 @@ const FloatKernels& scalar_float_kernels() {
         s.to_f16 = to_f16;
         s.from_f16 = from_f16;
         s.quantize_q8_0 = quantize_q8_0;
+        s.quantize_q6_k = quantize_row_q6_k;
         return s;
     }();
     return k;

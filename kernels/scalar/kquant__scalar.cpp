@@ -3,6 +3,7 @@
 #include "kernels/float_kernels.h"
 #include "kernels/fp16.h"
 #include "kernels/kquant.h"
+#include "kernels/kquant_rules.h"
 #include "kernels/nearest_int.h"
 
 #include <algorithm>
@@ -18,11 +19,6 @@ void store_half(uint8_t* at, float value) {
     std::memcpy(at, &h, 2);
 }
 
-// v rounded toward zero, as a float, after clamping to [lo, hi] (NaN gives lo).
-float toward_zero_in(float v, float lo, float hi) {
-    return static_cast<float>(static_cast<int>(clamp_to(v, lo, hi)));
-}
-
 // The stored 6-bit value (q + 32, 0..63) of element e (0..255) of a Q6_K block (float_rows.h:
 // per half, element l + 32i).
 int q6_k_stored(const uint8_t* block, int e) {
@@ -36,10 +32,6 @@ int q6_k_stored(const uint8_t* block, int e) {
 template <int lo, int hi>
 int level_of(float x, float inverse_step, float shift) {
     return nearest_in((x + shift) * inverse_step, lo, hi);
-}
-
-float inverse(float step) {
-    return step == 0.0f ? 0.0f : 1.0f / step;
 }
 
 // The squared errors of a group of n values (a multiple of 4) decoded with each of `count`
@@ -152,16 +144,11 @@ void quantize_row_q6_k(const float* x, int64_t k, uint8_t* out) {
             // The scale rounded down or up in magnitude, whichever decodes the group closer.
             sc[g] = 0;
             if (d == 0.0f) continue;
-            const float exact = scale[g] / d;
-            const float down = toward_zero_in(exact, -128, 127);
-            const int candidates[2] = {nearest_in(down, -128, 127),
-                                       nearest_in(down + (exact < 0.0f ? -1.0f : 1.0f), -128, 127)};
-            const float step[2] = {d * static_cast<float>(candidates[0]),
-                                   d * static_cast<float>(candidates[1])};
+            const Q6KScaleCandidates c = q6_k_scale_candidates(scale[g], d);
             const float shift[2] = {0.0f, 0.0f};
             float err[2];
-            group_errors<16, 2, -32, 31>(v + 16 * g, step, shift, err);
-            sc[g] = static_cast<int8_t>(candidates[smallest<2>(err)]);
+            group_errors<16, 2, -32, 31>(v + 16 * g, c.step, shift, err);
+            sc[g] = static_cast<int8_t>(c.sc[smallest<2>(err)]);
         }
         float inverse_step[16];
         for (int g = 0; g < 16; ++g) inverse_step[g] = inverse(d * static_cast<float>(sc[g]));

@@ -490,6 +490,7 @@ const FloatKernels& avx2_float_kernels() {
         s.to_f16 = to_f16;
         s.from_f16 = from_f16;
         s.quantize_q8_0 = quantize_q8_0_lanes;
+        s.quantize_q6_k = quantize_row_q6_k__avx2;
         return s;
     }();
     return k;

@@ -327,7 +327,7 @@ FloatMatrix requantized_copy(const FloatMatrix& source, kernels::FloatWeightForm
             if (format == kernels::FloatWeightFormat::q8_0) {
                 fk.quantize_q8_0(row.data(), k, out);
             } else if (format == kernels::FloatWeightFormat::q6_k) {
-                kernels::quantize_row_q6_k(row.data(), k, out);
+                fk.quantize_q6_k(row.data(), k, out);
             } else {
                 kernels::quantize_row_q4_k(row.data(), k, out);
             }

@@ -168,6 +168,75 @@ TEST(KQuantGemv, QuantizersSurviveNonFiniteWeights) {
     }
 }
 
+// Rows that reach every branch of the Q6_K quantizer's choices: gaussian groups of several
+// sizes, ties of magnitude (+a before -a and after), all-zero and signed-zero groups and blocks,
+// NaN, infinities, huge values whose scale overflows fp16, values below fp16's smallest scale,
+// and values on the rounding boundaries of their level.
+std::vector<float> q6_k_edge_rows(int64_t k) {
+    std::vector<float> x = gaussian(k, 21, 0.02f);
+    std::mt19937 rng(22);
+    for (int64_t g = 0; g < k / 16; ++g) {
+        float* v = x.data() + 16 * g;
+        switch (g % 12) {
+            case 0:
+                v[3] = 0.7f, v[9] = -0.7f;
+                break;  // tie: the first wins
+            case 1:
+                v[2] = -0.7f, v[11] = 0.7f;
+                break;  // tie the other way
+            case 2:
+                std::fill(v, v + 16, 0.0f);
+                break;  // an all-zero group
+            case 3:
+                std::fill(v, v + 16, -0.0f);
+                break;  // signed zeros
+            case 4:
+                v[5] = std::numeric_limits<float>::quiet_NaN();
+                break;
+            case 5:
+                for (int i = 0; i < 16; ++i) v[i] *= 1e-9f;
+                break;  // below fp16 scales
+            case 6:
+                for (int i = 0; i < 16; ++i) v[i] = 0.01f * (i - 8) + 0.005f;
+                break;  // x.5 steps
+            case 7:
+                for (int i = 0; i < 16; ++i) v[i] *= 100.0f;
+                break;  // a large group
+            case 8:
+                v[rng() % 16] = 0.31f;
+                break;  // one outlier
+            default:
+                break;
+        }
+    }
+    // Whole blocks: all zero, all NaN, an infinity, a value whose scale overflows fp16.
+    if (k >= 1280) {
+        std::fill(x.begin() + 256, x.begin() + 512, 0.0f);
+        std::fill(x.begin() + 512, x.begin() + 768, std::numeric_limits<float>::quiet_NaN());
+        x[800] = std::numeric_limits<float>::infinity();
+        x[1100] = -3e38f;
+    }
+    return x;
+}
+
+TEST(KQuantGemv, Q6KQuantizerOfEverySetIsTheDefinitionBitForBit) {
+    for (int64_t k : {256, 2560}) {
+        const std::vector<float> x = q6_k_edge_rows(k);  // k = 256: the group cases only
+        const int64_t row_bytes = float_row_bytes(FloatWeightFormat::q6_k, k);
+        std::vector<uint8_t> expected(static_cast<size_t>(row_bytes));
+        quantize_row_q6_k(x.data(), k, expected.data());
+        for (const KernelSet* set : supported_kernel_sets()) {
+            SCOPED_TRACE(testing::Message() << set->floats->isa << " k=" << k);
+            std::vector<uint8_t> got(static_cast<size_t>(row_bytes), 0xAA);
+            set->floats->quantize_q6_k(x.data(), k, got.data());
+            for (int64_t i = 0; i < row_bytes; ++i) {
+                EXPECT_EQ(got[static_cast<size_t>(i)], expected[static_cast<size_t>(i)])
+                    << "byte " << i % 210 << " of block " << i / 210;
+            }
+        }
+    }
+}
+
 // The definition against the decoded weights times the dequantised activations, in double.
 TEST(KQuantGemv, CanonicalDotsEqualTheDecodedSum) {
     for (FloatWeightFormat format : {FloatWeightFormat::q6_k, FloatWeightFormat::q4_k}) {

@@ -1,0 +1,139 @@
+// The load-time Q6_K quantizer (--lm-head q6) eight lanes at a time, bit for bit the scalar
+// definition's (kquant.h): every element goes through the same IEEE operations in the same
+// order, the per-group choices are the shared scalar steps (kquant_rules.h), and each squared
+// error sum keeps the definition's four lanes.
+#include "kernels/fp16.h"
+#include "kernels/kquant.h"
+#include "kernels/kquant_rules.h"
+#include "kernels/x86/float_kernels__avx2.h"
+
+#include <immintrin.h>
+
+#include <cmath>
+#include <cstring>
+
+namespace tern::kernels {
+
+namespace {
+
+// The level (-32..31) of each of 8 values with 1 / step `inverse_step`, as floats: nearest_in
+// of (v + 0) * inverse_step (level_of with shift 0): max / min as clamp_to's comparisons
+// (maxps(a, b) is a > b ? a : b, so NaN gives the low end), then the add and subtract of
+// 1.5 * 2^23, whose result already is the integer the definition converts to and back.
+[[gnu::always_inline]] inline __m256 levels(__m256 v, __m256 inverse_step) {
+    const __m256 lo = _mm256_set1_ps(-32.0f), hi = _mm256_set1_ps(31.0f);
+    const __m256 round = _mm256_set1_ps(12582912.0f);
+    const __m256 scaled = _mm256_mul_ps(_mm256_add_ps(v, _mm256_setzero_ps()), inverse_step);
+    const __m256 clamped = _mm256_min_ps(_mm256_max_ps(scaled, lo), hi);
+    return _mm256_sub_ps(_mm256_add_ps(clamped, round), round);
+}
+
+// group_errors<16, 1, -32, 31> of the scalar file for one step: element i's squared error
+// (step * q - 0 - v, whose "- 0" changes nothing) added into lane i % 4 in increasing i, the
+// lanes then summed as (l0 + l1) + (l2 + l3).
+[[gnu::always_inline]] inline float group_error(const __m256 v[2], float step) {
+    const __m256 step_v = _mm256_set1_ps(step), inverse_step = _mm256_set1_ps(inverse(step));
+    __m128 lanes = _mm_setzero_ps();
+    for (int h = 0; h < 2; ++h) {
+        const __m256 e = _mm256_sub_ps(_mm256_mul_ps(step_v, levels(v[h], inverse_step)), v[h]);
+        const __m256 squares = _mm256_mul_ps(e, e);
+        lanes = _mm_add_ps(lanes, _mm256_castps256_ps128(squares));
+        lanes = _mm_add_ps(lanes, _mm256_extractf128_ps(squares, 1));
+    }
+    const __m128 pairs = _mm_add_ps(lanes, _mm_movehdup_ps(lanes));  // l0 + l1, -, l2 + l3, -
+    return _mm_cvtss_f32(_mm_add_ss(pairs, _mm_movehl_ps(pairs, pairs)));
+}
+
+// The value of largest magnitude of 16 (the first on ties, NaN never; 0 if all are 0 or NaN),
+// as the definition's running "fabs(v) > fabs(peak)" finds it.
+[[gnu::always_inline]] inline float group_peak(const float* x, const __m256 v[2]) {
+    const __m256 magnitude = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
+    const __m256 m0 = _mm256_and_ps(v[0], magnitude), m1 = _mm256_and_ps(v[1], magnitude);
+    const __m256 m8 = _mm256_max_ps(m1, _mm256_max_ps(m0, _mm256_setzero_ps()));  // NaN skipped
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(m8), _mm256_extractf128_ps(m8, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_movehdup_ps(m));
+    const float largest = _mm_cvtss_f32(m);
+    if (largest == 0.0f) return 0.0f;
+    const __m256 target = _mm256_set1_ps(largest);
+    const unsigned hits =
+        static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(m0, target, _CMP_EQ_OQ))) |
+        static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(m1, target, _CMP_EQ_OQ))) << 8;
+    return x[__builtin_ctz(hits)];
+}
+
+// 32 stored values (int32 lanes, 0..63) of elements in order as 32 bytes.
+[[gnu::always_inline]] inline __m256i to_bytes(const __m256i q[4]) {
+    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    const __m256i bytes =
+        _mm256_packus_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3]));
+    return _mm256_permutevar8x32_epi32(bytes, order);  // undo the packs' lane interleave
+}
+
+}  // namespace
+
+void quantize_row_q6_k__avx2(const float* x, int64_t k, uint8_t* out) {
+    for (int64_t b = 0; b < k / kKQuantBlock; ++b) {
+        const float* v = x + kKQuantBlock * b;
+        uint8_t* block = out + kQ6KBlockBytes * b;
+        __m256 values[16][2];  // group g's elements 16g..16g+7 and 16g+8..16g+15
+        float scale[16], max_scale = 0.0f;
+        for (int g = 0; g < 16; ++g) {
+            values[g][0] = _mm256_loadu_ps(v + 16 * g);
+            values[g][1] = _mm256_loadu_ps(v + 16 * g + 8);
+            scale[g] = group_peak(v + 16 * g, values[g]) / -32.0f;
+            if (std::fabs(scale[g]) > std::fabs(max_scale)) max_scale = scale[g];
+        }
+        const uint16_t d16 = float_to_half(max_scale / -128.0f);
+        std::memcpy(block + 208, &d16, 2);
+        const float d = half_to_float(d16);
+        auto* sc = reinterpret_cast<int8_t*>(block + 192);
+        for (int g = 0; g < 16; ++g) {
+            sc[g] = 0;
+            if (d == 0.0f) continue;
+            const Q6KScaleCandidates c = q6_k_scale_candidates(scale[g], d);
+            const float err0 = group_error(values[g], c.step[0]);
+            const float err1 = group_error(values[g], c.step[1]);
+            sc[g] = static_cast<int8_t>(c.sc[err1 < err0 ? 1 : 0]);
+        }
+        // stored = level + 32, 32 elements per vector: bytes[j] holds elements 32j..32j+31.
+        __m256i bytes[8];
+        const __m256 offset = _mm256_set1_ps(32.0f);
+        for (int j = 0; j < 8; ++j) {
+            __m256i q[4];
+            for (int g = 2 * j; g < 2 * j + 2; ++g) {
+                const __m256 inverse_step = _mm256_set1_ps(inverse(d * static_cast<float>(sc[g])));
+                for (int h = 0; h < 2; ++h) {
+                    q[2 * (g - 2 * j) + h] = _mm256_cvttps_epi32(
+                        _mm256_add_ps(levels(values[g][h], inverse_step), offset));
+                }
+            }
+            bytes[j] = to_bytes(q);
+        }
+        // Per half, quarter i = elements 128 half + 32 i + l: ql[l] holds quarters 0 (low
+        // nibble) and 2 (high), ql[l + 32] quarters 1 and 3, qh[l] the top two bits of
+        // quarter i at bit 2i (float_rows.h). 16-bit shifts: each byte is 0..63, so the masks
+        // drop whatever crosses from the neighbouring byte.
+        const __m256i low4 = _mm256_set1_epi8(0x0F), top2 = _mm256_set1_epi8(0x03);
+        for (int half = 0; half < 2; ++half) {
+            const __m256i* s = bytes + 4 * half;
+            const auto low_nibbles = [&](__m256i lo, __m256i hi) {
+                return _mm256_or_si256(_mm256_and_si256(lo, low4),
+                                       _mm256_slli_epi16(_mm256_and_si256(hi, low4), 4));
+            };
+            const auto top = [&](__m256i q) {
+                return _mm256_and_si256(_mm256_srli_epi16(q, 4), top2);
+            };
+            const __m256i qh = _mm256_or_si256(
+                _mm256_or_si256(top(s[0]), _mm256_slli_epi16(top(s[1]), 2)),
+                _mm256_or_si256(_mm256_slli_epi16(top(s[2]), 4), _mm256_slli_epi16(top(s[3]), 6)));
+            _mm256_storeu_si256(reinterpret_cast<__m256i*>(block + 64 * half),
+                                low_nibbles(s[0], s[2]));
+            _mm256_storeu_si256(reinterpret_cast<__m256i*>(block + 64 * half + 32),
+                                low_nibbles(s[1], s[3]));
+            _mm256_storeu_si256(reinterpret_cast<__m256i*>(block + 128 + 32 * half), qh);
+        }
+    }
+}
+
+}  // namespace tern::kernels
