@@ -71,8 +71,10 @@ struct FloatKernels {
     void (*from_f16)(const uint16_t* x, float* out, int64_t n) = nullptr;
     // quantize_q8_0 below, bit for bit (the output layer's requantization at load).
     void (*quantize_q8_0)(const float* x, int64_t n, uint8_t* blocks) = nullptr;
-    // quantize_row_q6_k (kquant.h), bit for bit (--lm-head q6's requantization at load).
+    // quantize_row_q6_k / quantize_row_q4_k (kquant.h), bit for bit (--lm-head q6 / q4's
+    // requantization at load).
     void (*quantize_q6_k)(const float* x, int64_t k, uint8_t* out) = nullptr;
+    void (*quantize_q4_k)(const float* x, int64_t k, uint8_t* out) = nullptr;
 };
 
 const FloatKernels& scalar_float_kernels();

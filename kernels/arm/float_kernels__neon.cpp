@@ -262,6 +262,7 @@ const FloatKernels& neon_float_kernels() {
         s.from_f16 = from_f16;
         s.quantize_q8_0 = quantize_q8_0;  // the scalar definition
         s.quantize_q6_k = quantize_row_q6_k;
+        s.quantize_q4_k = quantize_row_q4_k;
         return s;
     }();
     return k;

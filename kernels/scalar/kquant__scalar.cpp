@@ -199,29 +199,14 @@ void quantize_row_q4_k(const float* x, int64_t k, uint8_t* out) {
         int sc[8], m[8];
         for (int j = 0; j < 8; ++j) {
             // Scale and min each rounded down or up, whichever pair decodes the group closest.
-            const float exact_sc = d == 0.0f ? 0.0f : scale[j] / d;
-            const float exact_m = dmin == 0.0f ? 0.0f : offset[j] / dmin;
-            const float sc_down = toward_zero_in(exact_sc, 0, 63);
-            const float m_down = toward_zero_in(exact_m, 0, 63);
-            int try_sc[4], try_m[4];
-            float step[4], shift[4], err[4];
-            for (int c = 0; c < 4; ++c) {
-                try_sc[c] = nearest_in(sc_down + static_cast<float>(c / 2), 0, 63);
-                try_m[c] = nearest_in(m_down + static_cast<float>(c % 2), 0, 63);
-                step[c] = d * static_cast<float>(try_sc[c]);
-                shift[c] = dmin * static_cast<float>(try_m[c]);
-            }
-            group_errors<32, 4, 0, 15>(v + 32 * j, step, shift, err);
+            const Q4KCandidates c = q4_k_candidates(scale[j], offset[j], d, dmin);
+            float err[4];
+            group_errors<32, 4, 0, 15>(v + 32 * j, c.step, c.shift, err);
             const int best = smallest<4>(err);
-            sc[j] = try_sc[best];
-            m[j] = try_m[best];
+            sc[j] = c.sc[best];
+            m[j] = c.m[best];
         }
-        uint8_t* scales = block + 4;
-        for (int j = 0; j < 4; ++j) {
-            scales[j] = static_cast<uint8_t>(sc[j] | (sc[j + 4] >> 4) << 6);
-            scales[j + 4] = static_cast<uint8_t>(m[j] | (m[j + 4] >> 4) << 6);
-            scales[j + 8] = static_cast<uint8_t>((sc[j + 4] & 0xF) | (m[j + 4] & 0xF) << 4);
-        }
+        pack_q4_k_scales(sc, m, block + 4);
         for (int j = 0; j < 8; ++j) {
             const float inverse_step = inverse(d * static_cast<float>(sc[j]));
             const float shift = dmin * static_cast<float>(m[j]);

@@ -491,6 +491,7 @@ const FloatKernels& avx2_float_kernels() {
         s.from_f16 = from_f16;
         s.quantize_q8_0 = quantize_q8_0_lanes;
         s.quantize_q6_k = quantize_row_q6_k__avx2;
+        s.quantize_q4_k = quantize_row_q4_k__avx2;
         return s;
     }();
     return k;

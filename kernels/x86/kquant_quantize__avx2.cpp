@@ -1,5 +1,5 @@
-// The load-time Q6_K quantizer (--lm-head q6) eight lanes at a time, bit for bit the scalar
-// definition's (kquant.h): every element goes through the same IEEE operations in the same
+// The load-time Q6_K and Q4_K quantizers (--lm-head q6 / q4) eight lanes at a time, bit for bit the
+// scalar definition's (kquant.h): every element goes through the same IEEE operations in the same
 // order, the per-group choices are the shared scalar steps (kquant_rules.h), and each squared
 // error sum keeps the definition's four lanes.
 #include "kernels/fp16.h"
@@ -16,32 +16,45 @@ namespace tern::kernels {
 
 namespace {
 
-// The level (-32..31) of each of 8 values with 1 / step `inverse_step`, as floats: nearest_in
-// of (v + 0) * inverse_step (level_of with shift 0): max / min as clamp_to's comparisons
-// (maxps(a, b) is a > b ? a : b, so NaN gives the low end), then the add and subtract of
-// 1.5 * 2^23, whose result already is the integer the definition converts to and back.
-[[gnu::always_inline]] inline __m256 levels(__m256 v, __m256 inverse_step) {
-    const __m256 lo = _mm256_set1_ps(-32.0f), hi = _mm256_set1_ps(31.0f);
+// level_of<lo, hi> of each of 8 values, as floats: nearest_in of (v + shift) * inverse_step,
+// max / min as clamp_to's comparisons (maxps(a, b) is a > b ? a : b, so NaN gives lo), then the
+// add and subtract of 1.5 * 2^23, whose result already is the integer the definition converts
+// to and back.
+template <int lo, int hi>
+[[gnu::always_inline]] inline __m256 levels(__m256 v, __m256 inverse_step, __m256 shift) {
     const __m256 round = _mm256_set1_ps(12582912.0f);
-    const __m256 scaled = _mm256_mul_ps(_mm256_add_ps(v, _mm256_setzero_ps()), inverse_step);
-    const __m256 clamped = _mm256_min_ps(_mm256_max_ps(scaled, lo), hi);
+    const __m256 scaled = _mm256_mul_ps(_mm256_add_ps(v, shift), inverse_step);
+    const __m256 clamped =
+        _mm256_min_ps(_mm256_max_ps(scaled, _mm256_set1_ps(lo)), _mm256_set1_ps(hi));
     return _mm256_sub_ps(_mm256_add_ps(clamped, round), round);
 }
 
-// group_errors<16, 1, -32, 31> of the scalar file for one step: element i's squared error
-// (step * q - 0 - v, whose "- 0" changes nothing) added into lane i % 4 in increasing i, the
-// lanes then summed as (l0 + l1) + (l2 + l3).
-[[gnu::always_inline]] inline float group_error(const __m256 v[2], float step) {
-    const __m256 step_v = _mm256_set1_ps(step), inverse_step = _mm256_set1_ps(inverse(step));
+// group_errors<8 * vectors, 1, lo, hi> of the scalar file for one (step, shift): element i's
+// squared error (step * q - shift - v) added into lane i % 4 in increasing i, the lanes then
+// summed as (l0 + l1) + (l2 + l3).
+template <int vectors, int lo, int hi>
+[[gnu::always_inline]] inline float group_error(const __m256* v, float step, float shift) {
+    const __m256 step_v = _mm256_set1_ps(step), shift_v = _mm256_set1_ps(shift);
+    const __m256 inverse_step = _mm256_set1_ps(inverse(step));
     __m128 lanes = _mm_setzero_ps();
-    for (int h = 0; h < 2; ++h) {
-        const __m256 e = _mm256_sub_ps(_mm256_mul_ps(step_v, levels(v[h], inverse_step)), v[h]);
+    for (int h = 0; h < vectors; ++h) {
+        const __m256 q = levels<lo, hi>(v[h], inverse_step, shift_v);
+        const __m256 e = _mm256_sub_ps(_mm256_sub_ps(_mm256_mul_ps(step_v, q), shift_v), v[h]);
         const __m256 squares = _mm256_mul_ps(e, e);
         lanes = _mm_add_ps(lanes, _mm256_castps256_ps128(squares));
         lanes = _mm_add_ps(lanes, _mm256_extractf128_ps(squares, 1));
     }
     const __m128 pairs = _mm_add_ps(lanes, _mm_movehdup_ps(lanes));  // l0 + l1, -, l2 + l3, -
     return _mm_cvtss_f32(_mm_add_ss(pairs, _mm_movehl_ps(pairs, pairs)));
+}
+
+// The index of the smallest of `count` errors, the first on ties (smallest<count>).
+template <int count>
+[[gnu::always_inline]] inline int smallest_error(const float* err) {
+    int best = 0;
+    for (int c = 1; c < count; ++c)
+        if (err[c] < err[best]) best = c;
+    return best;
 }
 
 // The value of largest magnitude of 16 (the first on ties, NaN never; 0 if all are 0 or NaN),
@@ -92,9 +105,9 @@ void quantize_row_q6_k__avx2(const float* x, int64_t k, uint8_t* out) {
             sc[g] = 0;
             if (d == 0.0f) continue;
             const Q6KScaleCandidates c = q6_k_scale_candidates(scale[g], d);
-            const float err0 = group_error(values[g], c.step[0]);
-            const float err1 = group_error(values[g], c.step[1]);
-            sc[g] = static_cast<int8_t>(c.sc[err1 < err0 ? 1 : 0]);
+            const float err[2] = {group_error<2, -32, 31>(values[g], c.step[0], 0.0f),
+                                  group_error<2, -32, 31>(values[g], c.step[1], 0.0f)};
+            sc[g] = static_cast<int8_t>(c.sc[smallest_error<2>(err)]);
         }
         // stored = level + 32, 32 elements per vector: bytes[j] holds elements 32j..32j+31.
         __m256i bytes[8];
@@ -104,8 +117,8 @@ void quantize_row_q6_k__avx2(const float* x, int64_t k, uint8_t* out) {
             for (int g = 2 * j; g < 2 * j + 2; ++g) {
                 const __m256 inverse_step = _mm256_set1_ps(inverse(d * static_cast<float>(sc[g])));
                 for (int h = 0; h < 2; ++h) {
-                    q[2 * (g - 2 * j) + h] = _mm256_cvttps_epi32(
-                        _mm256_add_ps(levels(values[g][h], inverse_step), offset));
+                    q[2 * (g - 2 * j) + h] = _mm256_cvttps_epi32(_mm256_add_ps(
+                        levels<-32, 31>(values[g][h], inverse_step, _mm256_setzero_ps()), offset));
                 }
             }
             bytes[j] = to_bytes(q);
@@ -132,6 +145,66 @@ void quantize_row_q6_k__avx2(const float* x, int64_t k, uint8_t* out) {
             _mm256_storeu_si256(reinterpret_cast<__m256i*>(block + 64 * half + 32),
                                 low_nibbles(s[1], s[3]));
             _mm256_storeu_si256(reinterpret_cast<__m256i*>(block + 128 + 32 * half), qh);
+        }
+    }
+}
+
+void quantize_row_q4_k__avx2(const float* x, int64_t k, uint8_t* out) {
+    for (int64_t b = 0; b < k / kKQuantBlock; ++b) {
+        const float* v = x + kKQuantBlock * b;
+        uint8_t* block = out + kQ4KBlockBytes * b;
+        __m256 values[8][4];  // group j's 32 elements, 8 per vector
+        float scale[8], offset[8], max_scale = 0.0f, max_offset = 0.0f;
+        for (int j = 0; j < 8; ++j) {
+            // The definition's running lo = min(0, ...) and hi = max(v[32 j], ...), NaN skipped
+            // (a NaN first element keeps hi NaN): minps(a, b) is a < b ? a : b.
+            __m256 lo = _mm256_setzero_ps(), hi = _mm256_set1_ps(v[32 * j]);
+            for (int h = 0; h < 4; ++h) {
+                values[j][h] = _mm256_loadu_ps(v + 32 * j + 8 * h);
+                lo = _mm256_min_ps(values[j][h], lo);
+                hi = _mm256_max_ps(values[j][h], hi);
+            }
+            __m128 lo4 = _mm_min_ps(_mm256_castps256_ps128(lo), _mm256_extractf128_ps(lo, 1));
+            __m128 hi4 = _mm_max_ps(_mm256_castps256_ps128(hi), _mm256_extractf128_ps(hi, 1));
+            lo4 = _mm_min_ps(lo4, _mm_movehl_ps(lo4, lo4));
+            hi4 = _mm_max_ps(hi4, _mm_movehl_ps(hi4, hi4));
+            const float group_lo = _mm_cvtss_f32(_mm_min_ss(lo4, _mm_movehdup_ps(lo4)));
+            const float group_hi = _mm_cvtss_f32(_mm_max_ss(hi4, _mm_movehdup_ps(hi4)));
+            scale[j] = (group_hi - group_lo) / 15.0f;
+            offset[j] = -group_lo;
+            max_scale = scale[j] > max_scale ? scale[j] : max_scale;
+            max_offset = offset[j] > max_offset ? offset[j] : max_offset;
+        }
+        const uint16_t d16 = float_to_half(max_scale / 63.0f);
+        const uint16_t dmin16 = float_to_half(max_offset / 63.0f);
+        std::memcpy(block, &d16, 2);
+        std::memcpy(block + 2, &dmin16, 2);
+        const float d = half_to_float(d16), dmin = half_to_float(dmin16);
+        int sc[8], m[8];
+        for (int j = 0; j < 8; ++j) {
+            const Q4KCandidates c = q4_k_candidates(scale[j], offset[j], d, dmin);
+            float err[4];
+            for (int i = 0; i < 4; ++i)
+                err[i] = group_error<4, 0, 15>(values[j], c.step[i], c.shift[i]);
+            const int best = smallest_error<4>(err);
+            sc[j] = c.sc[best];
+            m[j] = c.m[best];
+        }
+        pack_q4_k_scales(sc, m, block + 4);
+        // Groups 2p and 2p + 1 in the low and high nibbles of 32 bytes at 16 + 32p.
+        for (int p = 0; p < 4; ++p) {
+            __m256i nibbles[2];
+            for (int g = 0; g < 2; ++g) {
+                const int j = 2 * p + g;
+                const __m256 inverse_step = _mm256_set1_ps(inverse(d * static_cast<float>(sc[j])));
+                const __m256 shift = _mm256_set1_ps(dmin * static_cast<float>(m[j]));
+                __m256i q[4];
+                for (int h = 0; h < 4; ++h)
+                    q[h] = _mm256_cvttps_epi32(levels<0, 15>(values[j][h], inverse_step, shift));
+                nibbles[g] = to_bytes(q);
+            }
+            _mm256_storeu_si256(reinterpret_cast<__m256i*>(block + 16 + 32 * p),
+                                _mm256_or_si256(nibbles[0], _mm256_slli_epi16(nibbles[1], 4)));
         }
     }
 }

@@ -329,7 +329,7 @@ FloatMatrix requantized_copy(const FloatMatrix& source, kernels::FloatWeightForm
             } else if (format == kernels::FloatWeightFormat::q6_k) {
                 fk.quantize_q6_k(row.data(), k, out);
             } else {
-                kernels::quantize_row_q4_k(row.data(), k, out);
+                fk.quantize_q4_k(row.data(), k, out);
             }
             if (screen) row_norms(row.data(), out, k, *screen, r);
             if (rows_done && (r + 1 - slab_begin == kRowsPerRelease || r + 1 == end)) {

@@ -168,16 +168,17 @@ TEST(KQuantGemv, QuantizersSurviveNonFiniteWeights) {
     }
 }
 
-// Rows that reach every branch of the Q6_K quantizer's choices: gaussian groups of several
-// sizes, ties of magnitude (+a before -a and after), all-zero and signed-zero groups and blocks,
+// Rows that reach every branch of the Q6_K and Q4_K quantizers' choices: gaussian groups of
+// several sizes, ties of magnitude (+a before -a and after), all-zero, signed-zero and all-positive
+// groups and blocks, a NaN first element (Q4_K's running maximum starts there),
 // NaN, infinities, huge values whose scale overflows fp16, values below fp16's smallest scale,
 // and values on the rounding boundaries of their level.
-std::vector<float> q6_k_edge_rows(int64_t k) {
+std::vector<float> k_quant_edge_rows(int64_t k) {
     std::vector<float> x = gaussian(k, 21, 0.02f);
     std::mt19937 rng(22);
     for (int64_t g = 0; g < k / 16; ++g) {
         float* v = x.data() + 16 * g;
-        switch (g % 12) {
+        switch (g % 16) {
             case 0:
                 v[3] = 0.7f, v[9] = -0.7f;
                 break;  // tie: the first wins
@@ -199,12 +200,24 @@ std::vector<float> q6_k_edge_rows(int64_t k) {
             case 6:
                 for (int i = 0; i < 16; ++i) v[i] = 0.01f * (i - 8) + 0.005f;
                 break;  // x.5 steps
-            case 7:
-                for (int i = 0; i < 16; ++i) v[i] *= 100.0f;
-                break;  // a large group
+            case 7:     // a large group, in one block only (it sets its block's scale)
+                if (g / 16 == 3)
+                    for (int i = 0; i < 16; ++i) v[i] *= 100.0f;
+                break;
             case 8:
                 v[rng() % 16] = 0.31f;
                 break;  // one outlier
+            case 9:
+                for (int i = 0; i < 16; ++i) v[i] = std::fabs(v[i]);
+                break;  // all positive: Q4_K's min is 0
+            case 10:
+                v[0] = std::numeric_limits<float>::quiet_NaN();
+                break;  // a NaN first element of a 32-element group
+            case 12:
+            case 13:  // one 32-element group at most 0, its zeros of both signs
+                for (int i = 0; i < 16; ++i) v[i] = -std::fabs(v[i]);
+                v[3] = 0.0f, v[7] = -0.0f, v[12] = 0.0f;
+                break;
             default:
                 break;
         }
@@ -219,19 +232,24 @@ std::vector<float> q6_k_edge_rows(int64_t k) {
     return x;
 }
 
-TEST(KQuantGemv, Q6KQuantizerOfEverySetIsTheDefinitionBitForBit) {
-    for (int64_t k : {256, 2560}) {
-        const std::vector<float> x = q6_k_edge_rows(k);  // k = 256: the group cases only
-        const int64_t row_bytes = float_row_bytes(FloatWeightFormat::q6_k, k);
-        std::vector<uint8_t> expected(static_cast<size_t>(row_bytes));
-        quantize_row_q6_k(x.data(), k, expected.data());
-        for (const KernelSet* set : supported_kernel_sets()) {
-            SCOPED_TRACE(testing::Message() << set->floats->isa << " k=" << k);
-            std::vector<uint8_t> got(static_cast<size_t>(row_bytes), 0xAA);
-            set->floats->quantize_q6_k(x.data(), k, got.data());
-            for (int64_t i = 0; i < row_bytes; ++i) {
-                EXPECT_EQ(got[static_cast<size_t>(i)], expected[static_cast<size_t>(i)])
-                    << "byte " << i % 210 << " of block " << i / 210;
+TEST(KQuantGemv, QuantizersOfEverySetAreTheDefinitionBitForBit) {
+    for (FloatWeightFormat format : {FloatWeightFormat::q6_k, FloatWeightFormat::q4_k}) {
+        const bool q6 = format == FloatWeightFormat::q6_k;
+        for (int64_t k : {256, 2560}) {
+            const std::vector<float> x = k_quant_edge_rows(k);  // k = 256: the group cases only
+            const int64_t row_bytes = float_row_bytes(format, k), block_bytes = q6 ? 210 : 144;
+            std::vector<uint8_t> expected(static_cast<size_t>(row_bytes));
+            (q6 ? quantize_row_q6_k : quantize_row_q4_k)(x.data(), k, expected.data());
+            for (const KernelSet* set : supported_kernel_sets()) {
+                SCOPED_TRACE(testing::Message()
+                             << set->floats->isa << (q6 ? " q6_k" : " q4_k") << " k=" << k);
+                std::vector<uint8_t> got(static_cast<size_t>(row_bytes), 0xAA);
+                (q6 ? set->floats->quantize_q6_k : set->floats->quantize_q4_k)(x.data(), k,
+                                                                               got.data());
+                for (int64_t i = 0; i < row_bytes; ++i) {
+                    EXPECT_EQ(got[static_cast<size_t>(i)], expected[static_cast<size_t>(i)])
+                        << "byte " << i % block_bytes << " of block " << i / block_bytes;
+                }
             }
         }
     }
