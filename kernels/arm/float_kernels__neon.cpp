@@ -88,11 +88,7 @@ void gemv_q8_0_q8(const uint8_t* w, int64_t row_bytes, int64_t m_rows, int64_t k
             const auto* q = reinterpret_cast<const int8_t*>(block + 2);
             const int32x4_t s_lo = quad_sums(vld1q_s8(q), vld1q_s8(xq + 32 * b));
             const int32x4_t s_hi = quad_sums(vld1q_s8(q + 16), vld1q_s8(xq + 32 * b + 16));
-            uint16_t h;
-            std::memcpy(&h, block, 2);
-            const float w_scale =
-                vgetq_lane_f32(vcvt_f32_f16(vreinterpret_f16_u16(vdup_n_u16(h))), 0);  // exact
-            const float32x4_t d = vdupq_n_f32(w_scale * xd[b]);
+            const float32x4_t d = vdupq_n_f32(neon_half_at(block) * xd[b]);
             float32x4_t* a = acc[b % 2];
             a[0] = vaddq_f32(a[0], vmulq_f32(vcvtq_f32_s32(s_lo), d));
             a[1] = vaddq_f32(a[1], vmulq_f32(vcvtq_f32_s32(s_hi), d));

@@ -3,7 +3,6 @@
 // activations (a file's own k-quant layers) each weight decoded as float_rows does, then the
 // canonical dot.
 #include "kernels/arm/neon_kernels.h"
-#include "kernels/fp16.h"
 #include "kernels/kquant.h"
 
 #include <arm_neon.h>
@@ -120,7 +119,7 @@ void gemv_k_float__neon(FloatWeightFormat format, const uint8_t* w, int64_t row_
             const float* xb = x + kKQuantBlock * b;
             if (format == FloatWeightFormat::q6_k) {
                 const uint8_t* block = row + kQ6KBlockBytes * b;
-                const float d = load_half(block + 208);
+                const float d = neon_half_at(block + 208);
                 const auto* sc = reinterpret_cast<const int8_t*>(block + 192);
                 for (int half = 0; half < 2; ++half) {
                     uint8x16_t stored[2][4];  // [c][i]
@@ -139,7 +138,7 @@ void gemv_k_float__neon(FloatWeightFormat format, const uint8_t* w, int64_t row_
                 }
             } else {
                 const uint8_t* block = row + kQ4KBlockBytes * b;
-                const float d = load_half(block), dmin = load_half(block + 2);
+                const float d = neon_half_at(block), dmin = neon_half_at(block + 2);
                 const Q4KScales scales = q4_k_scales(block);
                 for (int j = 0; j < 8; ++j) {  // group j: elements 32 j + l
                     // float_rows' (d * sc) * q - dmin * m.
@@ -174,13 +173,13 @@ void gemv_k_q8__neon(FloatWeightFormat format, const uint8_t* w, int64_t row_byt
             if (format == FloatWeightFormat::q6_k) {
                 const uint8_t* block = row + kQ6KBlockBytes * b;
                 const int32_t s = q6_k_block_sum(block, xq);
-                acc += static_cast<float>(s) * (load_half(block + 208) * x.d[b]);
+                acc += static_cast<float>(s) * (neon_half_at(block + 208) * x.d[b]);
             } else {
                 const uint8_t* block = row + kQ4KBlockBytes * b;
                 int32_t s, min_sum;
                 q4_k_block_sums(block, xq, x.sums + 16 * b, &s, &min_sum);
-                acc += static_cast<float>(s) * (load_half(block) * x.d[b]);
-                acc -= static_cast<float>(min_sum) * (load_half(block + 2) * x.d[b]);
+                acc += static_cast<float>(s) * (neon_half_at(block) * x.d[b]);
+                acc -= static_cast<float>(min_sum) * (neon_half_at(block + 2) * x.d[b]);
             }
         }
         out[r] = acc;

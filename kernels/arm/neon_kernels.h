@@ -4,7 +4,19 @@
 #include "kernels/float_kernels.h"
 #include "kernels/ternary_matmul.h"
 
+#include <arm_neon.h>
+
+#include <cstring>
+
 namespace tern::kernels {
+
+// The fp16 value stored at `at` as a float, by the FPU's conversion (exact, as half_to_float,
+// without its branches).
+inline float neon_half_at(const uint8_t* at) {
+    uint16_t h;
+    std::memcpy(&h, at, 2);
+    return vgetq_lane_f32(vcvt_f32_f16(vreinterpret_f16_u16(vdup_n_u16(h))), 0);
+}
 
 QuantizedRowInfo quantize_row_i8__neon(const float* x, int64_t n, int8_t* q);
 void build_tl3_tables__neon(ActivationBatch& a, int64_t token_begin, int64_t token_end);
