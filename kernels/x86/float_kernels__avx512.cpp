@@ -2,16 +2,13 @@
 // 16-lane accumulators hold the 32 partial sums, so one 64-byte line of weights is two
 // conversions. Only this function runs AVX-512 code: the kernel set is assembled in
 // platform__x86.cpp, built for the baseline, so CPUs without AVX-512 never execute this file.
-#include "kernels/x86/float_kernels__avx512.h"
+#include "kernels/x86/avx512_gcc_warnings.h"  // first: before any intrinsics header
+
 #include "kernels/fp16.h"
 #include "kernels/x86/float_kernels__avx2.h"
+#include "kernels/x86/float_kernels__avx512.h"
 #include "kernels/x86/stream_prefetch.h"
 
-// GCC 12's AVX-512 intrinsics start from _mm512_undefined_*(), which it then reports as maybe
-// uninitialised (GCC bug 105593).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
 #include <immintrin.h>
 
 #include <cstdint>

@@ -1,13 +1,8 @@
 // AVX-512 VNNI i2 GEMM for prompts: a row tile's four rows against six tokens, a row pair per
 // 512-bit register (as the AVX-512 GEMV). Compiled with -mavx512f -mavx512vl -mavx512vnni; chosen
 // only when the CPU has all three.
-//
-// GCC 12's AVX-512 intrinsics start from _mm512_undefined_*(), which it then reports as (maybe)
-// uninitialised (GCC bug 105593); before any include of <immintrin.h>.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#endif
+#include "kernels/x86/avx512_gcc_warnings.h"  // first: before any intrinsics header
+
 #include "kernels/x86/i2_gemm__avx512.h"
 #include "kernels/x86/i2_unpack__avx2.h"
 #include "kernels/x86/vnni__avx512.h"

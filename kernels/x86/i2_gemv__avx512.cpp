@@ -1,16 +1,13 @@
 // AVX-512 VNNI i2 GEMV: a row tile's four rows at once, a pair of rows per 512-bit register (lanes
 // 0-7 the pair's first row, 8-15 its second), one sequential weight stream. Compiled with
 // -mavx512f -mavx512vnni; chosen only when the CPU has both.
+#include "kernels/x86/avx512_gcc_warnings.h"  // first: before any intrinsics header
+
 #include "kernels/x86/i2_gemv__avx512.h"
 #include "kernels/x86/i2_unpack__avx2.h"
 #include "kernels/x86/stream_prefetch.h"
 #include "kernels/x86/vnni__avx512.h"
 
-// GCC 12's AVX-512 intrinsics start from _mm512_undefined_*(), which it then reports as maybe
-// uninitialised (GCC bug 105593).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
 #include <immintrin.h>
 
 namespace tern::kernels {

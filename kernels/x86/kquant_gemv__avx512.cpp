@@ -1,15 +1,11 @@
 // AVX-512 VNNI Q6_K / Q4_K GEMV against int8 activations (--lm-head q6 / q4): each block's exact
 // integer sums (kquant.h) from VPDPBUSD over 4 elements and VPDPWSSD by the group scales, then the
 // canonical float steps, so the logits are the AVX2 set's bit for bit in half the instructions.
-//
-// GCC 12's AVX-512 intrinsics start from _mm512_undefined_*(), which it then reports as (maybe)
-// uninitialised (GCC bug 105593); before any include of <immintrin.h>.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#endif
+#include "kernels/x86/avx512_gcc_warnings.h"  // first: before any intrinsics header
+
 #include "kernels/kquant.h"
 #include "kernels/x86/float_kernels__avx512.h"
+#include "kernels/x86/i2_unpack__avx2.h"
 #include "kernels/x86/kquant_rows.h"
 
 #include <immintrin.h>
