@@ -18,6 +18,15 @@ inline float inverse(float step) {
     return step == 0.0f ? 0.0f : 1.0f / step;
 }
 
+// The index of the smallest of `count` candidates' errors (the first on ties; NaN never wins).
+template <int count>
+int smallest(const float* err) {
+    int best = 0;
+    for (int c = 1; c < count; ++c)
+        if (err[c] < err[best]) best = c;
+    return best;
+}
+
 // The two candidates for a Q6_K group's int8 scale, given its float scale and the block's d
 // (not 0): scale / d rounded toward zero and one further from zero, each clamped to -128..127,
 // and the steps d * sc they decode with.

@@ -54,15 +54,6 @@ void group_errors(const float* v, const float* step, const float* shift, float* 
     }
 }
 
-// The index of the smallest of `count` errors (the first on ties).
-template <int count>
-int smallest(const float* err) {
-    int best = 0;
-    for (int c = 1; c < count; ++c)
-        if (err[c] < err[best]) best = c;
-    return best;
-}
-
 }  // namespace
 
 void quantize_q8_k_activations(const float* x, int64_t n, int8_t* q, float* d, int16_t* sums) {

@@ -136,11 +136,6 @@ inline void add_decoded_chunk(__m256i values, const float* x, const __m256 scale
     }
 }
 
-// One line prefetched per line of the block, kNearPrefetchBytes ahead (as the other GEMVs).
-inline void prefetch_block(const uint8_t* block, int64_t bytes, const void* end) {
-    for (int64_t at = 0; at < bytes; at += 64) prefetch_near(block + at, end);
-}
-
 }  // namespace
 
 void gemv_k_float__avx2(FloatWeightFormat format, const uint8_t* w, int64_t row_bytes,
@@ -157,7 +152,7 @@ void gemv_k_float__avx2(FloatWeightFormat format, const uint8_t* w, int64_t row_
             const float* xb = x + kKQuantBlock * b;
             if (format == FloatWeightFormat::q6_k) {
                 const uint8_t* block = row + kQ6KBlockBytes * b;
-                prefetch_block(block, kQ6KBlockBytes, end);
+                prefetch_near_lines(block, kQ6KBlockBytes, end);
                 const float d = load_half(block + 208);
                 const auto* sc = reinterpret_cast<const int8_t*>(block + 192);
                 for (int half = 0; half < 2; ++half) {
@@ -177,7 +172,7 @@ void gemv_k_float__avx2(FloatWeightFormat format, const uint8_t* w, int64_t row_
                 }
             } else {
                 const uint8_t* block = row + kQ4KBlockBytes * b;
-                prefetch_block(block, kQ4KBlockBytes, end);
+                prefetch_near_lines(block, kQ4KBlockBytes, end);
                 const float d = load_half(block), dmin = load_half(block + 2);
                 const __m256i low4 = _mm256_set1_epi8(0x0F);
                 const Q4KScales scales = q4_k_scales(block);  // sc 0..7, m 0..7

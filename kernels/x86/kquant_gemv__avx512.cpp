@@ -75,8 +75,7 @@ struct GroupIndex {
     }
     const __m256i total =
         _mm256_add_epi32(_mm512_castsi512_si256(acc), _mm512_extracti64x4_epi64(acc, 1));
-    const __m256i s = _mm256_sub_epi32(total, _mm256_slli_epi32(offset, 5));
-    return _mm512_reduce_add_epi32(_mm512_zextsi256_si512(s));
+    return avx2::hsum_epi32(_mm256_sub_epi32(total, _mm256_slli_epi32(offset, 5)));
 }
 
 // A Q4_K block's sc 0..7 then m 0..7 in 16 bytes: q4_k_scales (float_rows.h) on one vector,

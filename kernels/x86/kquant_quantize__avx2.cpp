@@ -48,13 +48,17 @@ template <int vectors, int lo, int hi>
     return _mm_cvtss_f32(_mm_add_ss(pairs, _mm_movehl_ps(pairs, pairs)));
 }
 
-// The index of the smallest of `count` errors, the first on ties (smallest<count>).
-template <int count>
-[[gnu::always_inline]] inline int smallest_error(const float* err) {
-    int best = 0;
-    for (int c = 1; c < count; ++c)
-        if (err[c] < err[best]) best = c;
-    return best;
+// The largest / smallest of 8 lanes (exact in any order; the callers keep NaN out).
+[[gnu::always_inline]] inline float lanes_max(__m256 v) {
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    return _mm_cvtss_f32(_mm_max_ss(m, _mm_movehdup_ps(m)));
+}
+
+[[gnu::always_inline]] inline float lanes_min(__m256 v) {
+    __m128 m = _mm_min_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_min_ps(m, _mm_movehl_ps(m, m));
+    return _mm_cvtss_f32(_mm_min_ss(m, _mm_movehdup_ps(m)));
 }
 
 // The value of largest magnitude of 16 (the first on ties, NaN never; 0 if all are 0 or NaN),
@@ -62,11 +66,8 @@ template <int count>
 [[gnu::always_inline]] inline float group_peak(const float* x, const __m256 v[2]) {
     const __m256 magnitude = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
     const __m256 m0 = _mm256_and_ps(v[0], magnitude), m1 = _mm256_and_ps(v[1], magnitude);
-    const __m256 m8 = _mm256_max_ps(m1, _mm256_max_ps(m0, _mm256_setzero_ps()));  // NaN skipped
-    __m128 m = _mm_max_ps(_mm256_castps256_ps128(m8), _mm256_extractf128_ps(m8, 1));
-    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
-    m = _mm_max_ss(m, _mm_movehdup_ps(m));
-    const float largest = _mm_cvtss_f32(m);
+    // maxps(a, b) is a > b ? a : b: NaN lanes of m0, m1 are skipped.
+    const float largest = lanes_max(_mm256_max_ps(m1, _mm256_max_ps(m0, _mm256_setzero_ps())));
     if (largest == 0.0f) return 0.0f;
     const __m256 target = _mm256_set1_ps(largest);
     const unsigned hits =
@@ -107,7 +108,7 @@ void quantize_row_q6_k__avx2(const float* x, int64_t k, uint8_t* out) {
             const Q6KScaleCandidates c = q6_k_scale_candidates(scale[g], d);
             const float err[2] = {group_error<2, -32, 31>(values[g], c.step[0], 0.0f),
                                   group_error<2, -32, 31>(values[g], c.step[1], 0.0f)};
-            sc[g] = static_cast<int8_t>(c.sc[smallest_error<2>(err)]);
+            sc[g] = static_cast<int8_t>(c.sc[smallest<2>(err)]);
         }
         // stored = level + 32, 32 elements per vector: bytes[j] holds elements 32j..32j+31.
         __m256i bytes[8];
@@ -164,12 +165,7 @@ void quantize_row_q4_k__avx2(const float* x, int64_t k, uint8_t* out) {
                 lo = _mm256_min_ps(values[j][h], lo);
                 hi = _mm256_max_ps(values[j][h], hi);
             }
-            __m128 lo4 = _mm_min_ps(_mm256_castps256_ps128(lo), _mm256_extractf128_ps(lo, 1));
-            __m128 hi4 = _mm_max_ps(_mm256_castps256_ps128(hi), _mm256_extractf128_ps(hi, 1));
-            lo4 = _mm_min_ps(lo4, _mm_movehl_ps(lo4, lo4));
-            hi4 = _mm_max_ps(hi4, _mm_movehl_ps(hi4, hi4));
-            const float group_lo = _mm_cvtss_f32(_mm_min_ss(lo4, _mm_movehdup_ps(lo4)));
-            const float group_hi = _mm_cvtss_f32(_mm_max_ss(hi4, _mm_movehdup_ps(hi4)));
+            const float group_lo = lanes_min(lo), group_hi = lanes_max(hi);
             scale[j] = (group_hi - group_lo) / 15.0f;
             offset[j] = -group_lo;
             max_scale = scale[j] > max_scale ? scale[j] : max_scale;
@@ -186,7 +182,7 @@ void quantize_row_q4_k__avx2(const float* x, int64_t k, uint8_t* out) {
             float err[4];
             for (int i = 0; i < 4; ++i)
                 err[i] = group_error<4, 0, 15>(values[j], c.step[i], c.shift[i]);
-            const int best = smallest_error<4>(err);
+            const int best = smallest<4>(err);
             sc[j] = c.sc[best];
             m[j] = c.m[best];
         }

@@ -38,8 +38,7 @@ template <FloatWeightFormat format, int Count, typename BlockSums>
         const int16_t* xsums = x.sums + 16 * b;
         for (int s = 0; s < Count; ++s) {
             const uint8_t* block = rows[s] + block_bytes * b;
-            // One line prefetched per line of the block, kNearPrefetchBytes ahead.
-            for (int64_t at = 0; at < block_bytes; at += 64) prefetch_near(block + at, end);
+            prefetch_near_lines(block, block_bytes, end);
             if constexpr (q6) {
                 const int32_t s_b = sums.q6(block, xq, xsums);
                 acc[s] += static_cast<float>(s_b) * (kquant_half_at(block + 208) * x.d[b]);

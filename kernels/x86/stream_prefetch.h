@@ -39,6 +39,13 @@ constexpr int64_t kNearPrefetchBytes = 1024;
     prefetch_ahead<kNearPrefetchBytes, 3>(at, end);  // prefetcht0
 }
 
+// prefetch_near for each line of the `bytes` at `at` (a k-quant block).
+[[gnu::always_inline]] inline void prefetch_near_lines(const void* at, int64_t bytes,
+                                                       const void* end) {
+    for (int64_t line = 0; line < bytes; line += 64)
+        prefetch_near(static_cast<const char*>(at) + line, end);
+}
+
 // prefetch_stream with an earlier start for each 4 KiB page: every line kLineAheadBytes ahead,
 // and the first line of each page kPageAheadBytes ahead, which starts the hardware prefetchers
 // (they work per page) on it early.
