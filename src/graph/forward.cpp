@@ -71,6 +71,8 @@ void ForwardPass::layer(int64_t index, int64_t n, int64_t pos0, ThreadPool& pool
     quantized_.quantize(x, n, embd, pool);  // shared by Q, K and V
     const LinearTarget qkv[] = {{&w.wq, q_.data()}, {&w.wk, k_.data()}, {&w.wv, v_.data()}};
     linear_forward_shared(qkv, x, quantized_, n, linear_scratch_, pool);
+    const LinearTarget o[] = {{&w.wo, proj_.data()}};
+    if (n == 1) prefetch_next_one_token_job(o, pool);
     per_token(n, pool, [&](int64_t t) {
         rope_.apply(c_.rope, q_.data() + t * embd, c_.n_head, c_.head_dim, pos0 + t);
         rope_.apply(c_.rope, k_.data() + t * kv_dim, c_.n_head_kv, c_.head_dim, pos0 + t);
@@ -85,6 +87,8 @@ void ForwardPass::layer(int64_t index, int64_t n, int64_t pos0, ThreadPool& pool
     }
     quantized_.quantize(attn_.data(), n, embd, pool);
     linear_forward(w.wo, attn_.data(), quantized_, n, proj_.data(), linear_scratch_, pool);
+    const LinearTarget gate_up[] = {{&w.gate, gate_.data()}, {&w.up, up_.data()}};
+    if (n == 1) prefetch_next_one_token_job(gate_up, pool);
     fk_.add(h, proj_.data(), n * embd);
 
     // Feed-forward block.
@@ -92,8 +96,9 @@ void ForwardPass::layer(int64_t index, int64_t n, int64_t pos0, ThreadPool& pool
         rms_norm(fk_, h + t * embd, w.ffn_norm.data(), embd, c_.rms_eps, x + t * embd);
     });
     quantized_.quantize(x, n, embd, pool);  // shared by gate and up
-    const LinearTarget gate_up[] = {{&w.gate, gate_.data()}, {&w.up, up_.data()}};
     linear_forward_shared(gate_up, x, quantized_, n, linear_scratch_, pool);
+    const LinearTarget down[] = {{&w.down, proj_.data()}};
+    if (n == 1) prefetch_next_one_token_job(down, pool);
     per_token(n, pool, [&](int64_t t) {
         float* g = gate_.data() + t * ff;
         gated_activation(fk_, c_.activation, g, up_.data() + t * ff, ff);
@@ -101,6 +106,12 @@ void ForwardPass::layer(int64_t index, int64_t n, int64_t pos0, ThreadPool& pool
     });
     quantized_.quantize(gate_.data(), n, ff, pool);
     linear_forward(w.down, gate_.data(), quantized_, n, proj_.data(), linear_scratch_, pool);
+    if (n == 1 && index + 1 < c_.n_layer) {
+        const LayerWeights& next = model_.weights.layers[static_cast<size_t>(index + 1)];
+        const LinearTarget next_qkv[] = {
+            {&next.wq, q_.data()}, {&next.wk, k_.data()}, {&next.wv, v_.data()}};
+        prefetch_next_one_token_job(next_qkv, pool);
+    }
     fk_.add(h, proj_.data(), n * embd);
 }
 

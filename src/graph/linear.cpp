@@ -84,6 +84,23 @@ void ternary_block(const TernaryMatrix& m, const kernels::NamedKernel& kernel,
 // The most linears one shared job takes (Q, K, V is the most a layer has).
 constexpr size_t kMaxSharedTargets = 4;
 
+// True if one token through `targets` runs as one job (ternary_one_token): at most
+// kMaxSharedTargets ternary matrices, all of one layout.
+bool one_ternary_job(std::span<const LinearTarget> targets) {
+    const auto fusable = [&](const LinearTarget& target) {
+        return target.w->ternary &&
+               target.w->ternary_matrix.packed.layout == targets[0].w->ternary_matrix.packed.layout;
+    };
+    return !targets.empty() && targets.size() <= kMaxSharedTargets &&
+           std::all_of(targets.begin(), targets.end(), fusable);
+}
+
+// How much of the start of its next share a worker reads while it waits
+// (prefetch_next_one_token_job): within every L2 this runs on (512 KiB and up). The gaps between
+// one token's jobs hold ~50 KiB on the Intel VM of bench/HISTORY.md; 512 KiB and 1 MiB caps
+// were no faster.
+constexpr int64_t kIdlePrefetchBytes = int64_t{128} << 10;
+
 // Row tiles per thread-sized unit of work: 64 rows.
 int64_t tile_grain(kernels::TernaryLayout layout) {
     return std::max<int64_t>(1, 64 / kernels::layout_row_tile(layout));
@@ -259,18 +276,37 @@ void linear_forward(const LinearWeight& w, const float* x, QuantizedActivations&
 void linear_forward_shared(std::span<const LinearTarget> targets, const float* x,
                            QuantizedActivations& qx, int64_t n_tokens, LinearScratch& scratch,
                            ThreadPool& pool) {
-    const auto fusable = [&](const LinearTarget& target) {
-        return target.w->ternary &&
-               target.w->ternary_matrix.packed.layout == targets[0].w->ternary_matrix.packed.layout;
-    };
-    if (n_tokens != 1 || targets.empty() || targets.size() > kMaxSharedTargets ||
-        !std::all_of(targets.begin(), targets.end(), fusable)) {
+    if (n_tokens != 1 || !one_ternary_job(targets)) {
         for (const LinearTarget& target : targets)
             linear_forward(*target.w, x, qx, n_tokens, target.out, scratch, pool);
         return;
     }
     ternary_one_token(targets, qx, scratch, pool);
     for (const LinearTarget& target : targets) scale_outputs(*target.w, 1, target.out);
+}
+
+void prefetch_next_one_token_job(std::span<const LinearTarget> targets, ThreadPool& pool) {
+    if (pool.size() == 1 || !one_ternary_job(targets)) return;
+    // The targets' row tiles taken together, as ternary_one_token splits them; every layout
+    // stores a matrix's tiles one after another, each the same number of bytes.
+    int64_t tiles = 0;
+    for (const LinearTarget& target : targets) tiles += target.w->ternary_matrix.packed.row_tiles;
+    const int64_t grain = tile_grain(targets[0].w->ternary_matrix.packed.layout);
+    for (int thread = 1; thread < pool.size(); ++thread) {
+        const auto [begin, end] = pool.balanced_range(tiles, grain, thread);
+        int64_t first = 0;  // the first tile of the target holding `begin`
+        for (const LinearTarget& target : targets) {
+            const kernels::PackedTernary& m = target.w->ternary_matrix.packed;
+            if (begin < first + m.row_tiles) {
+                const int64_t tile_bytes = static_cast<int64_t>(m.data.size) / m.row_tiles;
+                const uint8_t* from = m.data.get() + (begin - first) * tile_bytes;
+                const int64_t bytes = (std::min(end, first + m.row_tiles) - begin) * tile_bytes;
+                pool.prefetch_while_idle(thread, from, from + std::min(bytes, kIdlePrefetchBytes));
+                break;
+            }
+            first += m.row_tiles;
+        }
+    }
 }
 
 }  // namespace tern

@@ -68,4 +68,11 @@ void linear_forward_shared(std::span<const LinearTarget> targets, const float* x
                            QuantizedActivations& qx, int64_t n_tokens, LinearScratch& scratch,
                            ThreadPool& pool);
 
+// Has each of the pool's workers read into its cache, while it waits, the start of its share of
+// the job that linear_forward_shared(targets, ...) will run for one token next (only `w` is
+// used): ThreadPool::prefetch_while_idle on the range parallel_for_balanced would give it now.
+// Call it after the job before, so the caller's work in between (norms, attention) overlaps
+// reading weights. Nothing for one thread, or for targets that do not run as one ternary job.
+void prefetch_next_one_token_job(std::span<const LinearTarget> targets, ThreadPool& pool);
+
 }  // namespace tern

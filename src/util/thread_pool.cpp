@@ -61,6 +61,7 @@ ThreadPool::ThreadPool(int n_threads, bool fall_back_when_preempted)
       bounds_(static_cast<size_t>(n_threads_) + 1),
       ran_(static_cast<size_t>(n_threads_)),
       ranges_(std::make_unique<Range[]>(static_cast<size_t>(n_threads_))),
+      idle_reads_(std::make_unique<IdleReads[]>(static_cast<size_t>(n_threads_))),
       guarded_(fall_back_when_preempted) {
     workers_.reserve(static_cast<size_t>(n_threads_ - 1));
     for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, i] { worker(i); });
@@ -123,6 +124,11 @@ void ThreadPool::run_on(int threads, FunctionRef<void(int, int)> job) {
 void ThreadPool::worker(int index) {
     constexpr uint64_t kThreadMask = (uint64_t{1} << kThreadBits) - 1;
     uint64_t seen = 0;  // the word of the last job this thread ran
+    // prefetch_while_idle's range as this thread last picked it up: the next line to read, the
+    // end, and the range's version.
+    IdleReads& idle = idle_reads_[static_cast<size_t>(index)];
+    uintptr_t next_line = 0, last_line = 0;
+    uint64_t idle_version = 0;
     // A job this thread takes part in (jobs for fewer threads pass it by, asleep), or the end.
     const auto called = [&] {
         const uint64_t word = generation_.load(std::memory_order_acquire);
@@ -133,7 +139,21 @@ void ThreadPool::worker(int index) {
         // Spin a little: back-to-back jobs (one per layer op) arrive within microseconds, and a
         // job seen while spinning starts without touching the mutex (taking it while run() still
         // held it would put this thread to sleep in the kernel).
-        for (int spin = 0; spin < 20000 && !called(); ++spin) TERN_CPU_RELAX();
+        // While spinning it reads the lines prefetch_while_idle gave it, one per check.
+        for (int spin = 0; spin < 20000 && !called(); ++spin) {
+            const uint64_t version = idle.version.load(std::memory_order_acquire);
+            if (version != idle_version) {
+                idle_version = version;
+                next_line = idle.begin.load(std::memory_order_relaxed);
+                last_line = idle.end.load(std::memory_order_relaxed);
+            }
+            if (next_line < last_line) {
+                __builtin_prefetch(reinterpret_cast<const void*>(next_line), 0, 2);
+                next_line += 64;
+            } else {
+                TERN_CPU_RELAX();
+            }
+        }
         if (!called()) {
             std::unique_lock<std::mutex> lock(mutex_);
             wake_.wait(lock, called);
@@ -179,15 +199,8 @@ void ThreadPool::parallel_for_balanced(int64_t n, int64_t grain,
     // Ranges count grains in 32 bits: coarser grains for an n beyond that (any split is fine).
     while ((n + grain - 1) / grain >= (int64_t{1} << 31)) grain *= 2;
     const int64_t units = (n + grain - 1) / grain;
-    // The learnt shares on every thread; an even split while the guard holds some back.
     const bool all = threads_used == n_threads_;
-    double cumulative = 0;
-    for (int i = 0; i < threads_used; ++i) {
-        bounds_[i] =
-            std::min<int64_t>(units, std::llround(cumulative * static_cast<double>(units)));
-        cumulative += all ? share_[static_cast<size_t>(i)] : 1.0 / threads_used;
-    }
-    bounds_[threads_used] = units;
+    balanced_bounds(units, threads_used);
     const auto start = std::chrono::steady_clock::now();
     for (int i = 0; i < threads_used; ++i)
         ranges_[static_cast<size_t>(i)].word.store(pack_range(bounds_[i], bounds_[i + 1]),
@@ -240,6 +253,39 @@ void ThreadPool::parallel_for_balanced(int64_t n, int64_t grain,
         sum += share;
     }
     for (double& share : share_) share /= sum;
+}
+
+void ThreadPool::balanced_bounds(int64_t units, int threads_used) {
+    // The learnt shares on every thread; an even split while the guard holds some back.
+    const bool all = threads_used == n_threads_;
+    double cumulative = 0;
+    for (int i = 0; i < threads_used; ++i) {
+        bounds_[static_cast<size_t>(i)] =
+            std::min<int64_t>(units, std::llround(cumulative * static_cast<double>(units)));
+        cumulative += all ? share_[static_cast<size_t>(i)] : 1.0 / threads_used;
+    }
+    bounds_[static_cast<size_t>(threads_used)] = units;
+}
+
+std::pair<int64_t, int64_t> ThreadPool::balanced_range(int64_t n, int64_t grain, int thread) {
+    grain = std::max<int64_t>(1, grain);
+    if (n <= 0 || thread < 0 || thread >= n_threads_) return {0, 0};
+    if (n <= grain || n_threads_ == 1)
+        return thread == 0 ? std::pair<int64_t, int64_t>{0, n} : std::pair<int64_t, int64_t>{n, n};
+    while ((n + grain - 1) / grain >= (int64_t{1} << 31)) grain *= 2;
+    balanced_bounds((n + grain - 1) / grain, n_threads_);
+    const auto at = static_cast<size_t>(thread);
+    return {std::min(n, bounds_[at] * grain), std::min(n, bounds_[at + 1] * grain)};
+}
+
+void ThreadPool::prefetch_while_idle(int thread, const void* begin, const void* end) {
+    if (thread <= 0 || thread >= n_threads_) return;
+    IdleReads& idle = idle_reads_[static_cast<size_t>(thread)];
+    // Whole lines, from the one holding `begin`.
+    idle.begin.store(reinterpret_cast<uintptr_t>(begin) & ~uintptr_t{63},
+                     std::memory_order_relaxed);
+    idle.end.store(reinterpret_cast<uintptr_t>(end), std::memory_order_relaxed);
+    idle.version.fetch_add(1, std::memory_order_release);
 }
 
 void ThreadPool::parallel_for_dynamic(int64_t n, int64_t grain,

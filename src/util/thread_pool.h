@@ -82,6 +82,17 @@ public:
     // results independent of the split.
     void parallel_for_balanced(int64_t n, int64_t grain, FunctionRef<void(int64_t, int64_t)> body);
 
+    // The range [begin, end) of [0, n) that parallel_for_balanced(n, grain, ...) called now, on
+    // every thread, would hand `thread` as its own (it runs it from the front).
+    std::pair<int64_t, int64_t> balanced_range(int64_t n, int64_t grain, int thread);
+
+    // Has worker `thread` (1 to size() - 1) read the bytes [begin, end) into its L2 cache a line
+    // at a time while it waits for its next job (it checks for the job between lines): the start
+    // of what that job will have it read, so that the time it would spin through (the caller's
+    // work between jobs, and its end of the last job) moves weights from memory too. Replaces
+    // the thread's earlier range; a wrong range costs only the reads, as a prefetch never faults.
+    void prefetch_while_idle(int thread, const void* begin, const void* end);
+
     // Calls (run, parallel_for* with more than one grain) on a pool of several threads, and
     // those of them that ran on fewer threads because some kept being preempted.
     int64_t calls() const { return calls_; }
@@ -92,6 +103,9 @@ public:
 
 private:
     void worker(int index);
+    // The first grain of each thread's range in a balanced run over `units` grains on
+    // `threads_used` threads, into bounds_[0 .. threads_used] (the last is `units`).
+    void balanced_bounds(int64_t units, int threads_used);
     // The threads for this call: all, or fewer during a spell of the guard (counted).
     int threads_for_call();
     // run() on threads 0 to threads - 1 (threads > 1), timing the join for the guard.
@@ -119,6 +133,13 @@ private:
     std::vector<double> share_, seconds_;
     std::vector<int64_t> bounds_, ran_;
     std::unique_ptr<Range[]> ranges_;
+    // prefetch_while_idle's range for each thread, as addresses, on its own cache line, and a
+    // count of the times it was set, which the worker watches to pick up a new one.
+    struct alignas(64) IdleReads {
+        std::atomic<uintptr_t> begin{0}, end{0};
+        std::atomic<uint64_t> version{0};
+    };
+    std::unique_ptr<IdleReads[]> idle_reads_;
     // The preemption guard (when on), its clock's zero, and the counts of calls() and
     // reduced_calls().
     bool guarded_;

@@ -250,6 +250,64 @@ TEST(ThreadPool, BalancedParallelForShrinksASlowThreadsShareAndRestoresIt) {
     EXPECT_LT(kN - worker_start.load(), kN * 7 / 10);
 }
 
+// balanced_range names the range each thread will run from the front: its first piece starts
+// there, with even shares and with shares skewed by a slow worker; the ranges tile [0, n) in
+// grain-aligned pieces.
+TEST(ThreadPool, BalancedRangeIsWhereEachThreadsFirstPieceStarts) {
+    ThreadPool pool(2, kSplitOnly);
+    constexpr int64_t kN = 1000, kGrain = 4;
+    const std::thread::id caller = std::this_thread::get_id();
+    for (const int worker_us : {20, 20, 20, 20, 20, 20, 20, 20, 2}) {
+        const auto [caller_begin, caller_end] = pool.balanced_range(kN, kGrain, 0);
+        const auto [worker_begin, worker_end] = pool.balanced_range(kN, kGrain, 1);
+        EXPECT_EQ(caller_begin, 0);
+        EXPECT_EQ(caller_end, worker_begin);
+        EXPECT_EQ(worker_end, kN);
+        EXPECT_EQ(worker_begin % kGrain, 0);
+        std::atomic<int64_t> worker_first{-1}, caller_first{-1};
+        pool.parallel_for_balanced(kN, kGrain, [&](int64_t begin, int64_t end) {
+            // The caller is slow enough that the worker starts before its range could be taken.
+            const bool on_caller = std::this_thread::get_id() == caller;
+            std::atomic<int64_t>& first = on_caller ? caller_first : worker_first;
+            int64_t unset = -1;
+            first.compare_exchange_strong(unset, begin);
+            std::this_thread::sleep_for(
+                std::chrono::microseconds((end - begin) * (on_caller ? 4 : worker_us)));
+        });
+        EXPECT_EQ(caller_first.load(), 0);
+        EXPECT_EQ(worker_first.load(), worker_begin);
+    }
+    // The slow runs moved the worker's range back from the even half.
+    EXPECT_GT(pool.balanced_range(kN, kGrain, 1).first, kN / 2);
+    // One grain, or out-of-range threads: everything on the caller, nothing elsewhere.
+    EXPECT_EQ(pool.balanced_range(3, kGrain, 0), (std::pair<int64_t, int64_t>{0, 3}));
+    EXPECT_EQ(pool.balanced_range(3, kGrain, 1), (std::pair<int64_t, int64_t>{3, 3}));
+    EXPECT_EQ(pool.balanced_range(kN, kGrain, 2), (std::pair<int64_t, int64_t>{0, 0}));
+}
+
+// The lines a worker reads while it waits are only prefetches: ranges that are reversed, empty,
+// unmapped or huge neither fault nor hold up the jobs (it checks for one between lines).
+TEST(ThreadPool, PrefetchWhileIdleNeverFaultsNorDelaysJobs) {
+    ThreadPool pool(3, kSplitOnly);
+    std::vector<char> buffer(1 << 20);
+    const char* unmapped = reinterpret_cast<const char*>(uintptr_t{64} << 40);
+    const std::pair<const void*, const void*> ranges[] = {
+        {buffer.data(), buffer.data() + buffer.size()},
+        {buffer.data() + buffer.size(), buffer.data()},
+        {nullptr, nullptr},
+        {unmapped, unmapped + (uint64_t{1} << 36)},
+    };
+    std::atomic<int64_t> runs{0};
+    for (int round = 0; round < 200; ++round) {
+        const auto& [begin, end] = ranges[round % 4];
+        for (int thread = -1; thread <= pool.size(); ++thread)
+            pool.prefetch_while_idle(thread, begin, end);
+        std::this_thread::sleep_for(std::chrono::microseconds(50));
+        pool.run([&](int, int) { runs.fetch_add(1); });
+    }
+    EXPECT_EQ(runs.load(), 200 * 3);
+}
+
 // A worker that stops for 3 ms in every run (as when the OS gives its core to another process)
 // makes the caller wait at each join: within a window of such runs the calls go to the caller
 // alone (job(0, 1), parallel_for's body once over everything), and after the first spell
