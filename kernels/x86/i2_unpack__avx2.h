@@ -32,12 +32,6 @@ struct I2Codes {
     return _mm256_add_epi16(_mm256_add_epi16(p0, p1), _mm256_add_epi16(p2, p3));
 }
 
-// Prefetches (non-temporal) the two cache lines of an i2 tile's block (128 bytes) at `address`.
-[[gnu::always_inline]] inline void prefetch_lines(const uint8_t* address) {
-    _mm_prefetch(reinterpret_cast<const char*>(address), _MM_HINT_NTA);
-    _mm_prefetch(reinterpret_cast<const char*>(address + 64), _MM_HINT_NTA);
-}
-
 // Sum of the 8 int32 lanes.
 [[gnu::always_inline]] inline int32_t hsum_epi32(__m256i v) {
     __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));

@@ -43,14 +43,18 @@ namespace {
 // first octet's groups), to the int16 sums lo and hi: decode_octet and lookup_add written out in
 // assembly, groups 7 down to 0. From the intrinsics GCC 12 kept one accumulator and the table
 // pointer on the stack and reloaded them every octet (~10 extra instructions per ~100).
-// Each octet prefetches the weights 4 KiB ahead (non-temporal: read once).
+// Each octet prefetches the weights 4 KiB ahead into L2 (`prefetcht1`). Non-temporal, as until
+// 2026-12-03, holds an L1 miss buffer per line until it arrives: on the Intel Xeon (Emerald
+// Rapids) VM that capped the stream, 2B-4T gate / up with 1 thread 519-521 us against 336-352
+// (down 530-563 against 343-349); 8 and 16 KiB were slower. On Zen 3 the hints and distances
+// were all within the noise (bench/HISTORY.md).
 void octets(const uint8_t* octet, const uint8_t* tab, int64_t n, __m256i& lo, __m256i& hi) {
     const __m256i low4 = _mm256_set1_epi8(0x0F), zero = _mm256_setzero_si256();
     __m256i signs, bytes, idx, mask, tlo, thi;
     __asm__("1:\n\t"
-            "prefetchnta 4096(%[octet])\n\t"
-            "prefetchnta 4160(%[octet])\n\t"
-            "prefetchnta 4224(%[octet])\n\t"
+            "prefetcht1 4096(%[octet])\n\t"
+            "prefetcht1 4160(%[octet])\n\t"
+            "prefetcht1 4224(%[octet])\n\t"
             "vmovdqa 128(%[octet]), %[signs]\n\t"  // group G's sign is bit G of a row's byte
             TL3_GROUP_PAIR(3, 224, 192) TL3_GROUP_PAIR(2, 160, 128) TL3_GROUP_PAIR(1, 96, 64)
                 TL3_GROUP_PAIR(0, 32, 0)

@@ -8,10 +8,13 @@ objdump=$1
 IFS=';' read -r -a objects <<< "$2"
 # At least, AVX-512: the stream start (two loops), each line and each page's first line, per
 # instantiation (the F16 and BF16 GEMVs are two); AVX2 floats: one per GEMV (F16, BF16, the two
-# Q8_0 ones); the AVX-512 k-quant GEMV: one per instantiation (Q6_K, Q4_K; 4 rows, 1 row).
+# Q8_0 ones); the AVX-512 k-quant GEMV: one per instantiation (Q6_K, Q4_K; 4 rows, 1 row); the
+# AVX2 i2 GEMV: the stream start (two loops) and the block's two lines; the AVX2 tl3 GEMV: its
+# assembly's three and the stream start's two loops.
 declare -A minimum=([i2_gemv__avx512.cpp.o]=4 [float_kernels__avx512.cpp.o]=8
                     [i2_gemm__avxvnni.cpp.o]=1 [float_kernels__avx2.cpp.o]=4
-                    [kquant_gemv__avx512.cpp.o]=4)
+                    [kquant_gemv__avx512.cpp.o]=4 [i2_gemv_4x128__avx2.cpp.o]=4
+                    [tl3_gemv_32x3__avx2.cpp.o]=5)
 checked=0
 for object in "${objects[@]}"; do
     name=$(basename "$object")
