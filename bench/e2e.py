@@ -171,8 +171,10 @@ def main():
                 records.append(r)
 
     cpu = records[0]["cpu_info"] if records else "unknown"
+    # The lossless runs' backend names the kernel set (e.g. "i2 (avx512)"; TERN_ISA forces one).
+    kernels = records[0].get("backends", "unknown").split(",")[0] if records else "unknown"
     date = datetime.date.today().isoformat()
-    lines = [f"tern end-to-end, {cpu}, {date}: `bench/e2e.py --reps {args.reps} --threads {args.threads}` "
+    lines = [f"tern end-to-end, {cpu}, kernels {kernels}, {date}: `bench/e2e.py --reps {args.reps} --threads {args.threads}` "
              "(random-weight models from `tern dummy`; tokens/s median of the repetitions, mean ± stddev; "
              "tg also as the GB/s of weights and KV cache read, against the memory read bandwidth probed just before "
              "each repetition: medians, and the % as the median and range of the per-repetition ratios)", "",
