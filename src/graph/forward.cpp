@@ -71,6 +71,8 @@ void ForwardPass::layer(int64_t index, int64_t n, int64_t pos0, ThreadPool& pool
     quantized_.quantize(x, n, embd, pool);  // shared by Q, K and V
     const LinearTarget qkv[] = {{&w.wq, q_.data()}, {&w.wk, k_.data()}, {&w.wv, v_.data()}};
     linear_forward_shared(qkv, x, quantized_, n, linear_scratch_, pool);
+    // After each of one token's ternary jobs the workers are told the next (O, gate and up, down,
+    // the next layer's Q, K and V), whose start they read while the caller works in between.
     const LinearTarget o[] = {{&w.wo, proj_.data()}};
     if (n == 1) prefetch_next_one_token_job(o, pool);
     per_token(n, pool, [&](int64_t t) {
