@@ -52,6 +52,14 @@ bool take_piece(std::atomic<uint64_t>& range, bool from_back, int64_t& begin, in
     }
 }
 
+// The grain parallel_for_balanced splits [0, n) by: `grain` (at least 1), doubled while the
+// ranges' 32-bit grain counts could not hold n (any split is fine for so large an n).
+int64_t balanced_grain(int64_t n, int64_t grain) {
+    grain = std::max<int64_t>(1, grain);
+    while ((n + grain - 1) / grain >= (int64_t{1} << 31)) grain *= 2;
+    return grain;
+}
+
 }  // namespace
 
 ThreadPool::ThreadPool(int n_threads, bool fall_back_when_preempted)
@@ -196,8 +204,7 @@ void ThreadPool::parallel_for_balanced(int64_t n, int64_t grain,
         body(0, n);
         return;
     }
-    // Ranges count grains in 32 bits: coarser grains for an n beyond that (any split is fine).
-    while ((n + grain - 1) / grain >= (int64_t{1} << 31)) grain *= 2;
+    grain = balanced_grain(n, grain);
     const int64_t units = (n + grain - 1) / grain;
     const bool all = threads_used == n_threads_;
     balanced_bounds(units, threads_used);
@@ -272,7 +279,7 @@ std::pair<int64_t, int64_t> ThreadPool::balanced_range(int64_t n, int64_t grain,
     if (n <= 0 || thread < 0 || thread >= n_threads_) return {0, 0};
     if (n <= grain || n_threads_ == 1)
         return thread == 0 ? std::pair<int64_t, int64_t>{0, n} : std::pair<int64_t, int64_t>{n, n};
-    while ((n + grain - 1) / grain >= (int64_t{1} << 31)) grain *= 2;
+    grain = balanced_grain(n, grain);
     balanced_bounds((n + grain - 1) / grain, n_threads_);
     const auto at = static_cast<size_t>(thread);
     return {std::min(n, bounds_[at] * grain), std::min(n, bounds_[at + 1] * grain)};
