@@ -7,6 +7,8 @@
 // (>= 512 MiB) that no cache holds them, as in real decoding where every layer is read once.
 // The ternary_cached/ GEMVs read one copy over and over from whichever cache holds it, which
 // shows the kernels' arithmetic alone (no share of the roof is printed for them).
+#include "graph/attention.h"
+#include "graph/kv_cache.h"
 #include "graph/linear.h"
 #include "kernels/dispatch.h"
 #include "kernels/float_kernels.h"
@@ -299,13 +301,73 @@ void BM_token_sequence(benchmark::State& state, const char* model, int64_t layer
     state.SetLabel(best_set().i2_gemv.name);
 }
 
+// ---- attention over a filled KV cache ------------------------------------------------------
+
+// One layer's attention after `depth` cached positions, for `n_tokens` new tokens (1: a
+// generated token; more: a prompt batch), each iteration on the next of the model's layers so
+// the cache streams from DRAM as in generation (2B-4T at depth 4000: 307 MB of F16 keys and
+// values). kv_GB/s counts the keys and values the tokens read.
+void BM_attention(benchmark::State& state, const char* model, int64_t layers, int64_t n_head,
+                  int64_t n_head_kv, int64_t head_dim, int64_t depth, int64_t n_tokens,
+                  int threads) {
+    ModelConfig c;
+    c.n_layer = layers;
+    c.n_head = n_head;
+    c.n_head_kv = n_head_kv;
+    c.head_dim = head_dim;
+    c.n_embd = n_head * head_dim;
+    const int64_t ctx = depth + n_tokens;
+    const FloatKernels& fk = *best_set().floats;
+    static std::map<std::string, std::unique_ptr<KvCache>> caches;
+    const std::string key = std::string(model) + std::to_string(ctx);
+    if (caches.count(key) == 0) {
+        caches.clear();
+        auto cache = std::make_unique<KvCache>(KvCacheType::f16, layers, ctx, n_head_kv, head_dim);
+        std::mt19937 rng(4);
+        std::normal_distribution<float> value(0.0f, 1.0f);
+        std::vector<float> k(static_cast<size_t>(n_head_kv * head_dim)), v(k.size());
+        for (int64_t l = 0; l < layers; ++l) {
+            for (int64_t pos = 0; pos < ctx; ++pos) {
+                for (size_t i = 0; i < k.size(); ++i) k[i] = value(rng), v[i] = value(rng);
+                cache->store(fk, l, pos, k.data(), v.data());
+            }
+        }
+        caches[key] = std::move(cache);
+    }
+    const KvCache& cache = *caches[key];
+    std::mt19937 rng(5);
+    std::normal_distribution<float> value(0.0f, 1.0f);
+    std::vector<float> q(static_cast<size_t>(n_tokens * c.n_embd)), out(q.size());
+    for (float& x : q) x = value(rng);
+    ThreadPool pool(threads);
+    AttentionScratch scratch;
+    scratch.reserve(threads, n_head / n_head_kv, ctx);
+    int64_t layer = 0;
+    for (auto _ : state) {
+        attention(fk, cache, layer, c, q.data(), n_tokens, depth, out.data(), scratch, pool);
+        layer = (layer + 1) % layers;
+        benchmark::DoNotOptimize(out.data());
+    }
+    // Token t reads depth + t + 1 positions of every KV head, keys and values.
+    const double positions = static_cast<double>(n_tokens * depth + n_tokens * (n_tokens + 1) / 2);
+    const double iterations = static_cast<double>(state.iterations());
+    state.counters["kv_GB/s"] = benchmark::Counter(
+        iterations * positions * 2.0 * static_cast<double>(n_head_kv * cache.row_bytes()) / 1e9,
+        benchmark::Counter::kIsRate);
+    state.counters["GMAC/s"] = benchmark::Counter(
+        iterations * positions * 2.0 * static_cast<double>(n_head * head_dim) / 1e9,
+        benchmark::Counter::kIsRate);
+    state.SetLabel(std::string("f16, ") + fk.isa);
+}
+
 // Reported after the runs: achieved weight GB/s of each GEMV as a share of the measured roof.
 class RoofReporter : public benchmark::ConsoleReporter {
 public:
     void ReportRuns(const std::vector<Run>& runs) override {
         std::vector<Run> annotated = runs;
         for (Run& run : annotated) {
-            const auto it = run.counters.find("weight_GB/s");
+            auto it = run.counters.find("weight_GB/s");
+            if (it == run.counters.end()) it = run.counters.find("kv_GB/s");
             const auto threads =
                 run.benchmark_name().find("threads:2") != std::string::npos ? 2 : 1;
             if (it != run.counters.end() &&
@@ -380,6 +442,30 @@ void register_all() {
                 ->UseRealTime()
                 ->Unit(benchmark::kMicrosecond)
                 ->MinTime(0.2);
+        }
+    }
+    // Attention at the 2B-4T shape (4 query heads per KV head) and 0.7B's (no sharing, 96-wide
+    // heads), for a generated token and a prompt batch of 128.
+    struct AttentionModel {
+        const char* model;
+        int64_t layers, n_head, n_head_kv, head_dim;
+    };
+    for (const AttentionModel& m :
+         {AttentionModel{"2b4t", 30, 20, 5, 128}, AttentionModel{"0.7b", 24, 16, 16, 96}}) {
+        for (int64_t depth : {int64_t{1000}, int64_t{4000}}) {
+            for (int64_t n : {int64_t{1}, int64_t{128}}) {
+                for (int threads : {1, 2}) {
+                    const std::string name =
+                        std::string("attention/") + m.model + "/depth:" + std::to_string(depth) +
+                        "/N:" + std::to_string(n) + "/threads:" + std::to_string(threads);
+                    benchmark::RegisterBenchmark(name.c_str(), BM_attention, m.model, m.layers,
+                                                 m.n_head, m.n_head_kv, m.head_dim, depth, n,
+                                                 threads)
+                        ->UseRealTime()
+                        ->Unit(benchmark::kMicrosecond)
+                        ->MinTime(0.2);
+                }
+            }
         }
     }
     struct TokenModel {

@@ -60,6 +60,17 @@ struct FloatKernels {
     void (*add_weighted_rows)(FloatWeightFormat format, const float* p, int64_t n,
                               const uint8_t* rows, int64_t row_bytes, int64_t len,
                               float* y) = nullptr;
+    // Attention's scores for the query heads that share a KV head: out[h * out_stride + j] =
+    // gemv's dot of row j (of n, `row_bytes` apart, in `format`) with x + h * x_stride (len
+    // values), for h < heads. Each row is read and converted once for all the heads.
+    void (*gemv_heads)(FloatWeightFormat format, const uint8_t* rows, int64_t row_bytes, int64_t n,
+                       int64_t len, const float* x, int64_t x_stride, int64_t heads, float* out,
+                       int64_t out_stride) = nullptr;
+    // add_weighted_rows of the same n rows for each of `heads` weight vectors: y + h * y_stride
+    // gets the rows weighted by p + h * p_stride, for h < heads; each row read once for all.
+    void (*add_weighted_rows_heads)(FloatWeightFormat format, const float* p, int64_t p_stride,
+                                    int64_t n, const uint8_t* rows, int64_t row_bytes, int64_t len,
+                                    float* y, int64_t y_stride, int64_t heads) = nullptr;
     // g[i] = silu(g[i]) * u[i] = g / (1 + exp(-g)) * u   or   max(g, 0)^2 * u
     void (*silu_mul)(float* g, const float* u, int64_t n) = nullptr;
     void (*relu_squared_mul)(float* g, const float* u, int64_t n) = nullptr;
@@ -83,6 +94,16 @@ const FloatKernels& scalar_float_kernels();
 void add_weighted_rows_by_axpy(const FloatKernels& k, FloatWeightFormat format, const float* p,
                                int64_t n, const uint8_t* rows, int64_t row_bytes, int64_t len,
                                float* y);
+
+// gemv_heads and add_weighted_rows_heads as their definitions: k's gemv (add_weighted_rows) for
+// each head in turn.
+void gemv_heads_one_by_one(const FloatKernels& k, FloatWeightFormat format, const uint8_t* rows,
+                           int64_t row_bytes, int64_t n, int64_t len, const float* x,
+                           int64_t x_stride, int64_t heads, float* out, int64_t out_stride);
+void add_weighted_rows_heads_one_by_one(const FloatKernels& k, FloatWeightFormat format,
+                                        const float* p, int64_t p_stride, int64_t n,
+                                        const uint8_t* rows, int64_t row_bytes, int64_t len,
+                                        float* y, int64_t y_stride, int64_t heads);
 
 // Quantizes n floats (a multiple of 32) to Q8_0 blocks: d = max|x| / 127 rounded to fp16,
 // q = clamp(round_half_even(x / d), -127, 127) (nearest_in), all zero when d is 0. The scalar

@@ -190,6 +190,20 @@ void add_weighted_rows(FloatWeightFormat format, const float* p, int64_t n, cons
     add_weighted_rows_by_axpy(scalar_float_kernels(), format, p, n, rows, row_bytes, len, y);
 }
 
+void gemv_heads(FloatWeightFormat format, const uint8_t* rows, int64_t row_bytes, int64_t n,
+                int64_t len, const float* x, int64_t x_stride, int64_t heads, float* out,
+                int64_t out_stride) {
+    gemv_heads_one_by_one(scalar_float_kernels(), format, rows, row_bytes, n, len, x, x_stride,
+                          heads, out, out_stride);
+}
+
+void add_weighted_rows_heads(FloatWeightFormat format, const float* p, int64_t p_stride, int64_t n,
+                             const uint8_t* rows, int64_t row_bytes, int64_t len, float* y,
+                             int64_t y_stride, int64_t heads) {
+    add_weighted_rows_heads_one_by_one(scalar_float_kernels(), format, p, p_stride, n, rows,
+                                       row_bytes, len, y, y_stride, heads);
+}
+
 }  // namespace
 
 void add_weighted_rows_by_axpy(const FloatKernels& k, FloatWeightFormat format, const float* p,
@@ -211,6 +225,21 @@ void add_weighted_rows_by_axpy(const FloatKernels& k, FloatWeightFormat format, 
     }
 }
 
+void gemv_heads_one_by_one(const FloatKernels& k, FloatWeightFormat format, const uint8_t* rows,
+                           int64_t row_bytes, int64_t n, int64_t len, const float* x,
+                           int64_t x_stride, int64_t heads, float* out, int64_t out_stride) {
+    for (int64_t h = 0; h < heads; ++h)
+        k.gemv(format, rows, row_bytes, n, len, x + h * x_stride, out + h * out_stride);
+}
+
+void add_weighted_rows_heads_one_by_one(const FloatKernels& k, FloatWeightFormat format,
+                                        const float* p, int64_t p_stride, int64_t n,
+                                        const uint8_t* rows, int64_t row_bytes, int64_t len,
+                                        float* y, int64_t y_stride, int64_t heads) {
+    for (int64_t h = 0; h < heads; ++h)
+        k.add_weighted_rows(format, p + h * p_stride, n, rows, row_bytes, len, y + h * y_stride);
+}
+
 const FloatKernels& scalar_float_kernels() {
     static const FloatKernels k = [] {
         FloatKernels s;
@@ -226,6 +255,8 @@ const FloatKernels& scalar_float_kernels() {
         s.axpy_f16 = axpy_f16;
         s.axpy_q8_0 = axpy_q8_0;
         s.add_weighted_rows = add_weighted_rows;
+        s.gemv_heads = gemv_heads;
+        s.add_weighted_rows_heads = add_weighted_rows_heads;
         s.silu_mul = silu_mul;
         s.relu_squared_mul = relu_squared_mul;
         s.scale_mul = scale_mul;

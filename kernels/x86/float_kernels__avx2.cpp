@@ -5,7 +5,9 @@
 #include "kernels/float_kernels.h"
 #include "kernels/fp16.h"
 #include "kernels/weight_memory.h"
+#include "kernels/x86/attention_rows__avx2.h"
 #include "kernels/x86/canonical_sum__avx2.h"
+#include "kernels/x86/load8__avx2.h"
 #include "kernels/x86/row_streams.h"
 #include "kernels/x86/stream_prefetch.h"
 
@@ -40,17 +42,6 @@ float dot_f32(const float* a, const float* b, int64_t n) {
         }
     }
     return finish(acc, n - i, [&](int64_t t) { return a[i + t] * b[i + t]; });
-}
-
-// Eight 16-bit floats to floats, exactly: F16 by F16C, BF16 (the top half of a float) by a shift.
-template <FloatWeightFormat format>
-inline __m256 load8(const uint16_t* p) {
-    const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    if constexpr (format == FloatWeightFormat::f16) {
-        return _mm256_cvtph_ps(h);
-    } else {
-        return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
-    }
 }
 
 // `rows` F16 or BF16 rows (b[s]: row s) against x, all at once, each in the canonical order
@@ -483,6 +474,8 @@ const FloatKernels& avx2_float_kernels() {
         s.axpy_f16 = axpy_f16;
         s.axpy_q8_0 = axpy_q8_0;
         s.add_weighted_rows = add_weighted_rows;
+        s.gemv_heads = gemv_heads__avx2;
+        s.add_weighted_rows_heads = add_weighted_rows_heads__avx2;
         s.silu_mul = silu_mul;
         s.relu_squared_mul = relu_squared_mul;
         s.scale_mul = scale_mul;

@@ -96,6 +96,8 @@ const KernelSet& avx512_set() {
             f.isa = "avx512";
             f.gemv = float_gemv__avx512;
             f.gemv_k_q8 = gemv_k_q8__avx512;
+            f.gemv_heads = gemv_heads__avx512;
+            f.add_weighted_rows_heads = add_weighted_rows_heads__avx512;
             return f;
         }();
         s.floats = &floats;

@@ -61,13 +61,25 @@ void KvCache::store(const kernels::FloatKernels& fk, int64_t layer, int64_t pos,
     }
 }
 
+namespace {
+
+void prefetch_lines(const uint8_t* p, int64_t bytes) {
+    for (int64_t at = 0; at < bytes; at += 64) __builtin_prefetch(p + at, 0, 2);
+}
+
+}  // namespace
+
+void KvCache::prefetch_keys(int64_t layer, int64_t head, int64_t first, int64_t count) const {
+    prefetch_lines(keys(layer, head) + first * row_bytes_, count * row_bytes_);
+}
+
+void KvCache::prefetch_values(int64_t layer, int64_t head, int64_t first, int64_t count) const {
+    prefetch_lines(values(layer, head) + first * row_bytes_, count * row_bytes_);
+}
+
 void KvCache::prefetch(int64_t layer, int64_t head, int64_t first, int64_t count) const {
-    const uint8_t* k = keys(layer, head) + first * row_bytes_;
-    const uint8_t* v = values(layer, head) + first * row_bytes_;
-    for (int64_t at = 0; at < count * row_bytes_; at += 64) {
-        __builtin_prefetch(k + at, 0, 2);
-        __builtin_prefetch(v + at, 0, 2);
-    }
+    prefetch_keys(layer, head, first, count);
+    prefetch_values(layer, head, first, count);
 }
 
 void KvCache::prefetch_layer(int64_t layer, int64_t positions, int64_t max_bytes) const {

@@ -35,6 +35,9 @@ public:
     // Asks for the keys and values of positions [first, first + count) of KV head `head` of a
     // layer to be brought into cache (L2), all lines at once.
     void prefetch(int64_t layer, int64_t head, int64_t first, int64_t count) const;
+    // The same for the keys alone, or the values alone.
+    void prefetch_keys(int64_t layer, int64_t head, int64_t first, int64_t count) const;
+    void prefetch_values(int64_t layer, int64_t head, int64_t first, int64_t count) const;
     // The same for positions [0, positions) of every head of a layer, at most `max_bytes` of
     // them (the first positions of every head).
     void prefetch_layer(int64_t layer, int64_t positions, int64_t max_bytes) const;

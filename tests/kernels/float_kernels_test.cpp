@@ -164,6 +164,26 @@ TEST(FloatKernels, Q8_0QuantizationOfEverySetIsTheScalarsBitForBit) {
     }
 }
 
+// n cached rows of len values in `format`, row_bytes apart (padding between, as in the KV cache).
+std::vector<uint8_t> cached_rows(FloatWeightFormat f, int64_t n, int64_t len, int64_t row_bytes,
+                                 uint32_t seed) {
+    std::vector<uint8_t> rows(static_cast<size_t>(n * row_bytes), 0xAB);
+    const auto values = random_floats(n * len, seed, 2.0f);
+    for (int64_t j = 0; j < n; ++j) {
+        uint8_t* row = rows.data() + j * row_bytes;
+        const float* v = values.data() + j * len;
+        if (f == FloatWeightFormat::f32) std::memcpy(row, v, static_cast<size_t>(4 * len));
+        if (f == FloatWeightFormat::f16) {
+            for (int64_t d = 0; d < len; ++d) {
+                const uint16_t h = float_to_half(v[d]);
+                std::memcpy(row + 2 * d, &h, 2);
+            }
+        }
+        if (f == FloatWeightFormat::q8_0) quantize_q8_0(v, len, row);
+    }
+    return rows;
+}
+
 // The weighted sum of cached values added onto y: every set gives exactly its own axpy of each
 // row onto y in turn, which itself matches the scalar axpy; rows padded (row_bytes > the values)
 // as in the KV cache, head sizes with and without tails.
@@ -180,22 +200,8 @@ TEST(FloatKernels, AddWeightedRowsIsTheAxpySequenceBitForBit) {
                     SCOPED_TRACE(testing::Message() << "format " << static_cast<int>(f) << " len "
                                                     << len << " n " << n);
                     const int64_t row_bytes = float_row_bytes(f, len) + 64;  // other heads follow
-                    std::vector<uint8_t> rows(static_cast<size_t>(n * row_bytes));
-                    const auto values =
-                        random_floats(n * len, static_cast<uint32_t>(len + n), 2.0f);
-                    for (int64_t j = 0; j < n; ++j) {
-                        uint8_t* row = rows.data() + j * row_bytes;
-                        const float* v = values.data() + j * len;
-                        if (f == FloatWeightFormat::f32)
-                            std::memcpy(row, v, static_cast<size_t>(4 * len));
-                        if (f == FloatWeightFormat::f16) {
-                            for (int64_t d = 0; d < len; ++d) {
-                                const uint16_t h = float_to_half(v[d]);
-                                std::memcpy(row + 2 * d, &h, 2);
-                            }
-                        }
-                        if (f == FloatWeightFormat::q8_0) quantize_q8_0(v, len, row);
-                    }
+                    const auto rows =
+                        cached_rows(f, n, len, row_bytes, static_cast<uint32_t>(len + n));
                     auto p = random_floats(n, 11, 1.0f);
                     for (auto& x : p) x = std::fabs(x) / static_cast<float>(n);
                     // Added onto a y already holding values (the sum of earlier rows).
@@ -219,6 +225,56 @@ TEST(FloatKernels, AddWeightedRowsIsTheAxpySequenceBitForBit) {
                             << "value " << d << ": " << got[static_cast<size_t>(d)] << " vs "
                             << want[static_cast<size_t>(d)];
                     }
+                }
+            }
+        }
+    }
+}
+
+// Attention's kernels for the query heads sharing a KV head give each head exactly what the
+// one-head kernels of the scalar set give it alone: every head count up to past two passes of
+// four, head sizes with and without tails, strides wider than the values.
+TEST(FloatKernels, HeadsAtOnceAreEachHeadAloneBitForBit) {
+    const FloatKernels& ref = scalar_float_kernels();
+    for (const KernelSet* set : supported_kernel_sets()) {
+        const FloatKernels& k = *set->floats;
+        SCOPED_TRACE(k.isa);
+        for (FloatWeightFormat f :
+             {FloatWeightFormat::f32, FloatWeightFormat::f16, FloatWeightFormat::q8_0}) {
+            for (int64_t len : {8, 32, 48, 64, 80, 96, 100, 128, 256}) {
+                if (f == FloatWeightFormat::q8_0 && len % 32 != 0) continue;
+                for (int64_t heads : {1, 2, 3, 4, 5, 8, 9}) {
+                    const int64_t n = 37;
+                    SCOPED_TRACE(testing::Message() << "format " << static_cast<int>(f) << " len "
+                                                    << len << " heads " << heads);
+                    const int64_t row_bytes = float_row_bytes(f, len) + 64;
+                    const auto rows = cached_rows(f, n, len, row_bytes, static_cast<uint32_t>(len));
+                    // Scores: x rows len + 3 apart, out rows n + 5 apart.
+                    const int64_t x_stride = len + 3, out_stride = n + 5;
+                    const auto x = random_floats(heads * x_stride, 21, 1.0f);
+                    std::vector<float> got(static_cast<size_t>(heads * out_stride), -7.0f),
+                        want = got;
+                    k.gemv_heads(f, rows.data(), row_bytes, n, len, x.data(), x_stride, heads,
+                                 got.data(), out_stride);
+                    for (int64_t h = 0; h < heads; ++h)
+                        ref.gemv(f, rows.data(), row_bytes, n, len, x.data() + h * x_stride,
+                                 want.data() + h * out_stride);
+                    for (size_t i = 0; i < got.size(); ++i)
+                        ASSERT_TRUE(same_bits(got[i], want[i])) << "score " << i;
+                    // Weighted sums onto y already holding values: p rows n + 2 apart, y rows
+                    // len + 1 apart.
+                    const int64_t p_stride = n + 2, y_stride = len + 1;
+                    auto p = random_floats(heads * p_stride, 22, 1.0f);
+                    for (auto& v : p) v = std::fabs(v) / static_cast<float>(n);
+                    const auto y0 = random_floats(heads * y_stride, 23, 1.0f);
+                    std::vector<float> got_y = y0, want_y = y0;
+                    k.add_weighted_rows_heads(f, p.data(), p_stride, n, rows.data(), row_bytes, len,
+                                              got_y.data(), y_stride, heads);
+                    for (int64_t h = 0; h < heads; ++h)
+                        ref.add_weighted_rows(f, p.data() + h * p_stride, n, rows.data(), row_bytes,
+                                              len, want_y.data() + h * y_stride);
+                    for (size_t i = 0; i < got_y.size(); ++i)
+                        ASSERT_TRUE(same_bits(got_y[i], want_y[i])) << "value " << i;
                 }
             }
         }

@@ -30,6 +30,7 @@ struct BenchFlags {
     std::vector<int64_t> n_gen = {128};
     std::vector<int64_t> n_depth = {0};
     std::vector<int> threads;
+    int64_t batch = 128;
     int repetitions = 5;
     std::string output = "md";
     std::string save;
@@ -89,14 +90,15 @@ struct RunTime {
     double screened_rows = 0;  // output rows computed exactly per screened step, on average
 };
 
-// Times processing `tokens` in one batch (pp) or one at a time (tg), after `depth` (not timed:
-// evaluated in prompt batches first, as llama-bench's -d does), each step's logits as `needed`
-// asks. `just_before` runs after the depth, right before the clock starts.
-RunTime time_run(Session& session, const std::vector<Token>& depth,
-                 const std::vector<Token>& tokens, bool one_at_a_time, const LogitsNeeded& needed,
+// Times processing `tokens` in prompt batches (pp) or one at a time (tg) after the session's
+// first `depth` tokens, each step's logits as `needed` asks. The session must hold at least
+// `depth` tokens (the test's depth, evaluated once, not timed); what a run appends after them is
+// dropped first, so every run starts from the same filled cache without recomputing it, which at
+// a depth of 4000 took minutes a run. `just_before` runs right before the clock starts.
+RunTime time_run(Session& session, int64_t depth, const std::vector<Token>& tokens,
+                 bool one_at_a_time, const LogitsNeeded& needed,
                  const std::function<void()>& just_before = {}) {
-    session.reset();
-    if (!depth.empty()) session.eval(depth);
+    session.truncate(depth);
     if (just_before) just_before();
     int64_t screened_rows = 0, screened_steps = 0;
     const auto count_screened = [&] {
@@ -147,6 +149,7 @@ int bench(const BenchFlags& f) {
                     "-o must be md, json or csv, got '" + f.output + "'");
     }
     if (f.repetitions < 1) throw Error(ErrorCode::invalid_argument, "-r must be at least 1");
+    if (f.batch < 1) throw Error(ErrorCode::invalid_argument, "-b must be at least 1");
     for (int64_t n : f.n_prompt) {
         if (n < 0) throw Error(ErrorCode::invalid_argument, "-p values must be >= 0");
     }
@@ -205,7 +208,7 @@ int bench(const BenchFlags& f) {
             if (r.threads != threads || !r.samples_ts.empty()) continue;
             const int64_t n = r.n_prompt + r.n_gen;
             gen.ctx = std::max<int64_t>(r.n_depth + n, 16);
-            gen.batch = r.n_prompt > 0 ? r.n_prompt : 128;  // tg: the depth's prompt batches
+            gen.batch = f.batch;  // pp: a prompt longer than this runs in several passes
             Session session(model, session_options(gen, threads));
             std::vector<Token> depth(static_cast<size_t>(r.n_depth)),
                 tokens(static_cast<size_t>(n));
@@ -221,12 +224,13 @@ int bench(const BenchFlags& f) {
             const double kv_bytes_per_token = positions * kv_bytes_per_position;
             const bool probed = tg && probe;
             std::vector<double> read_gbps;
-            time_run(session, depth, tokens, tg, needed);  // warm-up, not counted
+            if (!depth.empty()) session.eval(depth);
+            time_run(session, r.n_depth, tokens, tg, needed);  // warm-up, not counted
             for (int rep = 0; rep < f.repetitions; ++rep) {
                 progress.update(static_cast<size_t>(rep), static_cast<size_t>(f.repetitions));
                 // Probed right before each timed run (after its depth), so a shared machine that
                 // changes pace between runs changes both sides of the ratio alike.
-                const RunTime run = time_run(session, depth, tokens, tg, needed, [&] {
+                const RunTime run = time_run(session, r.n_depth, tokens, tg, needed, [&] {
                     if (probed) r.bandwidth_samples.push_back(probe->measure());
                 });
                 const double ts = static_cast<double>(n) / run.seconds;
@@ -308,7 +312,7 @@ int bench(const BenchFlags& f) {
                             {"backends", backend},
                             {"lm_head", lm_head},
                             {"n_threads", r.threads},
-                            {"n_batch", std::max<int64_t>(1, r.n_prompt)},
+                            {"n_batch", f.batch},
                             {"type_k", f.kv},
                             {"type_v", f.kv},
                             {"n_prompt", r.n_prompt},
@@ -364,6 +368,9 @@ Command add_bench_command(CLI::App& app) {
     sub->add_option("-t,--threads", flags->threads,
                     "Thread counts, comma-separated (default: physical cores)")
         ->delimiter(',');
+    sub->add_option("-b,--batch-size", flags->batch,
+                    "Most prompt tokens per forward pass, as in tern run")
+        ->capture_default_str();
     sub->add_option("-r,--repetitions", flags->repetitions,
                     "Timed runs per test (after one warm-up run)")
         ->capture_default_str();
