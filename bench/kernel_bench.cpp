@@ -341,7 +341,7 @@ void BM_attention(benchmark::State& state, const char* model, int64_t layers, in
     for (float& x : q) x = value(rng);
     ThreadPool pool(threads);
     AttentionScratch scratch;
-    scratch.reserve(threads, n_head / n_head_kv, ctx);
+    scratch.reserve(threads, n_head, n_head / n_head_kv, ctx);
     int64_t layer = 0;
     for (auto _ : state) {
         attention(fk, cache, layer, c, q.data(), n_tokens, depth, out.data(), scratch, pool);

@@ -1,6 +1,7 @@
 // Causal grouped-query attention: each task is one token's query heads that share a KV head (or
 // part of them); the keys and values are visited in blocks, each block read from memory once for
-// all the task's heads while it is in L1, not once per query head.
+// all the task's heads while it is in L1, not once per query head. One token at a long context
+// on threads that whole groups would not share out evenly splits keys and value columns instead.
 #include "graph/attention.h"
 
 #include "util/thread_pool.h"
@@ -48,11 +49,82 @@ float scale_and_max(float* s, int64_t n, float scale) {
     return *std::max_element(lane_max, lane_max + kLanes);
 }
 
+// s[j] = softmax_j(s[j] * scale), for j < n.
+void softmax(const kernels::FloatKernels& fk, float* s, int64_t n, float scale) {
+    const float max_score = scale_and_max(s, n, scale);
+    const float total = fk.exp_shift_sum(s, n, max_score);
+    for (int64_t j = 0; j < n; ++j) s[j] = s[j] / total;
+}
+
+// Fewest keys for one token to take the split path below, where its two more joins a layer
+// (a few microseconds each) are small against the cache it reads (2B-4T: 20 KiB a key a layer).
+constexpr int64_t kSplitMinKeys = 512;
+
+// One token's attention with the work split across threads by keys and value columns, not by
+// heads: every KV head's keys are scored in blocks, the blocks dealt out to the threads; each
+// head's softmax then runs on one thread; and each KV head's values are summed in column halves
+// (where the head size allows), dealt out again. Each key and value is read and converted by one
+// thread only, for all the heads of its group, where tasks of whole groups would leave threads
+// idle (2B-4T: 5 KV heads on 2 threads) and tasks of half groups would read every key twice. The
+// scores, softmax and sums are computed exactly as by the tasks, so the results are the same.
+void attention_one_token_split(const kernels::FloatKernels& fk, const KvCache& cache, int64_t layer,
+                               const ModelConfig& c, const float* q, int64_t n_keys, float* out,
+                               AttentionScratch& scratch, ThreadPool& pool) {
+    const int64_t hd = c.head_dim, group = c.n_head / c.n_head_kv;
+    const kernels::FloatWeightFormat format = cache.format();
+    const int64_t row_bytes = cache.row_bytes();
+    float* scores = scratch.token_scores.data();  // [n_head][n_keys]
+    const int64_t blocks = (n_keys + kKeysPerBlock - 1) / kKeysPerBlock;
+    pool.parallel_for(c.n_head_kv * blocks, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t unit = begin; unit < end; ++unit) {
+            const int64_t kv_head = unit / blocks, j = unit % blocks * kKeysPerBlock;
+            const int64_t rows = std::min(kKeysPerBlock, n_keys - j);
+            if (unit + 1 < end) {
+                const int64_t next = (unit + 1) % blocks * kKeysPerBlock;
+                cache.prefetch_keys(layer, (unit + 1) / blocks, next,
+                                    std::min(kKeysPerBlock, n_keys - next));
+            }
+            fk.gemv_heads(format, cache.keys(layer, kv_head) + j * row_bytes, row_bytes, rows, hd,
+                          q + kv_head * group * hd, hd, group,
+                          scores + kv_head * group * n_keys + j, n_keys);
+        }
+    });
+    const float inv_sqrt = 1.0f / std::sqrt(static_cast<float>(hd));
+    pool.parallel_for(c.n_head, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t h = begin; h < end; ++h) {
+            softmax(fk, scores + h * n_keys, n_keys, inv_sqrt);
+            std::fill(out + h * hd, out + (h + 1) * hd, 0.0f);
+        }
+    });
+    // Column halves of whole 32-value blocks (Q8_0 caches store blocks of 32).
+    const int64_t parts = hd % 64 == 0 ? 2 : 1, width = hd / parts;
+    const int64_t part_bytes = kernels::float_row_bytes(format, width);
+    pool.parallel_for(c.n_head_kv * parts, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t unit = begin; unit < end; ++unit) {
+            const int64_t kv_head = unit / parts, part = unit % parts;
+            const uint8_t* values = cache.values(layer, kv_head) + part * part_bytes;
+            for (int64_t j = 0; j < n_keys; j += kKeysPerBlock) {
+                const int64_t rows = std::min(kKeysPerBlock, n_keys - j);
+                // The next block's lines of this part, a row at a time.
+                for (int64_t r = j + kKeysPerBlock; r < std::min(n_keys, j + 2 * kKeysPerBlock);
+                     ++r) {
+                    for (int64_t at = 0; at < part_bytes; at += 64)
+                        __builtin_prefetch(values + r * row_bytes + at, 0, 2);
+                }
+                fk.add_weighted_rows_heads(format, scores + kv_head * group * n_keys + j, n_keys,
+                                           rows, values + j * row_bytes, row_bytes, width,
+                                           out + kv_head * group * hd + part * width, hd, group);
+            }
+        }
+    });
+}
+
 }  // namespace
 
-void AttentionScratch::reserve(int threads, int64_t max_group, int64_t n_ctx) {
+void AttentionScratch::reserve(int threads, int64_t n_head, int64_t group, int64_t n_ctx) {
     scores.assign(static_cast<size_t>(threads),
-                  std::vector<float>(static_cast<size_t>(max_group * n_ctx)));
+                  std::vector<float>(static_cast<size_t>(group * n_ctx)));
+    token_scores.assign(static_cast<size_t>(n_head * n_ctx), 0.0f);
 }
 
 void attention(const kernels::FloatKernels& fk, const KvCache& cache, int64_t layer,
@@ -100,10 +172,7 @@ void attention(const kernels::FloatKernels& fk, const KvCache& cache, int64_t la
                               heads, scores + j, n_keys);
             }
             for (int64_t h = 0; h < heads; ++h) {
-                float* s = scores + h * n_keys;
-                const float max_score = scale_and_max(s, n_keys, inv_sqrt);
-                const float total = fk.exp_shift_sum(s, n_keys, max_score);
-                for (int64_t j = 0; j < n_keys; ++j) s[j] = s[j] / total;
+                softmax(fk, scores + h * n_keys, n_keys, inv_sqrt);
                 std::fill(head_out(h), head_out(h) + hd, 0.0f);
             }
             // out_h = sum_j p_h[j] V[j], the values visited in the same blocks.
@@ -116,6 +185,11 @@ void attention(const kernels::FloatKernels& fk, const KvCache& cache, int64_t la
         }
     };
     const int64_t tasks = n_tokens * tasks_per_token;
+    if (n_tokens == 1 && pool.size() > 1 && pos0 + 1 >= kSplitMinKeys &&
+        (heads < group || tasks % pool.size() != 0)) {
+        attention_one_token_split(fk, cache, layer, c, q, pos0 + 1, out, scratch, pool);
+        return;
+    }
     if (n_tokens > 1) {
         // A prompt's later tokens attend to more keys than its first: threads take tasks as they
         // finish instead of an even split of the token range.

@@ -12,11 +12,12 @@ namespace tern {
 
 class ThreadPool;
 
-// Per-thread working memory for attention, sized once per session.
+// Working memory for attention, sized once per session.
 struct AttentionScratch {
-    std::vector<std::vector<float>> scores;  // [threads][max_group * n_ctx]
-    // max_group: the most query heads sharing a KV head (n_head / n_head_kv).
-    void reserve(int threads, int64_t max_group, int64_t n_ctx);
+    std::vector<std::vector<float>> scores;  // per thread: [group][n_ctx]
+    std::vector<float> token_scores;         // one token's, shared by the threads: [n_head][n_ctx]
+    // group: the query heads sharing a KV head (n_head / n_head_kv).
+    void reserve(int threads, int64_t n_head, int64_t group, int64_t n_ctx);
 };
 
 // For each token t < n_tokens at position pos0 + t and each query head h:

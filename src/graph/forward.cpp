@@ -33,7 +33,7 @@ ForwardPass::ForwardPass(const Model::Impl& model, int64_t n_ctx, int64_t max_ba
     up_.resize(b * ff);
     proj_.resize(b * embd);
     embedding_row_.resize(static_cast<size_t>(model.weights.token_embd.row_bytes));
-    attention_scratch_.reserve(threads, c_.n_head / c_.n_head_kv, n_ctx);
+    attention_scratch_.reserve(threads, c_.n_head, c_.n_head / c_.n_head_kv, n_ctx);
 }
 
 template <typename Body>
