@@ -86,20 +86,34 @@ void weigh_columns(const float* p, int64_t p_stride, int64_t n, const uint8_t* r
         for (int v = 0; v < V; ++v) _mm256_storeu_ps(y + h * y_stride + d0 + 8 * v, acc[h][v]);
 }
 
-// Up to four heads at a time, 16 columns (then 8) at a time: 8 accumulators and two converted
-// vectors; len % 8 == 0.
+// Vectors of columns per block for H heads' sums: at least eight accumulators where the 16
+// registers allow, so a row's adds do not wait on each other, and room for the converted values.
+template <int H>
+constexpr int kColumnVectors = H == 1   ? 8
+                               : H == 2 ? 4
+                                        : 2;
+
+// Up to four heads at a time, in blocks of 8 * kColumnVectors<H> columns, then 8; the last
+// len % 8 columns of each head by the axpy sequence that defines them.
 template <FloatWeightFormat format>
 void weigh_rows_heads(const float* p, int64_t p_stride, int64_t n, const uint8_t* rows,
                       int64_t row_bytes, int64_t len, float* y, int64_t y_stride, int64_t heads) {
+    constexpr int64_t value_bytes = format == FloatWeightFormat::f32 ? 4 : 2;
     for (int64_t h = 0; h < heads; h += 4) {
         const float* ph = p + h * p_stride;
         float* yh = y + h * y_stride;
         with_heads(std::min<int64_t>(4, heads - h), [&]<int H>() {
+            constexpr int V = kColumnVectors<H>;
             int64_t d = 0;
-            for (; d + 16 <= len; d += 16)
-                weigh_columns<format, H, 2>(ph, p_stride, n, rows, row_bytes, d, yh, y_stride);
-            if (d < len)
+            for (; d + 8 * V <= len; d += 8 * V)
+                weigh_columns<format, H, V>(ph, p_stride, n, rows, row_bytes, d, yh, y_stride);
+            for (; d + 8 <= len; d += 8)
                 weigh_columns<format, H, 1>(ph, p_stride, n, rows, row_bytes, d, yh, y_stride);
+            for (int i = 0; i < H && d < len; ++i) {
+                add_weighted_rows_by_axpy(avx2_float_kernels(), format, ph + i * p_stride, n,
+                                          rows + d * value_bytes, row_bytes, len - d,
+                                          yh + i * y_stride + d);
+            }
         });
     }
 }
@@ -124,10 +138,10 @@ void gemv_heads__avx2(FloatWeightFormat format, const uint8_t* rows, int64_t row
 void add_weighted_rows_heads__avx2(FloatWeightFormat format, const float* p, int64_t p_stride,
                                    int64_t n, const uint8_t* rows, int64_t row_bytes, int64_t len,
                                    float* y, int64_t y_stride, int64_t heads) {
-    if (len % 8 == 0 && format == FloatWeightFormat::f16) {
+    if (format == FloatWeightFormat::f16) {
         weigh_rows_heads<FloatWeightFormat::f16>(p, p_stride, n, rows, row_bytes, len, y, y_stride,
                                                  heads);
-    } else if (len % 8 == 0 && format == FloatWeightFormat::f32) {
+    } else if (format == FloatWeightFormat::f32) {
         weigh_rows_heads<FloatWeightFormat::f32>(p, p_stride, n, rows, row_bytes, len, y, y_stride,
                                                  heads);
     } else {

@@ -26,8 +26,8 @@ void gemv_heads__avx2(FloatWeightFormat format, const uint8_t* rows, int64_t row
                       int64_t len, const float* x, int64_t x_stride, int64_t heads, float* out,
                       int64_t out_stride);
 
-// FloatKernels::add_weighted_rows_heads: F16 and F32 rows of a multiple of 8 values; others head
-// by head.
+// FloatKernels::add_weighted_rows_heads (and add_weighted_rows, as one head): F16 and F32 rows
+// in register-held column blocks; others head by head.
 void add_weighted_rows_heads__avx2(FloatWeightFormat format, const float* p, int64_t p_stride,
                                    int64_t n, const uint8_t* rows, int64_t row_bytes, int64_t len,
                                    float* y, int64_t y_stride, int64_t heads);

@@ -406,52 +406,12 @@ void quantize_q8_0_lanes(const float* x, int64_t n, uint8_t* blocks) {
     }
 }
 
-// Columns [d0, d0 + 8 * V) of the weighted sum of rows added to y: V accumulators start from y
-// and stay in registers while every row is visited (each element still gets y += p[j] * value,
-// in increasing j).
-template <int V, typename Load8>
-inline void weighted_columns(const float* p, int64_t n, const uint8_t* rows, int64_t row_bytes,
-                             int64_t d0, const Load8& load8_at, float* y) {
-    __m256 acc[V];
-    for (int v = 0; v < V; ++v) acc[v] = _mm256_loadu_ps(y + d0 + 8 * v);
-    for (int64_t j = 0; j < n; ++j) {
-        const __m256 pj = _mm256_set1_ps(p[j]);
-        const uint8_t* row = rows + j * row_bytes;
-        for (int v = 0; v < V; ++v)
-            acc[v] = _mm256_add_ps(acc[v], _mm256_mul_ps(pj, load8_at(row, d0 + 8 * v)));
-    }
-    for (int v = 0; v < V; ++v) _mm256_storeu_ps(y + d0 + 8 * v, acc[v]);
-}
-
-// F16 or F32 rows: 64 then 8 columns at a time in registers; the last len % 8 columns by the
-// axpy sequence that defines the result (the rows' remaining values start (len - tail) along).
-template <typename Value, typename Load8>
-void add_weighted_rows_16_or_32(FloatWeightFormat format, const float* p, int64_t n,
-                                const uint8_t* rows, int64_t row_bytes, int64_t len, float* y,
-                                const Load8& load8_at) {
-    int64_t d = 0;
-    for (; d + 64 <= len; d += 64) weighted_columns<8>(p, n, rows, row_bytes, d, load8_at, y);
-    for (; d + 8 <= len; d += 8) weighted_columns<1>(p, n, rows, row_bytes, d, load8_at, y);
-    if (d < len) {
-        add_weighted_rows_by_axpy(avx2_float_kernels(), format, p, n,
-                                  rows + d * static_cast<int64_t>(sizeof(Value)), row_bytes,
-                                  len - d, y + d);
-    }
-}
-
-// F16 and F32 rows in register-held column blocks; Q8_0 as the axpy sequence.
+// F16 and F32 rows by the several-heads kernel with one head (register-held column blocks);
+// Q8_0 as the axpy sequence.
 void add_weighted_rows(FloatWeightFormat format, const float* p, int64_t n, const uint8_t* rows,
                        int64_t row_bytes, int64_t len, float* y) {
-    if (format == FloatWeightFormat::f16) {
-        add_weighted_rows_16_or_32<uint16_t>(
-            format, p, n, rows, row_bytes, len, y, [](const uint8_t* row, int64_t d) {
-                return load8<FloatWeightFormat::f16>(reinterpret_cast<const uint16_t*>(row) + d);
-            });
-    } else if (format == FloatWeightFormat::f32) {
-        add_weighted_rows_16_or_32<float>(
-            format, p, n, rows, row_bytes, len, y, [](const uint8_t* row, int64_t d) {
-                return _mm256_loadu_ps(reinterpret_cast<const float*>(row) + d);
-            });
+    if (format == FloatWeightFormat::f16 || format == FloatWeightFormat::f32) {
+        add_weighted_rows_heads__avx2(format, p, 0, n, rows, row_bytes, len, y, 0, 1);
     } else {
         add_weighted_rows_by_axpy(avx2_float_kernels(), format, p, n, rows, row_bytes, len, y);
     }

@@ -124,7 +124,8 @@ void attention_one_token_split(const kernels::FloatKernels& fk, const KvCache& c
 void AttentionScratch::reserve(int threads, int64_t n_head, int64_t group, int64_t n_ctx) {
     scores.assign(static_cast<size_t>(threads),
                   std::vector<float>(static_cast<size_t>(group * n_ctx)));
-    token_scores.assign(static_cast<size_t>(n_head * n_ctx), 0.0f);
+    // Only the split path uses it, and only with more than one thread.
+    token_scores.assign(threads > 1 ? static_cast<size_t>(n_head * n_ctx) : 0, 0.0f);
 }
 
 void attention(const kernels::FloatKernels& fk, const KvCache& cache, int64_t layer,

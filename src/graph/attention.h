@@ -15,7 +15,7 @@ class ThreadPool;
 // Working memory for attention, sized once per session.
 struct AttentionScratch {
     std::vector<std::vector<float>> scores;  // per thread: [group][n_ctx]
-    std::vector<float> token_scores;         // one token's, shared by the threads: [n_head][n_ctx]
+    std::vector<float> token_scores;  // one token's, shared by several threads: [n_head][n_ctx]
     // group: the query heads sharing a KV head (n_head / n_head_kv).
     void reserve(int threads, int64_t n_head, int64_t group, int64_t n_ctx);
 };
